@@ -1,0 +1,56 @@
+/**
+ * Wraps every storage call once: a fault thrown by an adapter (lost connection, bug, full disk)
+ * reaches the host as one `AssignmentError` with code `STORAGE_ERROR` and the fault as `cause`.
+ * @module
+ */
+import { AssignmentError } from "../errors.js";
+import type { StorageAdapter } from "../storage/contract.js";
+
+const METHODS = [
+  "insertOrganization",
+  "getOrganization",
+  "updateOrganization",
+  "insertCampaign",
+  "getCampaign",
+  "listCampaigns",
+  "findCampaignIdByInviteToken",
+  "commitCampaign",
+  "importConversations",
+  "findClaimByKey",
+  "claim",
+  "release",
+  "recordStatus",
+  "optOut",
+  "getConversation",
+  "listConversations",
+  "overview",
+  "readEvents",
+] as const satisfies readonly (keyof StorageAdapter)[];
+
+/** The adapter with every method's faults wrapped as `STORAGE_ERROR`. */
+export function wrapStorage(storage: StorageAdapter): StorageAdapter {
+  for (const name of METHODS) {
+    if (typeof storage[name] !== "function") {
+      throw new AssignmentError("INVALID_INPUT", `The storage adapter has no method "${name}" (see StorageAdapter).`, {
+        details: { field: "storage", method: name },
+      });
+    }
+  }
+  const wrapped = {} as Record<string, unknown>;
+  for (const name of METHODS) {
+    const method = storage[name] as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(storage, args);
+      } catch (error) {
+        if (error instanceof AssignmentError) throw error;
+        throw new AssignmentError(
+          "STORAGE_ERROR",
+          `Storage failed in ${name}: ${error instanceof Error ? error.message : String(error)}. Nothing was changed.`,
+          { cause: error, details: { method: name } },
+        );
+      }
+    };
+  }
+  return wrapped as unknown as StorageAdapter;
+}

@@ -1,0 +1,377 @@
+/**
+ * The in-memory storage adapter: for tests, demos and single-process hosts. Every method runs its
+ * whole decision and write synchronously inside one step of the event loop, so it is atomic with
+ * respect to every other call; a step that throws is rolled back through the table's journal.
+ * @module
+ */
+import type {
+  CampaignCommit,
+  ClaimOutcome,
+  ClaimRequest,
+  CommitOutcome,
+  ImportOutcome,
+  ImportRequest,
+  ListQuery,
+  Moved,
+  OptOutRequest,
+  ReleaseOutcome,
+  ReleaseRequest,
+  StatusChange,
+  StatusOutcome,
+  StorageAdapter,
+} from "../storage/contract.js";
+import type {
+  Campaign,
+  Conversation,
+  ConversationStatus,
+  ConversationsOverview,
+  EventDraft,
+  Organization,
+  SelfAssignEvent,
+} from "../types.js";
+import { CONVERSATION_STATUSES } from "../types.js";
+import { CampaignTable, statusCode } from "./campaign-table.js";
+
+/** Options of {@link createMemoryStorage}. */
+export interface MemoryStorageOptions {
+  /**
+   * Keep at most this many events in memory (oldest dropped first); default: keep all. Event
+   * positions (`seq`) keep counting either way.
+   */
+  readonly maxEvents?: number;
+}
+
+/** What {@link MemoryStorage.inspect} reports: the persisted state, read straight from the columns. */
+export interface MemoryInspection {
+  /** Every conversation of the campaign with its holder and status. */
+  readonly conversations: readonly {
+    id: string;
+    contactId: string;
+    holder: string | null;
+    status: ConversationStatus;
+  }[];
+}
+
+interface CampaignSlot {
+  campaign: Campaign;
+  readonly table: CampaignTable;
+  readonly idempotency: Map<string, readonly Conversation[]>;
+}
+
+/** The in-memory adapter, with an inspection reader for tests. */
+export interface MemoryStorage extends StorageAdapter {
+  /** The stored conversations of a campaign, read directly (not through the query methods). */
+  inspect(campaignId: string): MemoryInspection;
+}
+
+/** Create an empty in-memory storage. */
+export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  return new MemoryAdapter(options);
+}
+
+const STATUS_COUNT = CONVERSATION_STATUSES.length;
+const NEEDS_REPLY = statusCode("needs_reply");
+const NOT_STARTED = statusCode("not_started");
+
+class MemoryAdapter implements MemoryStorage {
+  private readonly orgs = new Map<string, Organization>();
+  private readonly campaigns = new Map<string, CampaignSlot>();
+  private readonly campaignsByOrg = new Map<string, string[]>();
+  private readonly tokens = new Map<string, string>();
+  private readonly optOuts = new Map<string, Set<string>>();
+  private readonly events: SelfAssignEvent[] = [];
+  private eventSeq = 0;
+  private readonly maxEvents: number;
+
+  constructor(options: MemoryStorageOptions) {
+    this.maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+  }
+
+  // ------------------------------------------------------------------ organizations
+
+  async insertOrganization(org: Organization, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
+    if (this.orgs.has(org.id)) return "exists";
+    this.orgs.set(org.id, org);
+    this.appendEvents(events);
+    return "ok";
+  }
+
+  async getOrganization(orgId: string): Promise<Organization | null> {
+    return this.orgs.get(orgId) ?? null;
+  }
+
+  async updateOrganization(
+    next: Organization,
+    expectedVersion: number,
+    events: readonly EventDraft[],
+  ): Promise<"ok" | "conflict"> {
+    const current = this.orgs.get(next.id);
+    if (current === undefined || current.version !== expectedVersion) return "conflict";
+    this.orgs.set(next.id, next);
+    this.appendEvents(events);
+    return "ok";
+  }
+
+  // ------------------------------------------------------------------ campaigns
+
+  async insertCampaign(campaign: Campaign, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
+    if (this.campaigns.has(campaign.id)) return "exists";
+    this.campaigns.set(campaign.id, {
+      campaign,
+      table: new CampaignTable(campaign.id),
+      idempotency: new Map(),
+    });
+    const list = this.campaignsByOrg.get(campaign.orgId) ?? [];
+    list.push(campaign.id);
+    this.campaignsByOrg.set(campaign.orgId, list);
+    this.indexTokens(campaign);
+    this.appendEvents(events);
+    return "ok";
+  }
+
+  async getCampaign(campaignId: string): Promise<Campaign | null> {
+    return this.campaigns.get(campaignId)?.campaign ?? null;
+  }
+
+  async listCampaigns(orgId: string): Promise<readonly Campaign[]> {
+    return (this.campaignsByOrg.get(orgId) ?? []).map((id) => this.campaigns.get(id)!.campaign);
+  }
+
+  async findCampaignIdByInviteToken(token: string): Promise<string | null> {
+    return this.tokens.get(token) ?? null;
+  }
+
+  async commitCampaign(commit: CampaignCommit): Promise<CommitOutcome> {
+    const slot = this.campaigns.get(commit.campaignId);
+    if (slot === undefined || slot.campaign.version !== commit.expectedVersion) return { kind: "conflict" };
+    return this.step(slot, commit.next, () => {
+      const moved = commit.moves.map((move) => {
+        const { table } = slot;
+        const slots =
+          move.from.kind === "unassigned"
+            ? move.to === null
+              ? []
+              : table.unassignedSlots(move.statuses, move.limit ?? table.size)
+            : table.heldSlots(move.from.kind === "all_holders" ? "all" : move.from.holderIds, move.statuses);
+        const chosen = move.limit === null ? slots : slots.slice(0, move.limit);
+        return chosen.map((s, i): Moved => {
+          const fromHolder = table.holderOf(s);
+          const to = move.to === null ? null : move.to[i % move.to.length]!;
+          if (to !== null && table.statusOf(s) === "opted_out") {
+            throw new Error("storage contract: opted-out conversations are never assigned (O3)");
+          }
+          table.setHolder(s, to, commit.now);
+          return { conversation: table.conversation(s), fromHolder };
+        });
+      });
+      return { result: { kind: "committed" as const, moved }, events: commit.events(moved) };
+    });
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  async importConversations(request: ImportRequest): Promise<ImportOutcome> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined || slot.campaign.version !== request.expectedVersion) return { kind: "conflict" };
+    const optedOut = this.optOuts.get(slot.campaign.orgId);
+    return this.step(slot, null, () => {
+      const { table } = slot;
+      table.reserve(request.contacts.length);
+      let created = 0;
+      for (const contact of request.contacts) {
+        if (table.slotOfContact(contact.contactId) !== -1) continue;
+        const status = optedOut?.has(contact.contactId) ? "opted_out" : "not_started";
+        table.append(contact.contactId, contact.timeZone ?? null, status);
+        created++;
+      }
+      const counts = { created, skipped: request.contacts.length - created };
+      return { result: { kind: "imported" as const, ...counts }, events: request.events(counts) };
+    });
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined || slot.campaign.version !== request.expectedVersion) return { kind: "conflict" };
+    const key = request.idempotencyKey === null ? null : `${request.texterId}\u0000${request.idempotencyKey}`;
+    const previous = key === null ? undefined : slot.idempotency.get(key);
+    if (previous !== undefined) return { kind: "replayed", conversations: previous };
+    return this.step<ClaimOutcome>(slot, request.next, () => {
+      const { table } = slot;
+      const counts = table.countsOf(request.texterId);
+      const held = table.heldCount(request.texterId);
+      const blocked = (reason: "batch_unfinished" | "cap_reached" | "holding") => ({
+        result: { kind: "blocked" as const, reason },
+        events: request.events([]),
+      });
+      if (request.onlyIfHoldingNone && held > 0) return blocked("holding");
+      const { maxNotStarted, maxNeedsReply } = request.gate;
+      if (
+        (maxNotStarted !== null && counts[NOT_STARTED]! > maxNotStarted) ||
+        (maxNeedsReply !== null && counts[NEEDS_REPLY]! > maxNeedsReply)
+      ) {
+        return blocked("batch_unfinished");
+      }
+      const room = request.maxHeld === null ? request.limit : Math.min(request.limit, request.maxHeld - held);
+      if (room <= 0) return blocked("cap_reached");
+      const taken = table.takeFromPool([0, 1, 2], room);
+      for (const s of taken) table.setHolder(s, request.texterId, request.now);
+      const conversations = taken.map((s) => table.conversation(s));
+      const events = request.events(conversations);
+      // The events are built, so nothing below can throw: remember the key for retries (S8).
+      if (key !== null && conversations.length > 0) slot.idempotency.set(key, conversations);
+      return { result: { kind: "claimed" as const, conversations }, events };
+    });
+  }
+
+  async findClaimByKey(campaignId: string, texterId: string, key: string): Promise<readonly Conversation[] | null> {
+    return this.campaigns.get(campaignId)?.idempotency.get(`${texterId}\u0000${key}`) ?? null;
+  }
+
+  async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined) return { kind: "not_found", conversationIds: request.conversationIds };
+    const { table } = slot;
+    const slots = request.conversationIds.map((id) => table.slotOf(id));
+    const missing = request.conversationIds.filter((_, i) => slots[i] === -1);
+    if (missing.length > 0) return { kind: "not_found", conversationIds: missing };
+    const notHeld = request.conversationIds.filter((_, i) => {
+      const holder = table.holderOf(slots[i]!);
+      return holder === null || (request.holderId !== null && holder !== request.holderId);
+    });
+    if (notHeld.length > 0) return { kind: "not_held", conversationIds: notHeld };
+    return this.step(slot, null, () => {
+      const unique = [...new Set(slots)];
+      const before = unique.map((s) => table.conversation(s));
+      for (const s of unique) table.setHolder(s, null, request.now);
+      return { result: { kind: "released" as const, conversations: before }, events: request.events(before) };
+    });
+  }
+
+  async recordStatus(change: StatusChange): Promise<StatusOutcome> {
+    const slot = this.campaigns.get(change.campaignId);
+    const s = slot === undefined ? -1 : slot.table.slotOf(change.conversationId);
+    if (slot === undefined || s === -1) return { kind: "not_found" };
+    const { table } = slot;
+    const before = table.conversation(s);
+    if (!change.allowedFrom.includes(before.status)) return { kind: "invalid", current: before };
+    return this.step(slot, null, () => {
+      const replyAt = before.status === "needs_reply" ? before.replyAt! : change.now;
+      table.setStatus(s, change.to, replyAt);
+      const after = table.conversation(s);
+      return { result: { kind: "changed" as const, before, after }, events: change.events(before, after) };
+    });
+  }
+
+  async optOut(request: OptOutRequest): Promise<{ readonly changed: readonly Conversation[] }> {
+    const ids = this.campaignsByOrg.get(request.orgId) ?? [];
+    const touched: { table: CampaignTable; slot: number }[] = [];
+    for (const id of ids) {
+      const { table } = this.campaigns.get(id)!;
+      const s = table.slotOfContact(request.contactId);
+      if (s !== -1 && table.statusOf(s) !== "opted_out") touched.push({ table, slot: s });
+    }
+    const before = touched.map(({ table, slot }) => table.conversation(slot));
+    const events = request.events(before);
+    // Nothing below can throw: the events are built, the changes are plain column writes.
+    let set = this.optOuts.get(request.orgId);
+    if (set === undefined) this.optOuts.set(request.orgId, (set = new Set()));
+    set.add(request.contactId);
+    for (const { table, slot } of touched) table.setStatus(slot, "opted_out", NaN);
+    this.appendEvents(events);
+    return { changed: before };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async getConversation(conversationId: string): Promise<Conversation | null> {
+    const cut = conversationId.lastIndexOf(":");
+    if (cut <= 0) return null;
+    const slot = this.campaigns.get(conversationId.slice(0, cut));
+    if (slot === undefined) return null;
+    const s = slot.table.slotOf(conversationId);
+    return s === -1 ? null : slot.table.conversation(s);
+  }
+
+  async listConversations(query: ListQuery): Promise<readonly Conversation[]> {
+    const slot = this.campaigns.get(query.campaignId);
+    if (slot === undefined) return [];
+    const { table } = slot;
+    return table.listSlots(query.holderId, query.statuses, query.limit).map((s) => table.conversation(s));
+  }
+
+  async overview(campaignId: string): Promise<ConversationsOverview> {
+    const slot = this.campaigns.get(campaignId);
+    const table = slot?.table ?? new CampaignTable(campaignId);
+    const byStatus = Object.fromEntries(CONVERSATION_STATUSES.map((s) => [s, 0])) as Record<
+      ConversationStatus,
+      number
+    >;
+    const unassigned = table.countsOf(null);
+    for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += unassigned[c]!;
+    const senders = table.activeHolders().map((userId) => {
+      const counts = table.countsOf(userId);
+      for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += counts[c]!;
+      return {
+        userId,
+        held: table.heldCount(userId),
+        notStarted: counts[NOT_STARTED]!,
+        needsReply: counts[NEEDS_REPLY]!,
+      };
+    });
+    let unassignedTotal = 0;
+    for (let c = 0; c < STATUS_COUNT; c++) unassignedTotal += unassigned[c]!;
+    return {
+      campaignId,
+      total: table.size,
+      unassigned: unassignedTotal,
+      unassignedNotStarted: unassigned[NOT_STARTED]!,
+      unassignedNeedsReply: unassigned[NEEDS_REPLY]!,
+      byStatus,
+      senders,
+    };
+  }
+
+  async readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]> {
+    const first = this.events.length === 0 ? 1 : this.events[0]!.seq;
+    const start = Math.max(0, after + 1 - first);
+    return this.events.slice(start, start + limit);
+  }
+
+  inspect(campaignId: string): MemoryInspection {
+    const slot = this.campaigns.get(campaignId);
+    return { conversations: slot === undefined ? [] : slot.table.rawRows() };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /**
+   * Run one atomic step on a campaign: optionally replace the aggregate, run `body` (which mutates
+   * the table and builds the events), then record the events. If anything throws, the table and the
+   * aggregate are restored and nothing is recorded.
+   */
+  private step<R>(slot: CampaignSlot, next: Campaign | null, body: () => { result: R; events: EventDraft[] }): R {
+    const previous = slot.campaign;
+    try {
+      const { result, events } = slot.table.atomically(() => {
+        if (next !== null) slot.campaign = next;
+        return body();
+      });
+      if (next !== null) this.indexTokens(next);
+      this.appendEvents(events);
+      return result;
+    } catch (error) {
+      slot.campaign = previous;
+      throw error;
+    }
+  }
+
+  private indexTokens(campaign: Campaign): void {
+    if (campaign.invite.token !== null) this.tokens.set(campaign.invite.token, campaign.id);
+    for (const token of campaign.invite.revokedTokens) this.tokens.set(token, campaign.id);
+  }
+
+  private appendEvents(drafts: readonly EventDraft[]): void {
+    for (const draft of drafts) this.events.push({ ...draft, seq: ++this.eventSeq } as SelfAssignEvent);
+    if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
+  }
+}

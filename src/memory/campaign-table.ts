@@ -1,0 +1,409 @@
+/**
+ * The conversations of one campaign, held column-wise in typed arrays (a slot per conversation, in
+ * import order), with a bucket heap per hand-out rank (S4) over the unassigned slots so a claim
+ * costs O(batch · log pool), and counters per holder and status so the overview, the gate and the
+ * cap cost O(1). Every mutation can be journaled so a failed step is rolled back (I8).
+ * @module
+ */
+import type { StatusSet } from "../core/moves.js";
+import { handOutRank } from "../core/policy.js";
+import type { Conversation, ConversationStatus } from "../types.js";
+import { CONVERSATION_STATUSES } from "../types.js";
+import { IndexHeap } from "./index-heap.js";
+
+const NONE = -1;
+const STATUS_CODE = new Map<ConversationStatus, number>(CONVERSATION_STATUSES.map((s, i) => [s, i]));
+const RANK_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s));
+/** Sort rank for listings and moves: hand-out rank, then closed (3), then opted out (4). */
+const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s) ?? (s === "closed" ? 3 : 4));
+
+/** Status code of a status name. */
+export function statusCode(status: ConversationStatus): number {
+  return STATUS_CODE.get(status)!;
+}
+
+function matches(set: StatusSet, code: number): boolean {
+  switch (set) {
+    case "all":
+      return true;
+    case "open":
+      return RANK_BY_CODE[code] !== null;
+    case "needs_reply":
+      return code === STATUS_CODE.get("needs_reply");
+    case "not_started":
+      return code === STATUS_CODE.get("not_started");
+  }
+}
+
+/** Hand-out ranks a status set draws from the pool. */
+function ranksOf(set: StatusSet): readonly number[] {
+  switch (set) {
+    case "needs_reply":
+      return [0];
+    case "not_started":
+      return [1];
+    default:
+      return [0, 1, 2];
+  }
+}
+
+/** The conversations of one campaign. */
+export class CampaignTable {
+  /** Number of conversations. */
+  size = 0;
+  private capacity = 0;
+  private contactIds: string[] = [];
+  private status = new Uint8Array(0);
+  private holder = new Int32Array(0);
+  private replyAt = new Float64Array(0);
+  private assignedAt = new Float64Array(0);
+  private epoch = new Uint32Array(0);
+  private tz = new Int32Array(0);
+  private readonly tzNames: string[] = [];
+  private readonly tzIndex = new Map<string, number>();
+  private readonly bySlotContact = new Map<string, number>();
+  private readonly holderIds: string[] = [];
+  private readonly holderIndex = new Map<string, number>();
+  private readonly held: Set<number>[] = [];
+  private readonly holderCounts: Int32Array[] = [];
+  private readonly unassignedCounts = new Int32Array(CONVERSATION_STATUSES.length);
+  private readonly heaps = [new IndexHeap(), new IndexHeap(), new IndexHeap()];
+  private readonly live = [0, 0, 0];
+  /** Undo actions of the current step, or `null` when not journaling. */
+  private journal: (() => void)[] | null = null;
+
+  constructor(readonly campaignId: string) {}
+
+  // ------------------------------------------------------------------ ids and snapshots
+
+  /** The conversation id of a slot. */
+  idOf(slot: number): string {
+    return `${this.campaignId}:${slot}`;
+  }
+
+  /** The slot of a conversation id of this campaign, or -1. */
+  slotOf(conversationId: string): number {
+    const prefix = this.campaignId.length;
+    if (conversationId.length <= prefix + 1 || !conversationId.startsWith(this.campaignId)) return NONE;
+    if (conversationId.charCodeAt(prefix) !== 58 /* ':' */) return NONE;
+    const rest = conversationId.slice(prefix + 1);
+    if (!/^(0|[1-9][0-9]*)$/.test(rest)) return NONE;
+    const slot = Number(rest);
+    return slot < this.size ? slot : NONE;
+  }
+
+  /** The slot of a contact, or -1. */
+  slotOfContact(contactId: string): number {
+    return this.bySlotContact.get(contactId) ?? NONE;
+  }
+
+  /** The holder id of a slot, or `null`. */
+  holderOf(slot: number): string | null {
+    const h = this.holder[slot]!;
+    return h === NONE ? null : this.holderIds[h]!;
+  }
+
+  /** The status of a slot. */
+  statusOf(slot: number): ConversationStatus {
+    return CONVERSATION_STATUSES[this.status[slot]!]!;
+  }
+
+  /** A snapshot of one conversation. */
+  conversation(slot: number): Conversation {
+    const h = this.holder[slot]!;
+    const reply = this.replyAt[slot]!;
+    const assigned = this.assignedAt[slot]!;
+    const tz = this.tz[slot]!;
+    return {
+      id: this.idOf(slot),
+      campaignId: this.campaignId,
+      contactId: this.contactIds[slot]!,
+      status: CONVERSATION_STATUSES[this.status[slot]!]!,
+      assigneeId: h === NONE ? null : this.holderIds[h]!,
+      assignedAt: Number.isNaN(assigned) ? null : assigned,
+      replyAt: Number.isNaN(reply) ? null : reply,
+      contactTimeZone: tz === NONE ? null : this.tzNames[tz]!,
+      seq: slot,
+    };
+  }
+
+  // ------------------------------------------------------------------ transactions
+
+  /** Run `step` atomically: if it throws, every mutation it made is undone. */
+  atomically<T>(step: () => T): T {
+    if (this.journal !== null) return step();
+    const journal: (() => void)[] = [];
+    this.journal = journal;
+    try {
+      const result = step();
+      this.journal = null;
+      return result;
+    } catch (error) {
+      this.journal = null;
+      for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+      throw error;
+    }
+  }
+
+  private record(undo: () => void): void {
+    this.journal?.push(undo);
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  /** Append a conversation (import). Returns its slot. */
+  append(contactId: string, timeZone: string | null, status: ConversationStatus): number {
+    if (this.size === this.capacity) this.grow(Math.max(1024, Math.ceil(this.capacity * 1.5)));
+    const slot = this.size++;
+    this.contactIds[slot] = contactId;
+    this.bySlotContact.set(contactId, slot);
+    const code = statusCode(status);
+    this.status[slot] = code;
+    this.holder[slot] = NONE;
+    this.replyAt[slot] = NaN;
+    this.assignedAt[slot] = NaN;
+    this.epoch[slot] = 0;
+    this.tz[slot] = timeZone === null ? NONE : this.internTz(timeZone);
+    this.unassignedCounts[code]! += 1;
+    this.enterPool(slot);
+    this.record(() => this.removeLast());
+    return slot;
+  }
+
+  /** Make room for `extra` more conversations at once (avoids repeated growth on big imports). */
+  reserve(extra: number): void {
+    if (this.size + extra > this.capacity) this.grow(this.size + extra);
+  }
+
+  private removeLast(): void {
+    const slot = this.size - 1;
+    const code = this.status[slot]!;
+    if (this.holder[slot] !== NONE) this.setHolder(slot, null, NaN);
+    this.unassignedCounts[code]! -= 1;
+    this.leavePool(slot);
+    this.bySlotContact.delete(this.contactIds[slot]!);
+    this.contactIds.length = slot;
+    this.size = slot;
+  }
+
+  /** Give a slot to a holder, or make it unassigned (`null`). */
+  setHolder(slot: number, holderId: string | null, now: number): void {
+    const before = this.holder[slot]!;
+    const after = holderId === null ? NONE : this.internHolder(holderId);
+    if (before === after) return;
+    const previousAssignedAt = this.assignedAt[slot]!;
+    const code = this.status[slot]!;
+    if (before === NONE) {
+      this.unassignedCounts[code]! -= 1;
+      this.leavePool(slot);
+    } else {
+      this.holderCounts[before]![code]! -= 1;
+      this.held[before]!.delete(slot);
+    }
+    this.holder[slot] = after;
+    if (after === NONE) {
+      this.assignedAt[slot] = NaN;
+      this.unassignedCounts[code]! += 1;
+      this.enterPool(slot);
+    } else {
+      this.assignedAt[slot] = now;
+      this.holderCounts[after]![code]! += 1;
+      this.held[after]!.add(slot);
+    }
+    this.record(() => {
+      this.setHolder(slot, before === NONE ? null : this.holderIds[before]!, previousAssignedAt);
+      this.assignedAt[slot] = previousAssignedAt;
+    });
+  }
+
+  /** Change a slot's status; `replyAt` is kept for `needs_reply` and cleared otherwise. */
+  setStatus(slot: number, status: ConversationStatus, replyAt: number): void {
+    const before = this.status[slot]!;
+    const previousReplyAt = this.replyAt[slot]!;
+    const after = statusCode(status);
+    const h = this.holder[slot]!;
+    const counts = h === NONE ? this.unassignedCounts : this.holderCounts[h]!;
+    counts[before]! -= 1;
+    counts[after]! += 1;
+    this.status[slot] = after;
+    this.replyAt[slot] = status === "needs_reply" ? replyAt : NaN;
+    if (h === NONE) {
+      this.leavePool(slot);
+      this.enterPool(slot);
+    }
+    this.record(() => this.setStatus(slot, CONVERSATION_STATUSES[before]!, previousReplyAt));
+  }
+
+  // ------------------------------------------------------------------ the pool
+
+  private enterPool(slot: number): void {
+    const rank = RANK_BY_CODE[this.status[slot]!];
+    if (rank === null || rank === undefined) return;
+    const epoch = (this.epoch[slot]! + 1) >>> 0;
+    this.epoch[slot] = epoch;
+    this.heaps[rank]!.push(rank === 0 ? this.replyAt[slot]! : slot, slot, epoch);
+    this.live[rank]! += 1;
+  }
+
+  private leavePool(slot: number): void {
+    const rank = RANK_BY_CODE[this.status[slot]!];
+    if (rank === null || rank === undefined) return;
+    this.epoch[slot] = (this.epoch[slot]! + 1) >>> 0;
+    this.live[rank]! -= 1;
+    const heap = this.heaps[rank]!;
+    if (heap.size > 4096 && heap.size > 2 * this.live[rank]! + 1024) {
+      heap.compact((s, e) => this.holder[s] === NONE && this.epoch[s] === e);
+    }
+  }
+
+  /**
+   * Take up to `limit` unassigned slots of the given ranks, best first (S4), without assigning them.
+   * The caller must assign every slot returned (or the step must fail and roll back).
+   */
+  takeFromPool(ranks: readonly number[], limit: number): number[] {
+    const taken: number[] = [];
+    for (const rank of ranks) {
+      const heap = this.heaps[rank]!;
+      while (taken.length < limit && heap.size > 0) {
+        const slot = heap.topSlot();
+        const epoch = heap.topEpoch();
+        heap.pop();
+        if (this.holder[slot] !== NONE || this.epoch[slot] !== epoch) continue;
+        taken.push(slot);
+        // A rollback puts the slot back in the pool with a fresh heap entry.
+        this.record(() => {
+          if (this.holder[slot] === NONE && this.epoch[slot] === epoch) {
+            this.epoch[slot] = (epoch + 1) >>> 0;
+            this.live[rank]! -= 1;
+            this.enterPool(slot);
+          }
+        });
+      }
+      if (taken.length >= limit) break;
+    }
+    return taken;
+  }
+
+  /** Take unassigned slots matching `statuses` from the pool, in hand-out order, at most `limit` (for moves). */
+  unassignedSlots(statuses: StatusSet, limit: number): number[] {
+    return this.takeFromPool(ranksOf(statuses), limit);
+  }
+
+  /** Slots held by the given holders matching `statuses`, in hand-out order. */
+  heldSlots(holderIds: readonly string[] | "all", statuses: StatusSet): number[] {
+    const indices =
+      holderIds === "all"
+        ? this.holderIds.map((_, i) => i)
+        : holderIds.map((h) => this.holderIndex.get(h)).filter((i): i is number => i !== undefined);
+    const slots: number[] = [];
+    for (const h of indices) {
+      for (const slot of this.held[h]!) if (matches(statuses, this.status[slot]!)) slots.push(slot);
+    }
+    return this.sortHandOut(slots);
+  }
+
+  /** Every slot matching `holderId` (`null` = unassigned) and `statuses`, in hand-out order. */
+  listSlots(holderId: string | null, statuses: StatusSet, limit: number): number[] {
+    let slots: number[];
+    if (holderId !== null) {
+      slots = this.heldSlots([holderId], statuses);
+    } else {
+      slots = [];
+      for (let s = 0; s < this.size; s++) {
+        if (this.holder[s] === NONE && matches(statuses, this.status[s]!)) slots.push(s);
+      }
+      slots = this.sortHandOut(slots);
+    }
+    return slots.slice(0, limit);
+  }
+
+  private sortHandOut(slots: number[]): number[] {
+    return slots.sort((a, b) => {
+      const ra = ORDER_BY_CODE[this.status[a]!]!;
+      const rb = ORDER_BY_CODE[this.status[b]!]!;
+      if (ra !== rb) return ra - rb;
+      if (ra === 0) {
+        const d = this.replyAt[a]! - this.replyAt[b]!;
+        if (d !== 0) return d;
+      }
+      return a - b;
+    });
+  }
+
+  // ------------------------------------------------------------------ counts
+
+  /** Counts by status of one holder (or of the unassigned pool with `null`), indexed by status code. */
+  countsOf(holderId: string | null): Int32Array {
+    if (holderId === null) return this.unassignedCounts;
+    const h = this.holderIndex.get(holderId);
+    return h === undefined ? new Int32Array(CONVERSATION_STATUSES.length) : this.holderCounts[h]!;
+  }
+
+  /** Total held by a holder. */
+  heldCount(holderId: string): number {
+    const h = this.holderIndex.get(holderId);
+    return h === undefined ? 0 : this.held[h]!.size;
+  }
+
+  /** Holder ids that hold at least one conversation, in first-seen order. */
+  activeHolders(): string[] {
+    return this.holderIds.filter((_, i) => this.held[i]!.size > 0);
+  }
+
+  /** Every slot's holder and status, read straight from the columns (for independent inspection). */
+  rawRows(): { id: string; contactId: string; holder: string | null; status: ConversationStatus }[] {
+    const rows = [];
+    for (let s = 0; s < this.size; s++) {
+      rows.push({
+        id: this.idOf(s),
+        contactId: this.contactIds[s]!,
+        holder: this.holderOf(s),
+        status: this.statusOf(s),
+      });
+    }
+    return rows;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private internHolder(holderId: string): number {
+    let h = this.holderIndex.get(holderId);
+    if (h === undefined) {
+      h = this.holderIds.length;
+      this.holderIds.push(holderId);
+      this.holderIndex.set(holderId, h);
+      this.held.push(new Set());
+      this.holderCounts.push(new Int32Array(CONVERSATION_STATUSES.length));
+    }
+    return h;
+  }
+
+  private internTz(zone: string): number {
+    let z = this.tzIndex.get(zone);
+    if (z === undefined) {
+      z = this.tzNames.length;
+      this.tzNames.push(zone);
+      this.tzIndex.set(zone, z);
+    }
+    return z;
+  }
+
+  private grow(capacity: number): void {
+    const n = this.size;
+    const copy = <T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(
+      from: T,
+      make: (len: number) => T,
+    ): T => {
+      const to = make(capacity);
+      to.set(from.subarray(0, n) as never);
+      return to;
+    };
+    this.status = copy(this.status, (l) => new Uint8Array(l));
+    this.holder = copy(this.holder, (l) => new Int32Array(l));
+    this.replyAt = copy(this.replyAt, (l) => new Float64Array(l));
+    this.assignedAt = copy(this.assignedAt, (l) => new Float64Array(l));
+    this.epoch = copy(this.epoch, (l) => new Uint32Array(l));
+    this.tz = copy(this.tz, (l) => new Int32Array(l));
+    this.capacity = capacity;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The storage contract: what an adapter must do, intent by intent. Every write method is atomic —
+ * it either commits everything it was asked to (state and events) or nothing — and every one that
+ * decides on current data (claims, moves, releases) makes that decision inside the same atomic step,
+ * so a lost race shows up as fewer conversations claimed or a `conflict`, never as an overwrite.
+ *
+ * See `docs/custom-adapter.md` for a walk-through.
+ * @module
+ */
+import type {
+  Campaign,
+  ContactInput,
+  Conversation,
+  ConversationStatus,
+  ConversationsOverview,
+  EventDraft,
+  Organization,
+  SelfAssignEvent,
+} from "../types.js";
+import type { MoveSpec, Moved, StatusSet } from "../core/moves.js";
+
+export type { MoveSource, MoveSpec, Moved, StatusSet } from "../core/moves.js";
+
+/** An atomic change to a campaign: optionally a new aggregate, optionally bulk moves. */
+export interface CampaignCommit {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The version the engine decided on; a different stored version means `conflict`, nothing written. */
+  readonly expectedVersion: number;
+  /** The new aggregate (its `version` is `expectedVersion + 1`), or `null` to leave it as it is. */
+  readonly next: Campaign | null;
+  /** Moves to run in order, after the aggregate is replaced. */
+  readonly moves: readonly MoveSpec[];
+  /** The engine's clock, epoch milliseconds (used as `assignedAt`). */
+  readonly now: number;
+  /** Builds the events to record in the same atomic step, from what each move moved. */
+  readonly events: (moved: readonly (readonly Moved[])[]) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.commitCampaign}. */
+export type CommitOutcome =
+  | { readonly kind: "conflict" }
+  | { readonly kind: "committed"; readonly moved: readonly (readonly Moved[])[] };
+
+/**
+ * A claim: *Request Conversations* (S3) or an invite's first batch (L3), decided and committed in
+ * one atomic step together with the texter's gate and cap (S5, S7), serialized per (campaign, texter).
+ */
+export interface ClaimRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Who receives the conversations. */
+  readonly texterId: string;
+  /** The campaign version the engine checked; a different stored version means `conflict`. */
+  readonly expectedVersion: number;
+  /**
+   * A new aggregate to commit with the claim (an invite join adds the sender), or `null`. When the
+   * version matches it is committed whatever the claim's outcome, with the events.
+   */
+  readonly next: Campaign | null;
+  /** Most conversations to claim (the batch size). */
+  readonly limit: number;
+  /** Most conversations the texter may hold after the claim (S7), or `null`. */
+  readonly maxHeld: number | null;
+  /**
+   * The finished-batch gate (S5) as limits on what the texter already holds: at most this many
+   * `not_started`, at most this many `needs_reply` (`null` = no limit). Over a limit → `blocked`.
+   */
+  readonly gate: { readonly maxNotStarted: number | null; readonly maxNeedsReply: number | null };
+  /** Claim only if the texter holds nothing in the campaign (L3, I7); otherwise `blocked: "holding"`. */
+  readonly onlyIfHoldingNone: boolean;
+  /**
+   * Idempotency key (S8) or `null`. If a claim by this texter on this campaign with this key was
+   * committed before, return `replayed` with its conversations and change nothing; otherwise a
+   * successful claim stores its result under the key in the same atomic step.
+   */
+  readonly idempotencyKey: string | null;
+  /** The engine's clock, epoch milliseconds (becomes `assignedAt`). */
+  readonly now: number;
+  /** Builds the events to record in the same atomic step from the claimed conversations. */
+  readonly events: (claimed: readonly Conversation[]) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.claim}. */
+export type ClaimOutcome =
+  | { readonly kind: "conflict" }
+  | { readonly kind: "replayed"; readonly conversations: readonly Conversation[] }
+  | { readonly kind: "blocked"; readonly reason: "batch_unfinished" | "cap_reached" | "holding" }
+  | { readonly kind: "claimed"; readonly conversations: readonly Conversation[] };
+
+/** An import of contacts (C2), version-checked against the campaign. */
+export interface ImportRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The version the engine checked (draft or active). */
+  readonly expectedVersion: number;
+  /** Contacts in import order; a contact already in the campaign (or earlier in this list) is skipped. */
+  readonly contacts: readonly ContactInput[];
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the counts. A contact opted out in the organization is imported as `opted_out` (O3). */
+  readonly events: (result: { created: number; skipped: number }) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.importConversations}. */
+export type ImportOutcome =
+  | { readonly kind: "conflict" }
+  | { readonly kind: "imported"; readonly created: number; readonly skipped: number };
+
+/** A status change of one conversation (M1, M2). */
+export interface StatusChange {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The conversation. */
+  readonly conversationId: string;
+  /** Statuses it may be in for the change to apply; otherwise `invalid`, nothing written. */
+  readonly allowedFrom: readonly ConversationStatus[];
+  /** The new status. Moving to `needs_reply` sets `replyAt` to `now` unless it already was `needs_reply`. */
+  readonly to: ConversationStatus;
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the conversation before and after. */
+  readonly events: (before: Conversation, after: Conversation) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.recordStatus}. */
+export type StatusOutcome =
+  | { readonly kind: "not_found" }
+  | { readonly kind: "invalid"; readonly current: Conversation }
+  | { readonly kind: "changed"; readonly before: Conversation; readonly after: Conversation };
+
+/** An organization-wide opt-out (O3). */
+export interface OptOutRequest {
+  /** The organization. */
+  readonly orgId: string;
+  /** The contact. Every conversation with it in the organization's campaigns becomes `opted_out`. */
+  readonly contactId: string;
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the conversations changed (each as it was before). */
+  readonly events: (changed: readonly Conversation[]) => EventDraft[];
+}
+
+/** A release of named conversations back to the pool (S9, or an admin's targeted unassign). */
+export interface ReleaseRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The conversations, all of which must be held (by `holderId` when given), or nothing happens. */
+  readonly conversationIds: readonly string[];
+  /** The holder they must all have, or `null` for "held by anybody". */
+  readonly holderId: string | null;
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the released conversations (each as it was before). */
+  readonly events: (released: readonly Conversation[]) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.release}. */
+export type ReleaseOutcome =
+  | { readonly kind: "not_found"; readonly conversationIds: readonly string[] }
+  | { readonly kind: "not_held"; readonly conversationIds: readonly string[] }
+  | { readonly kind: "released"; readonly conversations: readonly Conversation[] };
+
+/** Which of a campaign's conversations to list, in hand-out order. */
+export interface ListQuery {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Only those held by this user; `null` for unassigned ones. */
+  readonly holderId: string | null;
+  /** Status filter. */
+  readonly statuses: StatusSet;
+  /** Most rows. */
+  readonly limit: number;
+}
+
+/**
+ * The storage contract. Implementations: the in-memory adapter (`selfassign/memory`); others can
+ * be written against this interface alone.
+ *
+ * Rules every adapter follows:
+ * - every write is atomic and records its events in the same step, in commit order;
+ * - writes that carry an `expectedVersion` compare it with the stored campaign's version inside the
+ *   step and return `conflict`, writing nothing, when it differs;
+ * - claims and moves never hand out a conversation somebody else holds (I1) and never lose or
+ *   duplicate one (I2);
+ * - methods throw only for faults (connection lost, disk full); the engine wraps those.
+ */
+export interface StorageAdapter {
+  /** Insert a new organization with its events; `exists` if the id is taken. */
+  insertOrganization(org: Organization, events: readonly EventDraft[]): Promise<"ok" | "exists">;
+  /** The organization, or `null`. */
+  getOrganization(orgId: string): Promise<Organization | null>;
+  /** Replace the organization if its stored version is `expectedVersion`; `next.version` is one more. */
+  updateOrganization(
+    next: Organization,
+    expectedVersion: number,
+    events: readonly EventDraft[],
+  ): Promise<"ok" | "conflict">;
+
+  /** Insert a new campaign with its events; `exists` if the id is taken. */
+  insertCampaign(campaign: Campaign, events: readonly EventDraft[]): Promise<"ok" | "exists">;
+  /** The campaign, or `null`. */
+  getCampaign(campaignId: string): Promise<Campaign | null>;
+  /** Campaigns of an organization. */
+  listCampaigns(orgId: string): Promise<readonly Campaign[]>;
+  /** The id of the campaign whose current or revoked invite token is `token`, or `null`. */
+  findCampaignIdByInviteToken(token: string): Promise<string | null>;
+  /** Commit an aggregate change and/or bulk moves atomically; see {@link CampaignCommit}. */
+  commitCampaign(commit: CampaignCommit): Promise<CommitOutcome>;
+
+  /** Import contacts as conversations; see {@link ImportRequest}. */
+  importConversations(request: ImportRequest): Promise<ImportOutcome>;
+  /**
+   * The conversations a committed claim by this texter with this idempotency key returned (S8), or
+   * `null` when there was none.
+   */
+  findClaimByKey(campaignId: string, texterId: string, key: string): Promise<readonly Conversation[] | null>;
+  /** Claim conversations for a texter; see {@link ClaimRequest}. */
+  claim(request: ClaimRequest): Promise<ClaimOutcome>;
+  /** Release named conversations; see {@link ReleaseRequest}. */
+  release(request: ReleaseRequest): Promise<ReleaseOutcome>;
+  /** Change one conversation's status; see {@link StatusChange}. */
+  recordStatus(change: StatusChange): Promise<StatusOutcome>;
+  /** Opt a contact out organization-wide; see {@link OptOutRequest}. */
+  optOut(request: OptOutRequest): Promise<{ readonly changed: readonly Conversation[] }>;
+
+  /** One conversation, or `null`. */
+  getConversation(conversationId: string): Promise<Conversation | null>;
+  /** Conversations in hand-out order; see {@link ListQuery}. */
+  listConversations(query: ListQuery): Promise<readonly Conversation[]>;
+  /** The overview counts (A1); `senders` holds one row per holder that holds anything. */
+  overview(campaignId: string): Promise<ConversationsOverview>;
+  /** Events with `seq > after`, oldest first, at most `limit`. */
+  readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]>;
+}

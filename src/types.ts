@@ -1,0 +1,249 @@
+/**
+ * Public data types shared by the engine, the core and the storage adapters.
+ * @module
+ */
+
+/** A member's role in an organization (O1). Owners and admins manage; texters text. */
+export type Role = "owner" | "admin" | "texter";
+
+/**
+ * Campaign lifecycle (C1): `draft` → `active` (at launch) ↔ `paused`; `active`/`paused` →
+ * `archived` (final). `bulk_sending` is reserved for bulk-send launches (C6).
+ */
+export type CampaignStatus = "draft" | "bulk_sending" | "active" | "paused" | "archived";
+
+/**
+ * Conversation statuses (M1): `not_started` → `initial_sent` → `needs_reply` (contact replied) →
+ * `replied` (texter answered) → `needs_reply` …; `closed`; `opted_out` (final, O3).
+ */
+export type ConversationStatus =
+  | "not_started"
+  | "initial_sent"
+  | "needs_reply"
+  | "replied"
+  | "closed"
+  | "opted_out";
+
+/** All conversation statuses, in a fixed order (useful for tables and arbitraries). */
+export const CONVERSATION_STATUSES: readonly ConversationStatus[] = [
+  "not_started",
+  "initial_sent",
+  "needs_reply",
+  "replied",
+  "closed",
+  "opted_out",
+];
+
+/**
+ * Finished-batch gate (S5): when may a texter who already holds conversations request more?
+ * - `no-pending-initials` (default): they hold no conversation still waiting for its initial message;
+ * - `no-pending-work`: they hold no conversation waiting for an initial message or for an answer;
+ * - `none`: always.
+ */
+export type GatePolicy = "no-pending-initials" | "no-pending-work" | "none";
+
+/** Status filter of admin reassignments (A3, A4). `any` means every open conversation (not closed, not opted out). */
+export type StatusFilter = "any" | "needs_reply" | "not_started";
+
+/** An organization and its members (O1, O2). */
+export interface Organization {
+  /** Stable id. */
+  readonly id: string;
+  /** Display name. */
+  readonly name: string;
+  /** Members by user id. A user not listed here is not a member. */
+  readonly members: Readonly<Record<string, Role>>;
+  /** Batch size a campaign starts with when self assignment is first enabled on it (O2). */
+  readonly defaultBatchSize: number;
+  /** Creation time, epoch milliseconds. */
+  readonly createdAt: number;
+  /** Optimistic-concurrency version; storage increments it on every committed change. */
+  readonly version: number;
+}
+
+/** Self-assignment settings of a campaign (S1, S5, S7, S9). */
+export interface SelfAssignmentSettings {
+  /** Whether texters may request conversations and join by invite link. Off by default. */
+  readonly enabled: boolean;
+  /** Conversations per request, 1..5000; `null` until self assignment is first enabled (then O2's default). */
+  readonly batchSize: number | null;
+  /** Finished-batch gate policy (S5). */
+  readonly gate: GatePolicy;
+  /** Most conversations one texter may hold in the campaign through requests (S7); `null` for no cap. */
+  readonly maxHeldPerTexter: number | null;
+  /** Whether texters may hand conversations back (S9). */
+  readonly allowSelfRelease: boolean;
+}
+
+/** The sender invite link (L1–L4). */
+export interface InviteLink {
+  /** Whether the link currently works. */
+  readonly enabled: boolean;
+  /** The current token (at least 120 bits of randomness), or `null` when disabled. */
+  readonly token: string | null;
+  /** Tokens revoked by disabling the link; kept so a join with one is told it was revoked (L2, L4). */
+  readonly revokedTokens: readonly string[];
+}
+
+/** A sender (texter) on a campaign. */
+export interface Sender {
+  /** The user id (an organization member, C3). */
+  readonly userId: string;
+  /** When they were added, epoch milliseconds. */
+  readonly addedAt: number;
+  /** How they became a sender. */
+  readonly via: "admin" | "invite";
+}
+
+/** A campaign aggregate: settings, roster, lifecycle and invite link. Small; conversations live in storage. */
+export interface Campaign {
+  /** Stable id. */
+  readonly id: string;
+  /** The owning organization. */
+  readonly orgId: string;
+  /** Display title. */
+  readonly title: string;
+  /** Lifecycle state (C1). */
+  readonly status: CampaignStatus;
+  /** Creation time, epoch milliseconds. */
+  readonly createdAt: number;
+  /** Launch time, or `null` before launch. */
+  readonly launchedAt: number | null;
+  /** Self-assignment settings. */
+  readonly selfAssignment: SelfAssignmentSettings;
+  /** Sender invite link. */
+  readonly invite: InviteLink;
+  /** Senders in the order they were added (that order breaks ties in the launch split, C4). */
+  readonly senders: readonly Sender[];
+  /** Optimistic-concurrency version; storage increments it on every committed change. */
+  readonly version: number;
+}
+
+/** One conversation: a contact in a campaign. */
+export interface Conversation {
+  /** Id assigned by storage at import; opaque. */
+  readonly id: string;
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The host's contact id; unique within a campaign (C2). */
+  readonly contactId: string;
+  /** Current status (M1). */
+  readonly status: ConversationStatus;
+  /** The holder, or `null` when unassigned. */
+  readonly assigneeId: string | null;
+  /** When the current holder got it, epoch milliseconds, or `null`. */
+  readonly assignedAt: number | null;
+  /** When the unanswered reply arrived (status `needs_reply`), or `null`. */
+  readonly replyAt: number | null;
+  /** Contact's IANA time zone if known (used by the time rules). */
+  readonly contactTimeZone: string | null;
+  /** Import order within the campaign, from 0. */
+  readonly seq: number;
+}
+
+/** A contact to import (C2). */
+export interface ContactInput {
+  /** The host's id for the contact. */
+  readonly contactId: string;
+  /** The contact's IANA time zone, when known (T2). */
+  readonly timeZone?: string | null;
+}
+
+/** Per-sender figures in the conversations overview (A1). */
+export interface SenderCounts {
+  /** The sender. */
+  readonly userId: string;
+  /** Conversations held, any status. */
+  readonly held: number;
+  /** Held and waiting for the initial message. */
+  readonly notStarted: number;
+  /** Held and waiting for an answer to a reply. */
+  readonly needsReply: number;
+}
+
+/** The conversations overview (A1). Opted-out conversations count in `total` only. */
+export interface ConversationsOverview {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Every conversation in the campaign, whatever its status. */
+  readonly total: number;
+  /** Conversations nobody holds, any status. */
+  readonly unassigned: number;
+  /** Unassigned and waiting for the initial message. */
+  readonly unassignedNotStarted: number;
+  /** Unassigned and waiting for an answer (automatic opt-outs are not replies). */
+  readonly unassignedNeedsReply: number;
+  /** Counts per status over the whole campaign. */
+  readonly byStatus: Readonly<Record<ConversationStatus, number>>;
+  /** One row per sender, in roster order, plus any former holder still holding conversations. */
+  readonly senders: readonly SenderCounts[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/** Why conversations were assigned. */
+export type AssignReason = "request" | "invite" | "launch" | "reassign";
+/** Why conversations were unassigned. */
+export type UnassignReason = "unassign_all" | "sender_removed" | "self_release" | "admin_release";
+
+/** Payloads of every event type, by type. */
+export interface EventPayloads {
+  "organization.created": { name: string; ownerId: string };
+  "organization.member_added": { userId: string; role: Role };
+  "organization.member_role_changed": { userId: string; from: Role; to: Role };
+  "organization.member_removed": { userId: string };
+  "organization.settings_changed": { defaultBatchSize: number };
+  "campaign.created": { title: string };
+  "campaign.settings_changed": { changes: Record<string, unknown> };
+  "campaign.launched": { assigned: number };
+  "campaign.status_changed": { from: CampaignStatus; to: CampaignStatus };
+  "campaign.invite_link_enabled": Record<string, never>;
+  "campaign.invite_link_disabled": Record<string, never>;
+  "conversations.imported": { created: number; skipped: number };
+  "conversations.assigned": { texterId: string; conversationIds: string[]; reason: AssignReason };
+  "conversations.unassigned": { texterId: string; conversationIds: string[]; reason: UnassignReason };
+  "conversations.reassigned": {
+    toTexterId: string;
+    moves: { conversationId: string; fromTexterId: string | null }[];
+  };
+  "sender.joined": { texterId: string; via: "admin" | "invite" };
+  "sender.removed": { texterId: string };
+  "conversation.status_changed": {
+    conversationId: string;
+    from: ConversationStatus;
+    to: ConversationStatus;
+  };
+  "contact.opted_out": { contactId: string; conversationIds: string[] };
+}
+
+/** Every event type name. */
+export type EventType = keyof EventPayloads;
+
+/** An event as the engine hands it to storage, before storage gives it a position. */
+export type EventDraft = {
+  [T in EventType]: {
+    /** Event type. */
+    readonly type: T;
+    /** When it happened (the engine's clock), epoch milliseconds. */
+    readonly at: number;
+    /** Organization concerned. */
+    readonly orgId: string;
+    /** Campaign concerned, if any. */
+    readonly campaignId: string | null;
+    /** Who caused it; `null` for host-reported messaging events. */
+    readonly actorId: string | null;
+    /** Type-specific payload. */
+    readonly data: EventPayloads[T];
+  };
+}[EventType];
+
+/**
+ * A committed event. `seq` is its position in the storage's event log: strictly increasing in
+ * commit order, so a host can read "everything after seq N" for an audit log or webhooks.
+ */
+export type SelfAssignEvent = EventDraft & {
+  /** Position in the event log, from 1. */
+  readonly seq: number;
+};

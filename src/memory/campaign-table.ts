@@ -225,12 +225,10 @@ export class CampaignTable {
     const counts = h === NONE ? this.unassignedCounts : this.holderCounts[h]!;
     counts[before]! -= 1;
     counts[after]! += 1;
+    if (h === NONE) this.leavePool(slot);
     this.status[slot] = after;
     this.replyAt[slot] = status === "needs_reply" ? replyAt : NaN;
-    if (h === NONE) {
-      this.leavePool(slot);
-      this.enterPool(slot);
-    }
+    if (h === NONE) this.enterPool(slot);
     this.record(() => this.setStatus(slot, CONVERSATION_STATUSES[before]!, previousReplyAt));
   }
 

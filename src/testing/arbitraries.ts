@@ -1,0 +1,148 @@
+/**
+ * fast-check arbitraries: settings, contact pools and operation sequences over a small world
+ * (an owner, an admin, texters t1–t4, a stranger; two campaigns; a few contacts) where collisions
+ * are frequent and every rule gets exercised.
+ * @module
+ */
+import * as fc from "fast-check";
+import type { GatePolicy, StatusFilter } from "../types.js";
+import { AddSendersCommand } from "./commands/add-senders.js";
+import { ChangeStatusCommand } from "./commands/change-status.js";
+import { ImportContactsCommand } from "./commands/import-contacts.js";
+import { InviteLinkCommand } from "./commands/invite-link.js";
+import { JoinCommand } from "./commands/join.js";
+import { LaunchCommand } from "./commands/launch.js";
+import { MessagingCommand } from "./commands/messaging.js";
+import { OptOutCommand } from "./commands/opt-out.js";
+import { ReassignCommand } from "./commands/reassign.js";
+import { ReleaseCommand } from "./commands/release.js";
+import { RemoveSenderCommand } from "./commands/remove-sender.js";
+import { RequestCommand } from "./commands/request.js";
+import { type SettingsPatch, UpdateSettingsCommand } from "./commands/update-settings.js";
+import { UnassignAllCommand } from "./commands/unassign-all.js";
+import { ACTORS, type ModelWorld, type RealWorld, WORLD_USERS } from "./world.js";
+
+/** Options of {@link operationSequence}. */
+export interface SequenceOptions {
+  /** Most commands in a sequence (default 60). */
+  readonly maxCommands?: number;
+  /** Number of distinct contacts (default 12). */
+  readonly contacts?: number;
+  /** Number of campaigns in the world (default 2). */
+  readonly campaigns?: number;
+}
+
+/** A valid or invalid batch size: mostly 1..5, sometimes a boundary or garbage. */
+export function batchSize(): fc.Arbitrary<number> {
+  return fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 5 }) }, fc.constant(5000));
+}
+
+/** Values that are not a batch size (O2, S1): 0, 5001, 2.5, NaN, negative, a string, null. */
+export function invalidBatchSize(): fc.Arbitrary<unknown> {
+  return fc.constantFrom<unknown>(0, 5001, 2.5, Number.NaN, -3, "10", null, Infinity);
+}
+
+/** A gate policy (S5). */
+export function gatePolicy(): fc.Arbitrary<GatePolicy> {
+  return fc.constantFrom<GatePolicy>("no-pending-initials", "no-pending-work", "none");
+}
+
+/** A settings patch, sometimes with an invalid batch size. */
+export function settingsPatch(): fc.Arbitrary<SettingsPatch> {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.record(
+      {
+        enabled: fc.boolean(),
+        batchSize: batchSize(),
+        gate: gatePolicy(),
+        cap: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }),
+        allowSelfRelease: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    ) },
+    { weight: 4, arbitrary: fc.constant<SettingsPatch>({ enabled: true }) },
+    { weight: 1, arbitrary: invalidBatchSize().map((bad): SettingsPatch => ({ bad })) },
+  );
+}
+
+/** Contact ids `c0`…`c{n-1}`. */
+export function contactId(contacts = 12): fc.Arbitrary<string> {
+  return fc.integer({ min: 0, max: contacts - 1 }).map((i) => `c${i}`);
+}
+
+/** A contact pool to import: a few contact ids, repeats allowed (C2). */
+export function contactPool(contacts = 12): fc.Arbitrary<string[]> {
+  return fc.array(contactId(contacts), { minLength: 1, maxLength: 8 });
+}
+
+const texter = fc.constantFrom(...WORLD_USERS.texters);
+const manager = fc.constantFrom<string>(WORLD_USERS.owner, WORLD_USERS.admin, WORLD_USERS.owner, "t1", WORLD_USERS.stranger);
+
+/**
+ * Every operation as a fast-check command arbitrary, weighted so that requests, joins and status
+ * changes are common and lifecycle changes are rare.
+ */
+export function commandArbitraries(options: SequenceOptions = {}): fc.Arbitrary<fc.AsyncCommand<ModelWorld, RealWorld>>[] {
+  const n = options.contacts ?? 12;
+  const campaign = fc.integer({ min: 0, max: (options.campaigns ?? 2) - 1 });
+  const contact = contactId(n);
+  const users = fc.uniqueArray(fc.constantFrom(...ACTORS), { minLength: 1, maxLength: 3 });
+  const filter = fc.constantFrom<StatusFilter>("any", "needs_reply", "not_started");
+  const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+  return [
+    fc.tuple(campaign, manager, contactPool(n)).map(([c, a, ids]) => new ImportContactsCommand(c, a, ids)),
+    fc.tuple(campaign, manager, settingsPatch()).map(([c, a, p]) => new UpdateSettingsCommand(c, a, p)),
+    fc.tuple(campaign, manager, users).map(([c, a, u]) => new AddSendersCommand(c, a, u)),
+    fc
+      .tuple(campaign, manager, fc.constantFrom<string>(...WORLD_USERS.texters, WORLD_USERS.stranger), fc.uniqueArray(texter, { maxLength: 2 }))
+      .map(([c, a, u, to]) => new RemoveSenderCommand(c, a, u, to)),
+    fc.tuple(campaign, manager).map(([c, a]) => new LaunchCommand(c, a)),
+    fc
+      .tuple(campaign, manager, fc.constantFrom<"pause" | "resume" | "archive">("pause", "resume", "resume", "archive"))
+      .map(([c, a, ch]) => new ChangeStatusCommand(c, a, ch)),
+    fc.tuple(campaign, manager, fc.boolean()).map(([c, a, e]) => new InviteLinkCommand(c, a, e)),
+    ...[1, 2, 3].map(() =>
+      fc
+        .tuple(campaign, fc.oneof(texter, fc.constantFrom<string>(WORLD_USERS.stranger, WORLD_USERS.admin)), fc.option(fc.constantFrom("k1", "k2"), { nil: null, freq: 3 }))
+        .map(([c, t, k]) => new RequestCommand(c, t, k)),
+    ),
+    fc
+      .tuple(campaign, fc.constantFrom(...ACTORS), fc.constantFrom<"current" | "revoked" | "garbage">("current", "current", "revoked", "garbage"))
+      .map(([c, u, t]) => new JoinCommand(c, u, t)),
+    fc.tuple(campaign, manager).map(([c, a]) => new UnassignAllCommand(c, a)),
+    fc
+      .tuple(
+        campaign,
+        manager,
+        fc.oneof(fc.constant<"unassigned">("unassigned"), fc.uniqueArray(texter, { minLength: 1, maxLength: 2 })),
+        filter,
+        fc.option(fc.integer({ min: 1, max: 6 }), { nil: null }),
+        fc.uniqueArray(texter, { minLength: 1, maxLength: 3 }),
+      )
+      .map(([c, a, from, f, count, to]) => new ReassignCommand(c, a, from, f, count, to)),
+    fc
+      .tuple(campaign, fc.constantFrom(...ACTORS), fc.uniqueArray(contact, { minLength: 1, maxLength: 3 }))
+      .map(([c, a, ids]) => new ReleaseCommand(c, a, ids)),
+    ...[1, 2, 3, 4].map(() =>
+      fc
+        .tuple(
+          campaign,
+          contact,
+          fc.oneof(
+            weighted(3, fc.constant("initial_sent" as const)),
+            weighted(3, fc.constant("contact_replied" as const)),
+            weighted(2, fc.constant("texter_replied" as const)),
+            weighted(1, fc.constant("closed" as const)),
+          ),
+          fc.option(fc.constantFrom("STOP", " stop. ", "Quit"), { nil: null, freq: 6 }),
+        )
+        .map(([c, id, kind, text]) => new MessagingCommand(c, id, kind, kind === "contact_replied" ? text : null)),
+    ),
+    contact.map((id) => new OptOutCommand(id)),
+  ];
+}
+
+/** A random operation sequence for `fc.asyncModelRun`. */
+export function operationSequence(options: SequenceOptions = {}): fc.Arbitrary<Iterable<fc.AsyncCommand<ModelWorld, RealWorld>>> {
+  return fc.commands(commandArbitraries(options), { maxCommands: options.maxCommands ?? 60, size: "max" });
+}

@@ -1,0 +1,244 @@
+/**
+ * The two worlds a model-based run keeps side by side: the reference model and the real engine on
+ * a storage adapter, plus the checks that compare them after every step (I1–I8, A1).
+ * @module
+ */
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { createEngine, type Engine } from "../engine/engine.js";
+import { AssignmentError } from "../errors.js";
+import type { StorageAdapter } from "../storage/contract.js";
+import type { ConversationStatus, Role } from "../types.js";
+import { type Expected, ReferenceModel } from "./model.js";
+
+/** One conversation as persisted, read by an {@link Inspector} independently of the adapter's query methods. */
+export interface InspectedConversation {
+  /** Conversation id. */
+  readonly id: string;
+  /** Contact id. */
+  readonly contactId: string;
+  /** Holder or `null`. */
+  readonly holder: string | null;
+  /** Status. */
+  readonly status: ConversationStatus;
+}
+
+/** Reads a campaign's persisted conversations straight from storage (for the memory adapter: its `inspect`). */
+export type Inspector = (campaignId: string) => Promise<readonly InspectedConversation[]>;
+
+/** The model side. */
+export interface ModelWorld {
+  /** The reference model. */
+  readonly model: ReferenceModel;
+  /** Campaign ids, shared with the real side. */
+  readonly campaignIds: readonly string[];
+}
+
+/** The real side. */
+export interface RealWorld {
+  /** The engine under test. */
+  readonly engine: Engine;
+  /** Independent reader of persisted state. */
+  readonly inspect: Inspector;
+  /** Campaign ids. */
+  readonly campaignIds: readonly string[];
+  /** The organization. */
+  readonly orgId: string;
+  /** The test clock (epoch ms); every command advances it by one millisecond. */
+  now: number;
+  /** Number of events recorded so far (for I8: a refusal records none). */
+  eventCount: number;
+}
+
+/** The people of a world: an owner, an admin, four texters and a stranger who is not a member. */
+export const WORLD_USERS = {
+  owner: "owner",
+  admin: "boss",
+  texters: ["t1", "t2", "t3", "t4"],
+  stranger: "stranger",
+} as const;
+
+/** Everybody who may act in a generated command, stranger included. */
+export const ACTORS: readonly string[] = [
+  WORLD_USERS.owner,
+  WORLD_USERS.admin,
+  ...WORLD_USERS.texters,
+  WORLD_USERS.stranger,
+];
+
+/** Options of {@link createWorlds}. */
+export interface WorldOptions {
+  /** A fresh storage for each run. */
+  readonly storage: () => StorageAdapter | Promise<StorageAdapter>;
+  /** Reader of that storage's persisted state. */
+  readonly inspect: (storage: StorageAdapter) => Inspector;
+  /** Number of campaigns (default 2, so organization-wide opt-outs cross campaigns). */
+  readonly campaigns?: number;
+}
+
+/**
+ * Build both worlds: one organization (owner, admin, texters t1–t4) and draft campaigns, in the
+ * engine and in the model. For `fc.asyncModelRun`.
+ */
+export async function createWorlds(options: WorldOptions): Promise<{ model: ModelWorld; real: RealWorld }> {
+  const storage = await options.storage();
+  const real = {
+    now: Date.UTC(2026, 0, 5, 15, 0, 0),
+    eventCount: 0,
+  } as { now: number; eventCount: number };
+  let n = 0;
+  const engine = createEngine({
+    storage,
+    clock: () => real.now,
+    generateId: (kind) => `${kind === "organization" ? "org" : "cmp"}-${++n}-'"; drop table x;--`,
+  });
+  const members: Record<string, Role> = { [WORLD_USERS.admin]: "admin" };
+  for (const t of WORLD_USERS.texters) members[t] = "texter";
+  const org = await engine.createOrganization({ name: "World org", ownerId: WORLD_USERS.owner });
+  for (const [userId, role] of Object.entries(members)) {
+    await engine.addMember({ actorId: WORLD_USERS.owner, orgId: org.id, userId, role });
+  }
+  const model = new ReferenceModel(WORLD_USERS.owner, members);
+  const campaignIds: string[] = [];
+  for (let i = 0; i < (options.campaigns ?? 2); i++) {
+    const c = await engine.createCampaign({ actorId: WORLD_USERS.owner, orgId: org.id, title: `Campaign ${i}` });
+    campaignIds.push(c.id);
+    model.addCampaign(c.id);
+  }
+  const world: RealWorld = Object.assign(real, {
+    engine,
+    inspect: options.inspect(storage),
+    campaignIds,
+    orgId: org.id,
+  });
+  world.eventCount = await countEvents(world);
+  return { model: { model, campaignIds }, real: world };
+}
+
+async function countEvents(real: RealWorld): Promise<number> {
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    const page = await real.engine.readEvents({ after, limit: 10_000 });
+    if (page.length === 0) return count;
+    count += page.length;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/** What an engine call produced: a value or an `AssignmentError` code. */
+export type Actual<T> = { kind: "ok"; value: T } | { kind: "error"; code: string; error: unknown };
+
+/** Run an engine call, catching `AssignmentError`s (any other error is a bug and is rethrown). */
+export async function attempt<T>(call: () => Promise<T>): Promise<Actual<T>> {
+  try {
+    return { kind: "ok", value: await call() };
+  } catch (error) {
+    if (error instanceof AssignmentError) return { kind: "error", code: error.code, error };
+    throw error;
+  }
+}
+
+/**
+ * Compare the model's expectation with what the engine did. `refusal` extracts a refusal reason
+ * from an ok value (`null` when it is a success); `project` maps a success to the model's shape.
+ */
+export function expectSame<T, E>(
+  label: string,
+  expected: Expected<E>,
+  actual: Actual<T>,
+  refusal: (value: T) => string | null,
+  project: (value: T) => E,
+): void {
+  const got =
+    actual.kind === "error"
+      ? { kind: "error", code: actual.code }
+      : refusal(actual.value) !== null
+        ? { kind: "refused", reason: refusal(actual.value) }
+        : { kind: "ok", value: project(actual.value) };
+  const want =
+    expected.kind === "error"
+      ? { kind: "error", code: expected.code }
+      : expected.kind === "refused"
+        ? { kind: "refused", reason: expected.reason }
+        : { kind: "ok", value: expected.value };
+  deepStrictEqual(got, want, `${label}: engine and model disagree`);
+}
+
+/**
+ * The invariants, checked after every step:
+ * - I1/I2: storage holds exactly the model's conversations, each with the model's holder and
+ *   status, every holder a sender, no conversation twice;
+ * - A1: the overview matches the model's counts;
+ * - I8: a refused or failed step recorded no event (`changed` false), a successful change did.
+ * I3–I7 are checked through the model's exact predictions of each request and join.
+ */
+export async function checkInvariants(model: ModelWorld, real: RealWorld, changed: boolean | null): Promise<void> {
+  for (const campaignId of real.campaignIds) {
+    const rows = await real.inspect(campaignId);
+    const ids = new Set(rows.map((r) => r.id));
+    strictEqual(ids.size, rows.length, "I1/I2: a conversation is stored twice");
+    const mc = model.model.campaigns.get(campaignId)!;
+    const actual = rows.map((r) => ({ contactId: r.contactId, holder: r.holder, status: r.status }));
+    const expected = mc.conversations.map((c) => ({ contactId: c.contactId, holder: c.holder, status: c.status }));
+    const byContact = (a: { contactId: string }, b: { contactId: string }) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0);
+    deepStrictEqual(actual.sort(byContact), expected.sort(byContact), "I2: stored conversations differ from the model");
+    for (const r of rows) {
+      if (r.holder !== null && !mc.senders.includes(r.holder)) {
+        throw new Error(`I2: conversation ${r.id} is held by "${r.holder}", who is not a sender`);
+      }
+    }
+    const overview = await real.engine.getOverview({ actorId: WORLD_USERS.owner, campaignId });
+    const want = model.model.overview(campaignId);
+    deepStrictEqual(
+      {
+        total: overview.total,
+        unassigned: overview.unassigned,
+        unassignedNotStarted: overview.unassignedNotStarted,
+        unassignedNeedsReply: overview.unassignedNeedsReply,
+        senders: overview.senders,
+      },
+      want,
+      "A1: overview differs from the model",
+    );
+  }
+  const count = await countEvents(real);
+  if (changed === false) strictEqual(count, real.eventCount, "I8: a refused operation recorded events");
+  if (changed === true && count === real.eventCount) throw new Error("Events: a successful change recorded no event");
+  real.eventCount = count;
+}
+
+/** Conversation id of a contact in a campaign, read from storage. */
+export async function conversationIdOf(real: RealWorld, campaignId: string, contactId: string): Promise<string | null> {
+  const rows = await real.inspect(campaignId);
+  return rows.find((r) => r.contactId === contactId)?.id ?? null;
+}
+
+/**
+ * One model-based step: advance the clock one millisecond, let the model predict, run the engine
+ * call, compare, then check every invariant. A refusal or error must leave no event behind (I8).
+ */
+export async function runStep<T, E>(
+  model: ModelWorld,
+  real: RealWorld,
+  step: {
+    label: string;
+    predict: (now: number) => Expected<E>;
+    call: () => Promise<T>;
+    refusal?: (value: T) => string | null;
+    project: (value: T) => E;
+    /** Whether a success must record events (`null`: not checked, e.g. a no-op is a success too). */
+    changesOnSuccess?: boolean | null | ((expected: E) => boolean | null);
+  },
+): Promise<void> {
+  real.now += 1;
+  const expected = step.predict(real.now);
+  const actual = await attempt(step.call);
+  expectSame(step.label, expected, actual, step.refusal ?? (() => null), step.project);
+  const changes =
+    typeof step.changesOnSuccess === "function" && expected.kind === "ok"
+      ? step.changesOnSuccess(expected.value)
+      : typeof step.changesOnSuccess === "function"
+        ? null
+        : (step.changesOnSuccess ?? null);
+  await checkInvariants(model, real, expected.kind === "ok" ? changes : false);
+}

@@ -1,0 +1,143 @@
+/**
+ * In-memory adapter benchmark (issue: core engine). One run, side by side:
+ * - request latency (p50, p99) for batch 300 at 10,000 and at 1,000,000 conversations;
+ * - the same request on a naive baseline (filter and sort the pool per request) at both sizes;
+ * - memory per conversation at 1,000,000: JS heap plus typed-array buffers, measured around the import.
+ * Targets: p50(1M) / p50(10k) ≤ 1.5; naive p50(1M) / ours p50(1M) ≥ 100; < 200 bytes per conversation.
+ *
+ * Run: npm run bench  (needs --expose-gc, which the script passes)
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createEngine } from "../src/index.js";
+import { createMemoryStorage } from "../src/memory.js";
+
+const BATCH = 300;
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** JS heap plus ArrayBuffer memory (the adapter's typed-array columns live outside the JS heap). */
+function heapUsed(): number {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+async function buildCampaign(size: number, texters: number) {
+  const storage = createMemoryStorage({ maxEvents: 1000 });
+  const engine = createEngine({ storage });
+  const org = await engine.createOrganization({ name: "Bench", ownerId: "admin" });
+  const users = Array.from({ length: texters }, (_, i) => `texter-${i}`);
+  for (const u of users) await engine.addMember({ actorId: "admin", orgId: org.id, userId: u, role: "texter" });
+  const campaign = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Bench" });
+  const heapBefore = heapUsed();
+  const chunk = 100_000;
+  for (let start = 0; start < size; start += chunk) {
+    const contacts = [];
+    for (let i = start; i < Math.min(size, start + chunk); i++) contacts.push({ contactId: `c${i}` });
+    await engine.importContacts({ actorId: "admin", campaignId: campaign.id, contacts });
+  }
+  const heapAfter = heapUsed();
+  await engine.updateCampaignSettings({ actorId: "admin", campaignId: campaign.id, enabled: true, batchSize: BATCH, gate: "none" });
+  await engine.launchCampaign({ actorId: "admin", campaignId: campaign.id });
+  await engine.addSenders({ actorId: "admin", campaignId: campaign.id, userIds: users });
+  return { engine, campaignId: campaign.id, users, bytesPerConversation: (heapAfter - heapBefore) / size };
+}
+
+async function measureEngine(size: number) {
+  const { engine, campaignId, users, bytesPerConversation } = await buildCampaign(size, 4);
+  // Some replies scattered through the pool so the needs-reply bucket is exercised.
+  for (let i = 0; i < 200; i++) {
+    const id = `${campaignId}:${Math.floor((i * size) / 200)}`;
+    await engine.recordInitialSent({ conversationId: id });
+    await engine.recordContactReply({ conversationId: id });
+  }
+  const times: number[] = [];
+  for (let i = -20; i < REQUESTS; i++) {
+    const texterId = users[(i + 20) % users.length]!;
+    const t0 = performance.now();
+    const r = await engine.requestConversations({ campaignId, texterId });
+    const elapsed = performance.now() - t0;
+    if (i >= 0) times.push(elapsed); // the first 20 are warm-up
+    if (!r.ok || r.conversations.length !== BATCH) throw new Error("benchmark request did not get a full batch");
+    // Hand the batch back (untimed) so the pool stays at `size` for every measured request.
+    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), bytesPerConversation };
+}
+
+/** The naive baseline: conversations as objects in an array; each request filters and sorts the pool. */
+function measureNaive(size: number, requests: number) {
+  type Row = { id: number; status: number; holder: string | null; replyAt: number };
+  const pool: Row[] = [];
+  for (let i = 0; i < size; i++) pool.push({ id: i, status: 1, holder: null, replyAt: 0 });
+  for (let i = 0; i < 200; i++) {
+    const row = pool[Math.floor((i * size) / 200)]!;
+    row.status = 0;
+    row.replyAt = i;
+  }
+  const times: number[] = [];
+  for (let r = 0; r < requests; r++) {
+    const t0 = performance.now();
+    const candidates = pool
+      .filter((c) => c.holder === null && c.status <= 2)
+      .sort((a, b) => a.status - b.status || a.replyAt - b.replyAt || a.id - b.id);
+    for (const c of candidates.slice(0, BATCH)) c.holder = `texter-${r}`;
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function main() {
+  if (!gc) console.warn("warning: run with --expose-gc for accurate memory figures (npm run bench does)");
+  const small = await measureEngine(10_000);
+  const large = await measureEngine(1_000_000);
+  const naiveSmall = measureNaive(10_000, Math.min(REQUESTS, 30));
+  const naiveLarge = measureNaive(1_000_000, 15);
+  const rows = [
+    { case: "selfassign, 10k pool", p50_ms: small.p50, p99_ms: small.p99 },
+    { case: "selfassign, 1M pool", p50_ms: large.p50, p99_ms: large.p99 },
+    { case: "naive filter+sort, 10k pool", p50_ms: naiveSmall.p50, p99_ms: naiveSmall.p99 },
+    { case: "naive filter+sort, 1M pool", p50_ms: naiveLarge.p50, p99_ms: naiveLarge.p99 },
+  ];
+  const ratios = {
+    p50_1M_over_10k: large.p50 / small.p50,
+    naive_over_selfassign_at_1M: naiveLarge.p50 / large.p50,
+    heap_bytes_per_conversation_1M: large.bytesPerConversation,
+  };
+  const targets = {
+    p50_1M_over_10k: "<= 1.5",
+    naive_over_selfassign_at_1M: ">= 100",
+    heap_bytes_per_conversation_1M: "< 200",
+  };
+  const met = {
+    p50_1M_over_10k: ratios.p50_1M_over_10k <= 1.5,
+    naive_over_selfassign_at_1M: ratios.naive_over_selfassign_at_1M >= 100,
+    heap_bytes_per_conversation_1M: ratios.heap_bytes_per_conversation_1M < 200,
+  };
+  console.log(`Request latency, batch ${BATCH}, ${REQUESTS} requests per size (ms):`);
+  console.table(rows.map((r) => ({ ...r, p50_ms: r.p50_ms.toFixed(3), p99_ms: r.p99_ms.toFixed(3) })));
+  console.table(
+    Object.entries(ratios).map(([name, value]) => ({ ratio: name, value: value.toFixed(2), target: targets[name as keyof typeof targets], met: met[name as keyof typeof met] })),
+  );
+  const out = join(dirname(fileURLToPath(import.meta.url)), "results", "memory.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, batch: BATCH, requests: REQUESTS, rows, ratios, targets, met }, null, 2)}\n`,
+  );
+  console.log(`written ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -5,7 +5,20 @@
  * @module
  */
 export { createEngine, Engine } from "./engine/engine.js";
-export type { EngineOptions, RequestResult, JoinResult, AssignmentViewFilter } from "./engine/engine.js";
+export type {
+  EngineOptions,
+  RequestResult,
+  JoinResult,
+  AssignmentViewFilter,
+  ImportResult,
+  LaunchResult,
+  RemoveSenderResult,
+  InviteLinkResult,
+  UnassignResult,
+  ReassignResult,
+  ReleaseResult,
+  OptOutResult,
+} from "./engine/engine.js";
 export { AssignmentError, isAssignmentError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { RefusalReason, JoinRefusalReason, ReassignSource, CampaignSettingsPatch } from "./core/campaign.js";

@@ -190,32 +190,130 @@ export type UnassignReason = "unassign_all" | "sender_removed" | "self_release" 
 
 /** Payloads of every event type, by type. */
 export interface EventPayloads {
-  "organization.created": { name: string; ownerId: string };
-  "organization.member_added": { userId: string; role: Role };
-  "organization.member_role_changed": { userId: string; from: Role; to: Role };
-  "organization.member_removed": { userId: string };
-  "organization.settings_changed": { defaultBatchSize: number };
-  "campaign.created": { title: string };
-  "campaign.settings_changed": { changes: Record<string, unknown> };
-  "campaign.launched": { assigned: number };
-  "campaign.status_changed": { from: CampaignStatus; to: CampaignStatus };
-  "campaign.invite_link_enabled": Record<string, never>;
-  "campaign.invite_link_disabled": Record<string, never>;
-  "conversations.imported": { created: number; skipped: number };
-  "conversations.assigned": { texterId: string; conversationIds: string[]; reason: AssignReason };
-  "conversations.unassigned": { texterId: string; conversationIds: string[]; reason: UnassignReason };
-  "conversations.reassigned": {
-    toTexterId: string;
-    moves: { conversationId: string; fromTexterId: string | null }[];
+  /** An organization was created. */
+  "organization.created": {
+    /** Its name. */
+    name: string;
+    /** Its first owner. */
+    ownerId: string;
   };
-  "sender.joined": { texterId: string; via: "admin" | "invite" };
-  "sender.removed": { texterId: string };
+  /** A member was added. */
+  "organization.member_added": {
+    /** The member. */
+    userId: string;
+    /** Their role. */
+    role: Role;
+  };
+  /** A member's role changed. */
+  "organization.member_role_changed": {
+    /** The member. */
+    userId: string;
+    /** Role before. */
+    from: Role;
+    /** Role after. */
+    to: Role;
+  };
+  /** A member was removed. */
+  "organization.member_removed": {
+    /** The former member. */
+    userId: string;
+  };
+  /** The default batch size changed (O2). */
+  "organization.settings_changed": {
+    /** The new default. */
+    defaultBatchSize: number;
+  };
+  /** A campaign was created. */
+  "campaign.created": {
+    /** Its title. */
+    title: string;
+  };
+  /** Campaign settings changed. */
+  "campaign.settings_changed": {
+    /** The changed settings and their new values. */
+    changes: Record<string, unknown>;
+  };
+  /** The campaign was launched (C4). */
+  "campaign.launched": {
+    /** Conversations split among senders at launch. */
+    assigned: number;
+  };
+  /** The campaign's lifecycle state changed (C1). */
+  "campaign.status_changed": {
+    /** State before. */
+    from: CampaignStatus;
+    /** State after. */
+    to: CampaignStatus;
+  };
+  /** The invite link was enabled (L1). The token is not in the event. */
+  "campaign.invite_link_enabled": Record<string, never>;
+  /** The invite link was disabled and its token revoked (L4). */
+  "campaign.invite_link_disabled": Record<string, never>;
+  /** Contacts were imported (C2). */
+  "conversations.imported": {
+    /** New conversations. */
+    created: number;
+    /** Contacts the campaign already held. */
+    skipped: number;
+  };
+  /** Unassigned conversations were given to a texter. */
+  "conversations.assigned": {
+    /** The receiving texter. */
+    texterId: string;
+    /** The conversations, in hand-out order. */
+    conversationIds: string[];
+    /** Why. */
+    reason: AssignReason;
+  };
+  /** A texter's conversations went back to the pool. */
+  "conversations.unassigned": {
+    /** The former holder. */
+    texterId: string;
+    /** The conversations. */
+    conversationIds: string[];
+    /** Why. */
+    reason: UnassignReason;
+  };
+  /** Conversations were moved to a texter by an admin (A3, A4, C3). */
+  "conversations.reassigned": {
+    /** The receiving texter. */
+    toTexterId: string;
+    /** Each conversation with its former holder (`null`: it was unassigned). */
+    moves: {
+      /** The conversation. */
+      conversationId: string;
+      /** Its holder before. */
+      fromTexterId: string | null;
+    }[];
+  };
+  /** A sender was added, by an admin or through the invite link. */
+  "sender.joined": {
+    /** The new sender. */
+    texterId: string;
+    /** How. */
+    via: "admin" | "invite";
+  };
+  /** A sender was removed (C3). */
+  "sender.removed": {
+    /** The former sender. */
+    texterId: string;
+  };
+  /** A conversation's status changed (M1). */
   "conversation.status_changed": {
+    /** The conversation. */
     conversationId: string;
+    /** Status before. */
     from: ConversationStatus;
+    /** Status after. */
     to: ConversationStatus;
   };
-  "contact.opted_out": { contactId: string; conversationIds: string[] };
+  /** A contact opted out organization-wide (O3). */
+  "contact.opted_out": {
+    /** The contact. */
+    contactId: string;
+    /** Conversations that became `opted_out`. */
+    conversationIds: string[];
+  };
 }
 
 /** Every event type name. */

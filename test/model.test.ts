@@ -19,7 +19,7 @@ describe("model-based: every operation against the reference model (I1–I8)", (
         const { model, real } = await worlds();
         await fc.asyncModelRun(() => ({ model, real }), [...warmUp(), ...commands]);
       }),
-      { numRuns: numRuns(400) },
+      { numRuns: numRuns(1500) },
     );
   });
 
@@ -29,7 +29,7 @@ describe("model-based: every operation against the reference model (I1–I8)", (
         const { model, real } = await worlds();
         await fc.asyncModelRun(() => ({ model, real }), commands);
       }),
-      { numRuns: numRuns(300) },
+      { numRuns: numRuns(1000) },
     );
   });
 });

@@ -67,7 +67,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
         for (const r of results) if (!r.ok) expect(r.reason).toBe("nothing_available");
         await checkConsistency(plain, storage, contacts);
       }),
-      { numRuns: numRuns(150) },
+      { numRuns: numRuns(500) },
     );
   });
 
@@ -82,7 +82,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
         expect(storage.inspect("cmp").conversations.filter((c) => c.holder === "t1")).toHaveLength(4);
         await checkConsistency(plain, storage, 30);
       }),
-      { numRuns: numRuns(100) },
+      { numRuns: numRuns(300) },
     );
   });
 
@@ -95,7 +95,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
         expect(storage.inspect("cmp").conversations.filter((c) => c.holder === "t1").length).toBe(Math.min(cap, 16));
         await checkConsistency(plain, storage, 30);
       }),
-      { numRuns: numRuns(100) },
+      { numRuns: numRuns(300) },
     );
   });
 
@@ -111,7 +111,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
         expect(storage.inspect("cmp").conversations.filter((c) => c.holder === "t1")).toHaveLength(4);
         await checkConsistency(plain, storage, 30);
       }),
-      { numRuns: numRuns(100) },
+      { numRuns: numRuns(300) },
     );
   });
 
@@ -130,7 +130,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
         expect(campaign.senders.filter((x) => x.userId === "joiner")).toHaveLength(1);
         await checkConsistency(plain, storage, 30);
       }),
-      { numRuns: numRuns(100) },
+      { numRuns: numRuns(300) },
     );
   });
 
@@ -182,7 +182,7 @@ describe("race tests (fc.scheduler) on the in-memory adapter", () => {
           await checkConsistency(plain, storage, 25);
         },
       ),
-      { numRuns: numRuns(150) },
+      { numRuns: numRuns(500) },
     );
   });
 });

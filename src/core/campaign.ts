@@ -369,7 +369,12 @@ export function unassignAll(org: Organization, campaign: Campaign, ctx: Context)
 }
 
 /** Source of a reassignment (A3, A4): the unassigned pool or named senders. */
-export type ReassignSource = "unassigned" | { readonly senderIds: readonly string[] };
+export type ReassignSource =
+  | "unassigned"
+  | {
+      /** Move conversations held by these senders. */
+      readonly senderIds: readonly string[];
+    };
 
 /**
  * Reassign Some (A3, `count` given) or Reassign All (A4, `count` null): move the conversations

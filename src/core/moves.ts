@@ -13,9 +13,20 @@ export type StatusSet = "open" | "needs_reply" | "not_started" | "all";
  * Where a move takes conversations from: the unassigned pool, the named holders, or every holder.
  */
 export type MoveSource =
-  | { readonly kind: "unassigned" }
-  | { readonly kind: "holders"; readonly holderIds: readonly string[] }
-  | { readonly kind: "all_holders" };
+  | {
+      /** The unassigned pool. */
+      readonly kind: "unassigned";
+    }
+  | {
+      /** Conversations held by the named holders. */
+      readonly kind: "holders";
+      /** The holders. */
+      readonly holderIds: readonly string[];
+    }
+  | {
+      /** Every held conversation. */
+      readonly kind: "all_holders";
+    };
 
 /**
  * One bulk move, executed inside a {@link CampaignCommit}.

@@ -74,17 +74,24 @@ export interface EngineOptions {
 /** Result of {@link Engine.requestConversations}: conversations, or a typed refusal (S2). */
 export type RequestResult =
   | {
+      /** Conversations were assigned (or replayed). */
       readonly ok: true;
       /** The conversations now held by the texter, in hand-out order (S4). */
       readonly conversations: readonly Conversation[];
       /** True when this is the stored result of an earlier request with the same idempotency key (S8). */
       readonly replayed: boolean;
     }
-  | { readonly ok: false; readonly reason: RefusalReason };
+  | {
+      /** Refused; nothing changed. */
+      readonly ok: false;
+      /** Why (S2 order). */
+      readonly reason: RefusalReason;
+    };
 
 /** Result of {@link Engine.joinByInvite}. */
 export type JoinResult =
   | {
+      /** The member is a sender on the campaign. */
       readonly ok: true;
       /** The campaign joined. */
       readonly campaignId: string;
@@ -98,7 +105,70 @@ export type JoinResult =
        */
       readonly firstBatch: "assigned" | "already_holding" | "nothing_available";
     }
-  | { readonly ok: false; readonly reason: JoinRefusalReason };
+  | {
+      /** Refused; nothing changed. */
+      readonly ok: false;
+      /** Why (L2). */
+      readonly reason: JoinRefusalReason;
+    };
+
+/** Result of {@link Engine.importContacts}. */
+export interface ImportResult {
+  /** New conversations. */
+  readonly created: number;
+  /** Contacts skipped because the campaign already held them (C2). */
+  readonly skipped: number;
+}
+
+/** Result of {@link Engine.launchCampaign}. */
+export interface LaunchResult {
+  /** The campaign after launch. */
+  readonly campaign: Campaign;
+  /** Conversations split among senders (C4). */
+  readonly assigned: number;
+}
+
+/** Result of {@link Engine.removeSender}. */
+export interface RemoveSenderResult {
+  /** The campaign after the removal. */
+  readonly campaign: Campaign;
+  /** Their conversations that went back to the pool. */
+  readonly unassigned: number;
+  /** Their conversations that went to other senders. */
+  readonly reassigned: number;
+}
+
+/** Result of {@link Engine.enableInviteLink}. */
+export interface InviteLinkResult {
+  /** The token to put in the link. */
+  readonly token: string;
+  /** The campaign after the change. */
+  readonly campaign: Campaign;
+}
+
+/** Result of {@link Engine.unassignAll}. */
+export interface UnassignResult {
+  /** Conversations that became unassigned. */
+  readonly unassigned: number;
+}
+
+/** Result of {@link Engine.reassignSome} and {@link Engine.reassignAll}. */
+export interface ReassignResult {
+  /** Conversations that changed holder. */
+  readonly moved: number;
+}
+
+/** Result of {@link Engine.releaseConversations}. */
+export interface ReleaseResult {
+  /** Conversations released to the pool. */
+  readonly released: number;
+}
+
+/** Result of {@link Engine.optOut}. */
+export interface OptOutResult {
+  /** Conversations that became `opted_out`. */
+  readonly conversations: number;
+}
 
 /** Which of a texter's conversations {@link Engine.getAssignments} lists (S6). */
 export type AssignmentViewFilter = "all" | "actionable";
@@ -286,7 +356,7 @@ export class Engine {
     actorId: string;
     campaignId: string;
     contacts: readonly ContactInput[];
-  }): Promise<{ created: number; skipped: number }> {
+  }): Promise<ImportResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -345,7 +415,7 @@ export class Engine {
     campaignId: string;
     userId: string;
     reassignTo?: readonly string[];
-  }): Promise<{ campaign: Campaign; unassigned: number; reassigned: number }> {
+  }): Promise<RemoveSenderResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -363,7 +433,7 @@ export class Engine {
    * Launch a draft (C1, C4): it becomes active, and if it has senders every unassigned open
    * conversation is split among them as evenly as possible (round-robin in roster order).
    */
-  async launchCampaign(input: { actorId: string; campaignId: string }): Promise<{ campaign: Campaign; assigned: number }> {
+  async launchCampaign(input: { actorId: string; campaignId: string }): Promise<LaunchResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -390,7 +460,7 @@ export class Engine {
    * Enable the sender invite link (L1) and return its token. Needs self assignment enabled. If the
    * link is already enabled, returns the current token.
    */
-  async enableInviteLink(input: { actorId: string; campaignId: string }): Promise<{ token: string; campaign: Campaign }> {
+  async enableInviteLink(input: { actorId: string; campaignId: string }): Promise<InviteLinkResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -562,7 +632,7 @@ export class Engine {
     actorId: string;
     campaignId: string;
     conversationIds: readonly string[];
-  }): Promise<{ released: number }> {
+  }): Promise<ReleaseResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -645,7 +715,7 @@ export class Engine {
   }
 
   /** Bulk Unassign All (A2): every assigned conversation becomes unassigned, whatever its status. */
-  async unassignAll(input: { actorId: string; campaignId: string }): Promise<{ unassigned: number }> {
+  async unassignAll(input: { actorId: string; campaignId: string }): Promise<UnassignResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
@@ -664,7 +734,7 @@ export class Engine {
     filter: StatusFilter;
     count: number;
     to: readonly string[];
-  }): Promise<{ moved: number }> {
+  }): Promise<ReassignResult> {
     const i = v.object(input);
     return this.reassign(i, v.integer(i.count, "count", 1, 100_000_000));
   }
@@ -676,7 +746,7 @@ export class Engine {
     from: ReassignSource;
     filter: StatusFilter;
     to: readonly string[];
-  }): Promise<{ moved: number }> {
+  }): Promise<ReassignResult> {
     return this.reassign(v.object(input), null);
   }
 
@@ -738,7 +808,7 @@ export class Engine {
    * Opt a contact out organization-wide (O3): every conversation with them, in every campaign,
    * becomes `opted_out` and is never assigned again; later imports of the contact arrive opted out.
    */
-  async optOut(input: { orgId: string; contactId: string }): Promise<{ conversations: number }> {
+  async optOut(input: { orgId: string; contactId: string }): Promise<OptOutResult> {
     const i = v.object(input);
     const orgId = v.text(i.orgId, "orgId");
     const contactId = v.text(i.contactId, "contactId");
@@ -866,7 +936,7 @@ export class Engine {
     ).campaign;
   }
 
-  private async reassign(i: Record<string, unknown>, count: number | null): Promise<{ moved: number }> {
+  private async reassign(i: Record<string, unknown>, count: number | null): Promise<ReassignResult> {
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
     const filter = v.oneOf(i.filter, "filter", FILTERS);

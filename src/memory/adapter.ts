@@ -13,6 +13,7 @@ import type {
   ImportRequest,
   ListQuery,
   Moved,
+  OptOutOutcome,
   OptOutRequest,
   ReleaseOutcome,
   ReleaseRequest,
@@ -45,9 +46,13 @@ export interface MemoryStorageOptions {
 export interface MemoryInspection {
   /** Every conversation of the campaign with its holder and status. */
   readonly conversations: readonly {
+    /** Conversation id. */
     id: string;
+    /** Contact id. */
     contactId: string;
+    /** Holder, or `null` when unassigned. */
     holder: string | null;
+    /** Status. */
     status: ConversationStatus;
   }[];
 }
@@ -262,7 +267,7 @@ class MemoryAdapter implements MemoryStorage {
     });
   }
 
-  async optOut(request: OptOutRequest): Promise<{ readonly changed: readonly Conversation[] }> {
+  async optOut(request: OptOutRequest): Promise<OptOutOutcome> {
     const ids = this.campaignsByOrg.get(request.orgId) ?? [];
     const touched: { table: CampaignTable; slot: number }[] = [];
     for (const id of ids) {

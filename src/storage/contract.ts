@@ -39,8 +39,16 @@ export interface CampaignCommit {
 
 /** Result of {@link StorageAdapter.commitCampaign}. */
 export type CommitOutcome =
-  | { readonly kind: "conflict" }
-  | { readonly kind: "committed"; readonly moved: readonly (readonly Moved[])[] };
+  | {
+      /** The stored version differed; nothing was written. */
+      readonly kind: "conflict";
+    }
+  | {
+      /** Everything was written. */
+      readonly kind: "committed";
+      /** What each move moved, in the order of `moves`. */
+      readonly moved: readonly (readonly Moved[])[];
+    };
 
 /**
  * A claim: *Request Conversations* (S3) or an invite's first batch (L3), decided and committed in
@@ -66,7 +74,12 @@ export interface ClaimRequest {
    * The finished-batch gate (S5) as limits on what the texter already holds: at most this many
    * `not_started`, at most this many `needs_reply` (`null` = no limit). Over a limit → `blocked`.
    */
-  readonly gate: { readonly maxNotStarted: number | null; readonly maxNeedsReply: number | null };
+  readonly gate: {
+    /** Most `not_started` conversations the texter may already hold. */
+    readonly maxNotStarted: number | null;
+    /** Most `needs_reply` conversations the texter may already hold. */
+    readonly maxNeedsReply: number | null;
+  };
   /** Claim only if the texter holds nothing in the campaign (L3, I7); otherwise `blocked: "holding"`. */
   readonly onlyIfHoldingNone: boolean;
   /**
@@ -83,10 +96,28 @@ export interface ClaimRequest {
 
 /** Result of {@link StorageAdapter.claim}. */
 export type ClaimOutcome =
-  | { readonly kind: "conflict" }
-  | { readonly kind: "replayed"; readonly conversations: readonly Conversation[] }
-  | { readonly kind: "blocked"; readonly reason: "batch_unfinished" | "cap_reached" | "holding" }
-  | { readonly kind: "claimed"; readonly conversations: readonly Conversation[] };
+  | {
+      /** The stored campaign version differed; nothing was written. */
+      readonly kind: "conflict";
+    }
+  | {
+      /** The idempotency key was used before; nothing was written. */
+      readonly kind: "replayed";
+      /** The conversations the earlier claim returned. */
+      readonly conversations: readonly Conversation[];
+    }
+  | {
+      /** Gate, cap or `onlyIfHoldingNone` stopped the claim (`next` and events still committed). */
+      readonly kind: "blocked";
+      /** Which check stopped it. */
+      readonly reason: "batch_unfinished" | "cap_reached" | "holding";
+    }
+  | {
+      /** The claim ran (possibly claiming nothing when the pool is empty). */
+      readonly kind: "claimed";
+      /** The conversations now held by the texter, in hand-out order. */
+      readonly conversations: readonly Conversation[];
+    };
 
 /** An import of contacts (C2), version-checked against the campaign. */
 export interface ImportRequest {
@@ -104,8 +135,18 @@ export interface ImportRequest {
 
 /** Result of {@link StorageAdapter.importConversations}. */
 export type ImportOutcome =
-  | { readonly kind: "conflict" }
-  | { readonly kind: "imported"; readonly created: number; readonly skipped: number };
+  | {
+      /** The stored campaign version differed; nothing was written. */
+      readonly kind: "conflict";
+    }
+  | {
+      /** The import was written. */
+      readonly kind: "imported";
+      /** New conversations. */
+      readonly created: number;
+      /** Contacts skipped because the campaign already held them. */
+      readonly skipped: number;
+    };
 
 /** A status change of one conversation (M1, M2). */
 export interface StatusChange {
@@ -125,9 +166,24 @@ export interface StatusChange {
 
 /** Result of {@link StorageAdapter.recordStatus}. */
 export type StatusOutcome =
-  | { readonly kind: "not_found" }
-  | { readonly kind: "invalid"; readonly current: Conversation }
-  | { readonly kind: "changed"; readonly before: Conversation; readonly after: Conversation };
+  | {
+      /** No such conversation in the campaign. */
+      readonly kind: "not_found";
+    }
+  | {
+      /** Its status is not in `allowedFrom`; nothing was written. */
+      readonly kind: "invalid";
+      /** The conversation as it is. */
+      readonly current: Conversation;
+    }
+  | {
+      /** The status changed. */
+      readonly kind: "changed";
+      /** The conversation before. */
+      readonly before: Conversation;
+      /** The conversation after. */
+      readonly after: Conversation;
+    };
 
 /** An organization-wide opt-out (O3). */
 export interface OptOutRequest {
@@ -139,6 +195,12 @@ export interface OptOutRequest {
   readonly now: number;
   /** Builds the events from the conversations changed (each as it was before). */
   readonly events: (changed: readonly Conversation[]) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.optOut}. */
+export interface OptOutOutcome {
+  /** Conversations that became `opted_out`, each as it was before. */
+  readonly changed: readonly Conversation[];
 }
 
 /** A release of named conversations back to the pool (S9, or an admin's targeted unassign). */
@@ -157,9 +219,24 @@ export interface ReleaseRequest {
 
 /** Result of {@link StorageAdapter.release}. */
 export type ReleaseOutcome =
-  | { readonly kind: "not_found"; readonly conversationIds: readonly string[] }
-  | { readonly kind: "not_held"; readonly conversationIds: readonly string[] }
-  | { readonly kind: "released"; readonly conversations: readonly Conversation[] };
+  | {
+      /** Some ids are not conversations of the campaign; nothing was written. */
+      readonly kind: "not_found";
+      /** The unknown ids. */
+      readonly conversationIds: readonly string[];
+    }
+  | {
+      /** Some conversations are not held (by the required holder); nothing was written. */
+      readonly kind: "not_held";
+      /** Those conversations. */
+      readonly conversationIds: readonly string[];
+    }
+  | {
+      /** All were released. */
+      readonly kind: "released";
+      /** The released conversations as they were before. */
+      readonly conversations: readonly Conversation[];
+    };
 
 /** Which of a campaign's conversations to list, in hand-out order. */
 export interface ListQuery {
@@ -222,7 +299,7 @@ export interface StorageAdapter {
   /** Change one conversation's status; see {@link StatusChange}. */
   recordStatus(change: StatusChange): Promise<StatusOutcome>;
   /** Opt a contact out organization-wide; see {@link OptOutRequest}. */
-  optOut(request: OptOutRequest): Promise<{ readonly changed: readonly Conversation[] }>;
+  optOut(request: OptOutRequest): Promise<OptOutOutcome>;
 
   /** One conversation, or `null`. */
   getConversation(conversationId: string): Promise<Conversation | null>;

@@ -1,5 +1,13 @@
 import { createEngine, type Engine, type EngineOptions } from "../src/index.js";
 
+const nonce = Math.random().toString(36).slice(2, 8);
+let unique = 0;
+
+/** Ids unique across every test in this process (tests may share one database schema). */
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${nonce}-${++unique}`;
+}
+
 /** A manual clock for tests. */
 export function manualClock(start = Date.UTC(2026, 10, 3, 15, 0, 0)) {
   let now = start;
@@ -16,10 +24,9 @@ export async function setup(
   options: { texters?: number; contacts?: number; engine?: EngineOptions; admin?: string } = {},
 ): Promise<{ engine: Engine; orgId: string; campaignId: string; admin: string; texters: string[]; clock: ReturnType<typeof manualClock> }> {
   const clock = manualClock();
-  let n = 0;
   const engine = createEngine({
     clock: clock.now,
-    generateId: (kind) => `${kind === "organization" ? "org" : "cmp"}-${++n}`,
+    generateId: (kind) => uniqueId(kind === "organization" ? "org" : "cmp"),
     ...options.engine,
   });
   const admin = options.admin ?? "admin";

@@ -1,25 +1,28 @@
 import * as fc from "fast-check";
-import { describe, it } from "vitest";
-import { createMemoryStorage, type MemoryStorage } from "../src/memory.js";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { operationSequence } from "../src/testing/arbitraries.js";
 import { warmUp } from "../src/testing/warm-up.js";
 import { createWorlds } from "../src/testing/world.js";
 import { numRuns } from "./numruns.js";
+import { type AdapterFixture, adapters } from "./support/adapters.js";
 
-const worlds = () =>
-  createWorlds({
-    storage: () => createMemoryStorage(),
-    inspect: (s) => async (campaignId) => (s as MemoryStorage).inspect(campaignId).conversations,
+describe.each(adapters)("model-based on $name: every operation against the reference model (I1–I8)", ({ open, runs }) => {
+  let fixture: AdapterFixture;
+  beforeAll(async () => {
+    fixture = await open();
   });
+  afterAll(async () => {
+    await fixture.close();
+  });
+  const worlds = () => createWorlds({ storage: () => fixture.storage, inspect: () => fixture.inspect });
 
-describe("model-based: every operation against the reference model (I1–I8)", () => {
   it("I1–I8: random sequences from a launched campaign agree with the model after every step", async () => {
     await fc.assert(
       fc.asyncProperty(operationSequence({ maxCommands: 60 }), async (commands) => {
         const { model, real } = await worlds();
         await fc.asyncModelRun(() => ({ model, real }), [...warmUp(), ...commands]);
       }),
-      { numRuns: numRuns(1500) },
+      { numRuns: numRuns(Math.ceil(1500 * runs)) },
     );
   });
 
@@ -29,7 +32,7 @@ describe("model-based: every operation against the reference model (I1–I8)", (
         const { model, real } = await worlds();
         await fc.asyncModelRun(() => ({ model, real }), commands);
       }),
-      { numRuns: numRuns(1000) },
+      { numRuns: numRuns(Math.ceil(1000 * runs)) },
     );
   });
 });

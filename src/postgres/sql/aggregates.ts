@@ -1,0 +1,196 @@
+/**
+ * Organizations and campaign aggregates: rows and member/sender tables in, objects out. The
+ * aggregate's small fields live in a jsonb column; senders, members and invite tokens in tables with
+ * keys, so membership is unique and tokens are looked up by index.
+ * @module
+ */
+import type { Campaign, Organization, Role, Sender } from "../../types.js";
+import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+
+type Queryable = Pick<PgClientLike, "query"> | PgPoolLike;
+
+interface OrgRow {
+  id: string;
+  name: string;
+  version: number;
+  default_batch_size: number;
+  created_at: string;
+}
+
+/** Read an organization with its members, or `null`. */
+export async function loadOrganization(db: Queryable, schema: string, orgId: string, lock = ""): Promise<Organization | null> {
+  const { rows } = await db.query<OrgRow>(
+    `SELECT id, name, version, default_batch_size, created_at FROM ${schema}.organizations WHERE id = $1 ${lock}`,
+    [orgId],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  const members = await db.query<{ user_id: string; role: Role }>(
+    `SELECT user_id, role FROM ${schema}.org_members WHERE org_id = $1 ORDER BY position`,
+    [orgId],
+  );
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    defaultBatchSize: row.default_batch_size,
+    createdAt: Number(row.created_at),
+    members: Object.fromEntries(members.rows.map((m) => [m.user_id, m.role])),
+  };
+}
+
+/** Write an organization's members to match `org` (inside a transaction). */
+export async function syncMembers(client: PgClientLike, schema: string, org: Organization): Promise<void> {
+  const current = await client.query<{ user_id: string; role: Role }>(
+    `SELECT user_id, role FROM ${schema}.org_members WHERE org_id = $1`,
+    [org.id],
+  );
+  const have = new Map(current.rows.map((r) => [r.user_id, r.role]));
+  const gone = [...have.keys()].filter((u) => !Object.prototype.hasOwnProperty.call(org.members, u));
+  if (gone.length > 0) {
+    await client.query(`DELETE FROM ${schema}.org_members WHERE org_id = $1 AND user_id = ANY($2::text[])`, [org.id, gone]);
+  }
+  const changed = Object.entries(org.members).filter(([u, r]) => have.get(u) !== r);
+  if (changed.length > 0) {
+    await client.query(
+      `INSERT INTO ${schema}.org_members (org_id, user_id, role, position)
+       SELECT $1, u, r, coalesce((SELECT max(position) FROM ${schema}.org_members WHERE org_id = $1), 0) + n
+       FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(u, r, n)
+       ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
+      [org.id, changed.map(([u]) => u), changed.map(([, r]) => r)],
+    );
+  }
+}
+
+interface CampaignRow {
+  id: string;
+  org_id: string;
+  version: number;
+  status: Campaign["status"];
+  data: Omit<Campaign, "id" | "orgId" | "version" | "status" | "senders">;
+}
+
+/** Read a campaign with its senders, or `null`. */
+export async function loadCampaign(db: Queryable, schema: string, campaignId: string): Promise<Campaign | null> {
+  const { rows } = await db.query<CampaignRow>(
+    `SELECT id, org_id, version, status, data FROM ${schema}.campaigns WHERE id = $1`,
+    [campaignId],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  return { ...toCampaign(row), senders: await loadSenders(db, schema, campaignId) };
+}
+
+/** Campaigns of an organization, with senders. */
+export async function listCampaigns(db: Queryable, schema: string, orgId: string): Promise<Campaign[]> {
+  const { rows } = await db.query<CampaignRow>(
+    `SELECT id, org_id, version, status, data FROM ${schema}.campaigns WHERE org_id = $1 ORDER BY id`,
+    [orgId],
+  );
+  const senders = await db.query<SenderRow & { campaign_id: string }>(
+    `SELECT s.campaign_id, s.user_id, s.added_at, s.via FROM ${schema}.campaign_senders s
+     JOIN ${schema}.campaigns c ON c.id = s.campaign_id WHERE c.org_id = $1 ORDER BY s.position`,
+    [orgId],
+  );
+  return rows.map((row) => ({
+    ...toCampaign(row),
+    senders: senders.rows.filter((s) => s.campaign_id === row.id).map(toSender),
+  }));
+}
+
+function toCampaign(row: CampaignRow): Omit<Campaign, "senders"> {
+  return { ...row.data, id: row.id, orgId: row.org_id, version: row.version, status: row.status };
+}
+
+interface SenderRow {
+  user_id: string;
+  added_at: string;
+  via: Sender["via"];
+}
+
+function toSender(r: SenderRow): Sender {
+  return { userId: r.user_id, addedAt: Number(r.added_at), via: r.via };
+}
+
+async function loadSenders(db: Queryable, schema: string, campaignId: string): Promise<Sender[]> {
+  const { rows } = await db.query<SenderRow>(
+    `SELECT user_id, added_at, via FROM ${schema}.campaign_senders WHERE campaign_id = $1 ORDER BY position`,
+    [campaignId],
+  );
+  return rows.map(toSender);
+}
+
+function dataOf(c: Campaign): CampaignRow["data"] {
+  const { id: _id, orgId: _org, version: _v, status: _s, senders: _senders, ...data } = c;
+  return data;
+}
+
+/** Insert a new campaign row with its senders and tokens (inside a transaction). */
+export async function insertCampaignRow(client: PgClientLike, schema: string, c: Campaign): Promise<boolean> {
+  const r = await client.query(
+    `INSERT INTO ${schema}.campaigns (id, org_id, version, status, batch_size, data) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO NOTHING`,
+    [c.id, c.orgId, c.version, c.status, c.selfAssignment.batchSize, JSON.stringify(dataOf(c))],
+  );
+  if (r.rowCount === 0) return false;
+  await syncSenders(client, schema, c);
+  await syncTokens(client, schema, c);
+  return true;
+}
+
+/** Replace a campaign row (the caller has checked and locked the version) and sync senders and tokens. */
+export async function writeCampaign(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
+  await client.query(
+    `UPDATE ${schema}.campaigns SET version = $2, status = $3, batch_size = $4, data = $5 WHERE id = $1`,
+    [c.id, c.version, c.status, c.selfAssignment.batchSize, JSON.stringify(dataOf(c))],
+  );
+  await syncSenders(client, schema, c);
+  await syncTokens(client, schema, c);
+}
+
+async function syncSenders(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
+  const current = await client.query<{ user_id: string }>(
+    `SELECT user_id FROM ${schema}.campaign_senders WHERE campaign_id = $1`,
+    [c.id],
+  );
+  const have = new Set(current.rows.map((r) => r.user_id));
+  const want = new Set(c.senders.map((s) => s.userId));
+  const gone = [...have].filter((u) => !want.has(u));
+  if (gone.length > 0) {
+    await client.query(`DELETE FROM ${schema}.campaign_senders WHERE campaign_id = $1 AND user_id = ANY($2::text[])`, [c.id, gone]);
+  }
+  const fresh = c.senders.filter((s) => !have.has(s.userId));
+  if (fresh.length > 0) {
+    await client.query(
+      `INSERT INTO ${schema}.campaign_senders (campaign_id, user_id, position, added_at, via)
+       SELECT $1, u, coalesce((SELECT max(position) FROM ${schema}.campaign_senders WHERE campaign_id = $1), 0) + n, a, v
+       FROM unnest($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS t(u, a, v, n)`,
+      [c.id, fresh.map((s) => s.userId), fresh.map((s) => s.addedAt), fresh.map((s) => s.via)],
+    );
+  }
+}
+
+async function syncTokens(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
+  const tokens = [...c.invite.revokedTokens, ...(c.invite.token === null ? [] : [c.invite.token])];
+  if (tokens.length === 0) return;
+  await client.query(
+    `INSERT INTO ${schema}.invite_tokens (token, campaign_id) SELECT t, $1 FROM unnest($2::text[]) AS t ON CONFLICT (token) DO NOTHING`,
+    [c.id, tokens],
+  );
+}
+
+/** Lock the campaign row and compare its version: `FOR UPDATE` for aggregate writers, `FOR SHARE` for claims. */
+export async function checkVersion(
+  client: PgClientLike,
+  schema: string,
+  campaignId: string,
+  expected: number,
+  mode: "FOR UPDATE" | "FOR SHARE",
+): Promise<{ orgId: string; nextSeq: number } | null> {
+  const { rows } = await client.query<{ version: number; org_id: string; next_seq: string }>(
+    `SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}`,
+    [campaignId],
+  );
+  const row = rows[0];
+  return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq) };
+}

@@ -1,0 +1,100 @@
+/**
+ * The claim (S3): gate, cap, idempotency key and the hand-out in one transaction, serialized per
+ * (campaign, texter) by an advisory lock, against a campaign version held with `FOR SHARE`.
+ *
+ * The hand-out is one statement on the partial index of unassigned open rows, avoiding the traps
+ * measured here: the candidate set is a MATERIALIZED CTE (so `LIMIT` cannot be re-evaluated into
+ * more rows, PostgreSQL bug #15715), locked `FOR UPDATE OF conversations SKIP LOCKED` (only that
+ * table, and a concurrent claimer skips rows instead of waiting), and the validated limit is inlined
+ * into the text so no generic plan is built over `LIMIT $n`.
+ * @module
+ */
+import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
+import type { Conversation } from "../../types.js";
+import type { PgPoolLike } from "../pg-like.js";
+import { checkVersion, writeCampaign } from "./aggregates.js";
+import { insertEvents } from "./events.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
+import { Rollback, transaction } from "./transaction.js";
+
+const NOT_STARTED = statusCode("not_started");
+const NEEDS_REPLY = statusCode("needs_reply");
+
+/** Inline a limit into SQL text only after proving it is a small whole number. */
+export function sqlLimit(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new TypeError(`invalid limit ${n}`);
+  return String(n);
+}
+
+/** The bare claim statement (exported for the benchmark's ceiling measurement). */
+export function claimStatement(schema: string, limit: number): string {
+  return `WITH picked AS MATERIALIZED (
+      SELECT seq FROM ${schema}.conversations
+      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2
+      ORDER BY rank, sort_key, seq
+      LIMIT ${sqlLimit(limit)}
+      FOR UPDATE OF conversations SKIP LOCKED
+    )
+    UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3
+    FROM picked WHERE c.campaign_id = $1 AND c.seq = picked.seq
+    RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}`;
+}
+
+/** Run a claim; see {@link ClaimRequest}. */
+export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest): Promise<ClaimOutcome> {
+  return transaction<ClaimOutcome>(pool, async (client) => {
+    // A claim that also writes the aggregate (an invite join) must lock it exclusively up front:
+    // upgrading a shared lock later deadlocks against another claimer holding the same share.
+    const mode = req.next === null ? "FOR SHARE" : "FOR UPDATE";
+    if ((await checkVersion(client, schema, req.campaignId, req.expectedVersion, mode)) === null) {
+      return new Rollback({ kind: "conflict" });
+    }
+    // Serialize this texter's claims on this campaign: the gate and the cap read what they hold.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [req.campaignId, req.texterId]);
+    if (req.idempotencyKey !== null) {
+      const previous = await client.query<{ conversations: Conversation[] }>(
+        `SELECT conversations FROM ${schema}.claim_keys WHERE campaign_id = $1 AND texter_id = $2 AND key = $3`,
+        [req.campaignId, req.texterId, req.idempotencyKey],
+      );
+      if (previous.rows[0] !== undefined) return new Rollback({ kind: "replayed", conversations: previous.rows[0].conversations });
+    }
+    if (req.next !== null) await writeCampaign(client, schema, req.next);
+    const counts = (
+      await client.query<{ held: string; not_started: string; needs_reply: string }>(
+        `SELECT count(*) AS held,
+                count(*) FILTER (WHERE status = ${NOT_STARTED}) AS not_started,
+                count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS needs_reply
+         FROM ${schema}.conversations WHERE campaign_id = $1 AND assignee = $2`,
+        [req.campaignId, req.texterId],
+      )
+    ).rows[0]!;
+    const held = Number(counts.held);
+    const blocked = async (reason: "batch_unfinished" | "cap_reached" | "holding"): Promise<ClaimOutcome | Rollback<ClaimOutcome>> => {
+      const outcome: ClaimOutcome = { kind: "blocked", reason };
+      if (req.next === null) return new Rollback(outcome);
+      await insertEvents(client, schema, req.events([]));
+      return outcome;
+    };
+    if (req.onlyIfHoldingNone && held > 0) return blocked("holding");
+    const { maxNotStarted, maxNeedsReply } = req.gate;
+    if (
+      (maxNotStarted !== null && Number(counts.not_started) > maxNotStarted) ||
+      (maxNeedsReply !== null && Number(counts.needs_reply) > maxNeedsReply)
+    ) {
+      return blocked("batch_unfinished");
+    }
+    const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
+    if (room <= 0) return blocked("cap_reached");
+    const { rows } = await client.query<ConversationRow>(claimStatement(schema, room), [req.campaignId, req.texterId, req.now]);
+    const conversations = rows.map(toConversation).sort(byHandOut);
+    await insertEvents(client, schema, req.events(conversations));
+    if (req.idempotencyKey !== null && conversations.length > 0) {
+      await client.query(
+        `INSERT INTO ${schema}.claim_keys (campaign_id, texter_id, key, conversations, created_at) VALUES ($1, $2, $3, $4, $5)`,
+        [req.campaignId, req.texterId, req.idempotencyKey, JSON.stringify(conversations), req.now],
+      );
+    }
+    if (conversations.length === 0 && req.next === null) return new Rollback<ClaimOutcome>({ kind: "claimed", conversations });
+    return { kind: "claimed", conversations };
+  });
+}

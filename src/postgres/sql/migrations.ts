@@ -1,0 +1,138 @@
+/**
+ * Versioned, idempotent migrations. `migrate()` takes an advisory lock (so several app servers
+ * starting at once do not race), creates the schema and a `schema_migrations` table, and applies each
+ * missing version in its own transaction.
+ * @module
+ */
+import type { PgPoolLike } from "../pg-like.js";
+import { transaction } from "./transaction.js";
+
+/** One migration: a version number and the statements that bring the schema to it. */
+export interface Migration {
+  /** Version, from 1, strictly increasing. */
+  readonly version: number;
+  /** What it does. */
+  readonly description: string;
+  /** Statements, with `$schema` standing for the quoted schema name. */
+  readonly statements: readonly string[];
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "organizations, campaigns, senders, invite tokens, conversations, opt-outs, claim keys, event outbox",
+    statements: [
+      `CREATE TABLE $schema.organizations (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        version integer NOT NULL CHECK (version >= 1),
+        default_batch_size integer NOT NULL CHECK (default_batch_size BETWEEN 1 AND 5000),
+        created_at bigint NOT NULL
+      )`,
+      `CREATE TABLE $schema.org_members (
+        org_id text NOT NULL REFERENCES $schema.organizations(id),
+        user_id text NOT NULL,
+        role text NOT NULL CHECK (role IN ('owner', 'admin', 'texter')),
+        position bigint NOT NULL,
+        PRIMARY KEY (org_id, user_id)
+      )`,
+      `CREATE TABLE $schema.campaigns (
+        id text PRIMARY KEY,
+        org_id text NOT NULL REFERENCES $schema.organizations(id),
+        version integer NOT NULL CHECK (version >= 1),
+        status text NOT NULL CHECK (status IN ('draft', 'bulk_sending', 'active', 'paused', 'archived')),
+        batch_size integer CHECK (batch_size BETWEEN 1 AND 5000),
+        next_seq bigint NOT NULL DEFAULT 0,
+        data jsonb NOT NULL
+      )`,
+      `CREATE INDEX campaigns_org ON $schema.campaigns (org_id)`,
+      `CREATE TABLE $schema.campaign_senders (
+        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
+        user_id text NOT NULL,
+        position bigint NOT NULL,
+        added_at bigint NOT NULL,
+        via text NOT NULL CHECK (via IN ('admin', 'invite')),
+        PRIMARY KEY (campaign_id, user_id)
+      )`,
+      `CREATE TABLE $schema.invite_tokens (
+        token text PRIMARY KEY,
+        campaign_id text NOT NULL REFERENCES $schema.campaigns(id)
+      )`,
+      `CREATE TABLE $schema.conversations (
+        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
+        seq bigint NOT NULL,
+        contact_id text NOT NULL,
+        status smallint NOT NULL CHECK (status BETWEEN 0 AND 5),
+        rank smallint NOT NULL CHECK (rank BETWEEN 0 AND 4),
+        sort_key bigint NOT NULL,
+        assignee text,
+        assigned_at bigint,
+        reply_at bigint,
+        contact_tz text,
+        PRIMARY KEY (campaign_id, seq),
+        UNIQUE (campaign_id, contact_id),
+        CHECK ((assignee IS NULL) = (assigned_at IS NULL)),
+        CHECK ((status = 2) = (reply_at IS NOT NULL))
+      )`,
+      `CREATE INDEX conversations_pool ON $schema.conversations (campaign_id, rank, sort_key, seq)
+        WHERE assignee IS NULL AND rank <= 2`,
+      `CREATE INDEX conversations_holder ON $schema.conversations (campaign_id, assignee) WHERE assignee IS NOT NULL`,
+      `CREATE INDEX conversations_contact ON $schema.conversations (contact_id)`,
+      `CREATE TABLE $schema.opt_outs (
+        org_id text NOT NULL REFERENCES $schema.organizations(id),
+        contact_id text NOT NULL,
+        at bigint NOT NULL,
+        PRIMARY KEY (org_id, contact_id)
+      )`,
+      `CREATE TABLE $schema.claim_keys (
+        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
+        texter_id text NOT NULL,
+        key text NOT NULL,
+        conversations jsonb NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (campaign_id, texter_id, key)
+      )`,
+      `CREATE TABLE $schema.events (
+        id bigserial PRIMARY KEY,
+        seq bigint UNIQUE,
+        type text NOT NULL,
+        at bigint NOT NULL,
+        org_id text NOT NULL,
+        campaign_id text,
+        actor_id text,
+        data jsonb NOT NULL,
+        acknowledged_at timestamptz
+      )`,
+      `CREATE INDEX events_unsequenced ON $schema.events (id) WHERE seq IS NULL`,
+      `CREATE TABLE $schema.event_counter (
+        single boolean PRIMARY KEY DEFAULT true CHECK (single),
+        last_seq bigint NOT NULL
+      )`,
+      `INSERT INTO $schema.event_counter (last_seq) VALUES (0)`,
+    ],
+  },
+];
+
+/** Apply every missing migration. Safe to call from several processes at once, and again later. */
+export async function migrate(pool: PgPoolLike, schema: string): Promise<{ applied: number[] }> {
+  return transaction(pool, async (client) => {
+    // One migrator at a time across all processes sharing the database.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version),
+    );
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const statement of m.statements) await client.query(statement.replaceAll("$schema", schema));
+      await client.query(`INSERT INTO ${schema}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+      applied.push(m.version);
+    }
+    return { applied };
+  });
+}

@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     memory: "src/memory.ts",
+    postgres: "src/postgres.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -4,7 +4,7 @@
  * @module
  */
 export { createPostgresStorage } from "./postgres/adapter.js";
-export type { PostgresStorage, PostgresStorageOptions } from "./postgres/adapter.js";
+export type { PostgresStorage, PostgresStorageOptions, MigrateResult } from "./postgres/adapter.js";
 export type { PgPoolLike, PgClientLike, PgResultLike } from "./postgres/pg-like.js";
 export { MIGRATIONS } from "./postgres/sql/migrations.js";
 export type { Migration } from "./postgres/sql/migrations.js";

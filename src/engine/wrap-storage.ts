@@ -1,6 +1,8 @@
 /**
  * Wraps every storage call once: a fault thrown by an adapter (lost connection, bug, full disk)
  * reaches the host as one `AssignmentError` with code `STORAGE_ERROR` and the fault as `cause`.
+ * `details.outcome` is `"not_applied"` (the atomic step rolled back) or `"unknown"` when the adapter
+ * says the fault hit while committing (an error object with `outcome: "unknown"`).
  * @module
  */
 import { AssignmentError } from "../errors.js";
@@ -44,10 +46,14 @@ export function wrapStorage(storage: StorageAdapter): StorageAdapter {
         return await method.apply(storage, args);
       } catch (error) {
         if (error instanceof AssignmentError) throw error;
+        const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
+        const why = error instanceof Error ? error.message : String(error);
         throw new AssignmentError(
           "STORAGE_ERROR",
-          `Storage failed in ${name}: ${error instanceof Error ? error.message : String(error)}. Nothing was changed.`,
-          { cause: error, details: { method: name } },
+          unknown
+            ? `Storage failed while committing in ${name}: ${why}. The change may or may not have been made; a request retried with the same idempotency key returns its result if it was.`
+            : `Storage failed in ${name}: ${why}. Nothing was changed.`,
+          { cause: error, details: { method: name, outcome: unknown ? "unknown" : "not_applied" } },
         );
       }
     };

@@ -48,12 +48,18 @@ export interface PostgresStorageOptions {
   readonly maxConcurrentClaims?: number;
 }
 
+/** Result of {@link PostgresStorage.migrate}. */
+export interface MigrateResult {
+  /** Versions applied by this call (empty when the schema was already current). */
+  readonly applied: number[];
+}
+
 /** The PostgreSQL adapter: the storage contract plus migrations and the event outbox. */
 export interface PostgresStorage extends StorageAdapter {
   /** The quoted schema name used in every statement. */
   readonly schema: string;
   /** Create or upgrade the tables (idempotent, versioned, safe to run from several processes at once). */
-  migrate(): Promise<{ applied: number[] }>;
+  migrate(): Promise<MigrateResult>;
   /**
    * Acknowledge outbox events up to position `upTo`: mark them (default) or, with `prune: true`,
    * delete them. Returns how many rows were affected.
@@ -91,7 +97,7 @@ class PostgresAdapter implements PostgresStorage {
     private readonly claims: Semaphore,
   ) {}
 
-  migrate(): Promise<{ applied: number[] }> {
+  migrate(): Promise<MigrateResult> {
     return migrate(this.pool, this.schema);
   }
 

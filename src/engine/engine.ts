@@ -369,8 +369,7 @@ export class Engine {
       };
     });
     return this.retry(async () => {
-      const campaign = await this.loadCampaign(campaignId);
-      const org = await this.loadOrg(campaign.orgId);
+      const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
       const ctx = this.ctx(actorId);
       assertManager(org, actorId);
       if (campaign.status !== "draft" && campaign.status !== "active") {
@@ -506,12 +505,11 @@ export class Engine {
     const texterId = v.text(i.texterId, "texterId");
     const key = v.optionalText(i.idempotencyKey, "idempotencyKey") ?? null;
     return this.retry(async () => {
-      const campaign = await this.loadCampaign(campaignId);
+      const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
       if (key !== null) {
         const previous = await this.storage.findClaimByKey(campaignId, texterId, key);
         if (previous !== null) return { ok: true, conversations: previous, replayed: true };
       }
-      const org = await this.loadOrg(campaign.orgId);
       const decision = decideRequest(org, campaign, texterId);
       if (decision.kind === "refuse") return { ok: false, reason: decision.reason };
       const ctx = this.ctx(texterId);
@@ -558,8 +556,7 @@ export class Engine {
         : await this.storage.findCampaignIdByInviteToken(token);
     if (campaignId === null) return { ok: false, reason: "invalid_token" };
     return this.retry(async () => {
-      const campaign = await this.loadCampaign(campaignId);
-      const org = await this.loadOrg(campaign.orgId);
+      const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
       const ctx = this.ctx(userId);
       const d = decideJoin(org, campaign, token, userId, ctx);
       if (d.kind === "refuse") return { ok: false, reason: d.reason };
@@ -609,8 +606,7 @@ export class Engine {
     const texterId = v.text(i.texterId, "texterId");
     const filter = i.filter === undefined ? "all" : v.oneOf(i.filter, "filter", ["all", "actionable"] as const);
     const limit = i.limit === undefined ? 10_000 : v.integer(i.limit, "limit", 1, 1_000_000);
-    const campaign = await this.loadCampaign(campaignId);
-    const org = await this.loadOrg(campaign.orgId);
+    const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
     if (actorId !== texterId) assertManager(org, actorId);
     else if (roleOf(org, actorId) === undefined) assertManager(org, actorId);
     const rows = await this.storage.listConversations({
@@ -637,8 +633,7 @@ export class Engine {
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
     const conversationIds = v.textList(i.conversationIds, "conversationIds");
-    const campaign = await this.loadCampaign(campaignId);
-    const org = await this.loadOrg(campaign.orgId);
+    const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
     const role = roleOf(org, actorId);
     const admin = role === "owner" || role === "admin";
     if (!admin) {
@@ -702,8 +697,7 @@ export class Engine {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
-    const campaign = await this.loadCampaign(campaignId);
-    const org = await this.loadOrg(campaign.orgId);
+    const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
     assertManager(org, actorId);
     const counts = await this.storage.overview(campaignId);
     const rows = new Map(counts.senders.map((s) => [s.userId, s]));
@@ -881,6 +875,15 @@ export class Engine {
     return campaign;
   }
 
+  /** The campaign and its organization, in one storage call (one round trip on PostgreSQL). */
+  private async loadCampaignAndOrg(campaignId: string): Promise<{ campaign: Campaign; org: Organization }> {
+    const both = await this.storage.getCampaignWithOrganization(campaignId);
+    if (both === null) {
+      throw new AssignmentError("CAMPAIGN_NOT_FOUND", `No campaign "${campaignId}".`, { details: { campaignId } });
+    }
+    return { campaign: both.campaign, org: both.organization };
+  }
+
   private async loadConversation(conversationId: string): Promise<Conversation> {
     const conversation = await this.storage.getConversation(conversationId);
     if (conversation === null) {
@@ -908,8 +911,7 @@ export class Engine {
     decide: (org: Organization, campaign: Campaign) => CampaignPlan,
   ): Promise<{ campaign: Campaign; moved: readonly (readonly Moved[])[] }> {
     return this.retry(async () => {
-      const campaign = await this.loadCampaign(campaignId);
-      const org = await this.loadOrg(campaign.orgId);
+      const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
       const p = decide(org, campaign);
       if (p.state === campaign && p.moves.length === 0) return { campaign, moved: [] };
       const outcome = await this.storage.commitCampaign({

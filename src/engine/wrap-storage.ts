@@ -14,6 +14,7 @@ const METHODS = [
   "updateOrganization",
   "insertCampaign",
   "getCampaign",
+  "getCampaignWithOrganization",
   "listCampaigns",
   "findCampaignIdByInviteToken",
   "commitCampaign",

@@ -6,6 +6,7 @@
  */
 import type {
   CampaignCommit,
+  CampaignWithOrganization,
   ClaimOutcome,
   ClaimRequest,
   CommitOutcome,
@@ -136,6 +137,12 @@ class MemoryAdapter implements MemoryStorage {
 
   async getCampaign(campaignId: string): Promise<Campaign | null> {
     return this.campaigns.get(campaignId)?.campaign ?? null;
+  }
+
+  async getCampaignWithOrganization(campaignId: string): Promise<CampaignWithOrganization | null> {
+    const campaign = this.campaigns.get(campaignId)?.campaign;
+    const organization = campaign === undefined ? undefined : this.orgs.get(campaign.orgId);
+    return campaign === undefined || organization === undefined ? null : { campaign, organization };
   }
 
   async listCampaigns(orgId: string): Promise<readonly Campaign[]> {

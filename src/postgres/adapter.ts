@@ -7,6 +7,7 @@
 import { availableParallelism } from "node:os";
 import type {
   CampaignCommit,
+  CampaignWithOrganization,
   ClaimOutcome,
   ClaimRequest,
   CommitOutcome,
@@ -23,7 +24,14 @@ import type {
 } from "../storage/contract.js";
 import type { Campaign, Conversation, ConversationsOverview, EventDraft, Organization, SelfAssignEvent } from "../types.js";
 import type { PgPoolLike } from "./pg-like.js";
-import { insertCampaignRow, listCampaigns, loadCampaign, loadOrganization, syncMembers } from "./sql/aggregates.js";
+import {
+  insertCampaignRow,
+  listCampaigns,
+  loadCampaign,
+  loadCampaignWithOrganization,
+  loadOrganization,
+  syncMembers,
+} from "./sql/aggregates.js";
 import { claim } from "./sql/claim.js";
 import { commitCampaign } from "./sql/commit-campaign.js";
 import { optOut, recordStatus, release } from "./sql/conversation-writes.js";
@@ -147,6 +155,10 @@ class PostgresAdapter implements PostgresStorage {
 
   getCampaign(campaignId: string): Promise<Campaign | null> {
     return loadCampaign(this.pool, this.schema, campaignId);
+  }
+
+  getCampaignWithOrganization(campaignId: string): Promise<CampaignWithOrganization | null> {
+    return loadCampaignWithOrganization(this.pool, this.schema, campaignId);
   }
 
   listCampaigns(orgId: string): Promise<readonly Campaign[]> {

@@ -250,6 +250,14 @@ export interface ListQuery {
   readonly limit: number;
 }
 
+/** Result of {@link StorageAdapter.getCampaignWithOrganization}. */
+export interface CampaignWithOrganization {
+  /** The campaign. */
+  readonly campaign: Campaign;
+  /** Its organization. */
+  readonly organization: Organization;
+}
+
 /**
  * The storage contract. Implementations: the in-memory adapter (`selfassign/memory`); others can
  * be written against this interface alone.
@@ -278,6 +286,8 @@ export interface StorageAdapter {
   insertCampaign(campaign: Campaign, events: readonly EventDraft[]): Promise<"ok" | "exists">;
   /** The campaign, or `null`. */
   getCampaign(campaignId: string): Promise<Campaign | null>;
+  /** The campaign and its organization together (what most decisions need), or `null`. */
+  getCampaignWithOrganization(campaignId: string): Promise<CampaignWithOrganization | null>;
   /** Campaigns of an organization. */
   listCampaigns(orgId: string): Promise<readonly Campaign[]>;
   /** The id of the campaign whose current or revoked invite token is `token`, or `null`. */

@@ -17,25 +17,24 @@ interface OrgRow {
   created_at: string;
 }
 
-/** Read an organization with its members, or `null`. */
-export async function loadOrganization(db: Queryable, schema: string, orgId: string, lock = ""): Promise<Organization | null> {
-  const { rows } = await db.query<OrgRow>(
-    `SELECT id, name, version, default_batch_size, created_at FROM ${schema}.organizations WHERE id = $1 ${lock}`,
+/** Read an organization with its members (one round trip), or `null`. */
+export async function loadOrganization(db: Queryable, schema: string, orgId: string): Promise<Organization | null> {
+  const { rows } = await db.query<OrgRow & { members: [string, Role][] | null }>(
+    `SELECT o.id, o.name, o.version, o.default_batch_size, o.created_at,
+            (SELECT json_agg(json_build_array(m.user_id, m.role) ORDER BY m.position)
+               FROM ${schema}.org_members m WHERE m.org_id = o.id) AS members
+     FROM ${schema}.organizations o WHERE o.id = $1`,
     [orgId],
   );
   const row = rows[0];
   if (row === undefined) return null;
-  const members = await db.query<{ user_id: string; role: Role }>(
-    `SELECT user_id, role FROM ${schema}.org_members WHERE org_id = $1 ORDER BY position`,
-    [orgId],
-  );
   return {
     id: row.id,
     name: row.name,
     version: row.version,
     defaultBatchSize: row.default_batch_size,
     createdAt: Number(row.created_at),
-    members: Object.fromEntries(members.rows.map((m) => [m.user_id, m.role])),
+    members: Object.fromEntries(row.members ?? []),
   };
 }
 
@@ -70,15 +69,55 @@ interface CampaignRow {
   data: Omit<Campaign, "id" | "orgId" | "version" | "status" | "senders">;
 }
 
-/** Read a campaign with its senders, or `null`. */
+/** Read a campaign with its senders (one round trip), or `null`. */
 export async function loadCampaign(db: Queryable, schema: string, campaignId: string): Promise<Campaign | null> {
-  const { rows } = await db.query<CampaignRow>(
-    `SELECT id, org_id, version, status, data FROM ${schema}.campaigns WHERE id = $1`,
+  const { rows } = await db.query<CampaignRow & { senders: { user_id: string; added_at: number; via: Sender["via"] }[] | null }>(
+    `SELECT c.id, c.org_id, c.version, c.status, c.data,
+            (SELECT json_agg(json_build_object('user_id', s.user_id, 'added_at', s.added_at, 'via', s.via) ORDER BY s.position)
+               FROM ${schema}.campaign_senders s WHERE s.campaign_id = c.id) AS senders
+     FROM ${schema}.campaigns c WHERE c.id = $1`,
     [campaignId],
   );
   const row = rows[0];
   if (row === undefined) return null;
-  return { ...toCampaign(row), senders: await loadSenders(db, schema, campaignId) };
+  return { ...toCampaign(row), senders: (row.senders ?? []).map((r) => toSender({ ...r, added_at: String(r.added_at) })) };
+}
+
+/** A campaign with its senders and its organization with its members, in one round trip, or `null`. */
+export async function loadCampaignWithOrganization(
+  db: Queryable,
+  schema: string,
+  campaignId: string,
+): Promise<{ campaign: Campaign; organization: Organization } | null> {
+  const { rows } = await db.query<
+    CampaignRow & {
+      senders: { user_id: string; added_at: number; via: Sender["via"] }[] | null;
+      org: { id: string; name: string; version: number; default_batch_size: number; created_at: number } | null;
+      members: [string, Role][] | null;
+    }
+  >(
+    `SELECT c.id, c.org_id, c.version, c.status, c.data,
+            (SELECT json_agg(json_build_object('user_id', s.user_id, 'added_at', s.added_at, 'via', s.via) ORDER BY s.position)
+               FROM ${schema}.campaign_senders s WHERE s.campaign_id = c.id) AS senders,
+            (SELECT row_to_json(o) FROM ${schema}.organizations o WHERE o.id = c.org_id) AS org,
+            (SELECT json_agg(json_build_array(m.user_id, m.role) ORDER BY m.position)
+               FROM ${schema}.org_members m WHERE m.org_id = c.org_id) AS members
+     FROM ${schema}.campaigns c WHERE c.id = $1`,
+    [campaignId],
+  );
+  const row = rows[0];
+  if (row === undefined || row.org === null) return null;
+  return {
+    campaign: { ...toCampaign(row), senders: (row.senders ?? []).map((r) => toSender({ ...r, added_at: String(r.added_at) })) },
+    organization: {
+      id: row.org.id,
+      name: row.org.name,
+      version: row.org.version,
+      defaultBatchSize: row.org.default_batch_size,
+      createdAt: Number(row.org.created_at),
+      members: Object.fromEntries(row.members ?? []),
+    },
+  };
 }
 
 /** Campaigns of an organization, with senders. */
@@ -110,14 +149,6 @@ interface SenderRow {
 
 function toSender(r: SenderRow): Sender {
   return { userId: r.user_id, addedAt: Number(r.added_at), via: r.via };
-}
-
-async function loadSenders(db: Queryable, schema: string, campaignId: string): Promise<Sender[]> {
-  const { rows } = await db.query<SenderRow>(
-    `SELECT user_id, added_at, via FROM ${schema}.campaign_senders WHERE campaign_id = $1 ORDER BY position`,
-    [campaignId],
-  );
-  return rows.map(toSender);
 }
 
 function dataOf(c: Campaign): CampaignRow["data"] {
@@ -179,17 +210,26 @@ async function syncTokens(client: PgClientLike, schema: string, c: Campaign): Pr
   );
 }
 
-/** Lock the campaign row and compare its version: `FOR UPDATE` for aggregate writers, `FOR SHARE` for claims. */
+/**
+ * Lock the campaign row and compare its version: `FOR UPDATE` for aggregate writers, `FOR SHARE`
+ * for claims. With `thenLock`, also take that advisory transaction lock in the same round trip —
+ * strictly after the row lock (the row is locked inside the subquery before the outer select list
+ * runs), so every transaction takes the two in the same order.
+ */
 export async function checkVersion(
   client: PgClientLike,
   schema: string,
   campaignId: string,
   expected: number,
   mode: "FOR UPDATE" | "FOR SHARE",
+  thenLock?: readonly [string, string],
 ): Promise<{ orgId: string; nextSeq: number } | null> {
   const { rows } = await client.query<{ version: number; org_id: string; next_seq: string }>(
-    `SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}`,
-    [campaignId],
+    thenLock === undefined
+      ? `SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}`
+      : `SELECT c.version, c.org_id, c.next_seq, (SELECT pg_advisory_xact_lock(hashtext($2), hashtext($3))) AS locked
+         FROM (SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}) c`,
+    thenLock === undefined ? [campaignId] : [campaignId, thenLock[0], thenLock[1]],
   );
   const row = rows[0];
   return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq) };

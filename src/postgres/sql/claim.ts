@@ -46,28 +46,39 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
     // A claim that also writes the aggregate (an invite join) must lock it exclusively up front:
     // upgrading a shared lock later deadlocks against another claimer holding the same share.
     const mode = req.next === null ? "FOR SHARE" : "FOR UPDATE";
-    if ((await checkVersion(client, schema, req.campaignId, req.expectedVersion, mode)) === null) {
-      return new Rollback({ kind: "conflict" });
-    }
-    // Serialize this texter's claims on this campaign: the gate and the cap read what they hold.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [req.campaignId, req.texterId]);
-    if (req.idempotencyKey !== null) {
-      const previous = await client.query<{ conversations: Conversation[] }>(
-        `SELECT conversations FROM ${schema}.claim_keys WHERE campaign_id = $1 AND texter_id = $2 AND key = $3`,
-        [req.campaignId, req.texterId, req.idempotencyKey],
-      );
-      if (previous.rows[0] !== undefined) return new Rollback({ kind: "replayed", conversations: previous.rows[0].conversations });
-    }
+    // The gate, the cap, "holding none" and idempotency keys read what this texter holds or did, so
+    // those claims are serialized per (campaign, texter) with an advisory lock taken after the row
+    // lock, and read in the next statement with a fresh snapshot. A claim with none of them needs
+    // neither the lock nor the read.
+    const needsTexterState =
+      req.onlyIfHoldingNone ||
+      req.maxHeld !== null ||
+      req.gate.maxNotStarted !== null ||
+      req.gate.maxNeedsReply !== null ||
+      req.idempotencyKey !== null;
+    const locked = await checkVersion(
+      client,
+      schema,
+      req.campaignId,
+      req.expectedVersion,
+      mode,
+      needsTexterState ? [req.campaignId, req.texterId] : undefined,
+    );
+    if (locked === null) return new Rollback({ kind: "conflict" });
+    const counts = needsTexterState
+      ? (
+          await client.query<{ held: string; not_started: string; needs_reply: string; previous: Conversation[] | null }>(
+            `SELECT count(*) AS held,
+                    count(*) FILTER (WHERE status = ${NOT_STARTED}) AS not_started,
+                    count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS needs_reply,
+                    (SELECT conversations FROM ${schema}.claim_keys WHERE campaign_id = $1 AND texter_id = $2 AND key = $3) AS previous
+             FROM ${schema}.conversations WHERE campaign_id = $1 AND assignee = $2`,
+            [req.campaignId, req.texterId, req.idempotencyKey],
+          )
+        ).rows[0]!
+      : { held: "0", not_started: "0", needs_reply: "0", previous: null };
+    if (counts.previous !== null) return new Rollback({ kind: "replayed", conversations: counts.previous });
     if (req.next !== null) await writeCampaign(client, schema, req.next);
-    const counts = (
-      await client.query<{ held: string; not_started: string; needs_reply: string }>(
-        `SELECT count(*) AS held,
-                count(*) FILTER (WHERE status = ${NOT_STARTED}) AS not_started,
-                count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS needs_reply
-         FROM ${schema}.conversations WHERE campaign_id = $1 AND assignee = $2`,
-        [req.campaignId, req.texterId],
-      )
-    ).rows[0]!;
     const held = Number(counts.held);
     const blocked = async (reason: "batch_unfinished" | "cap_reached" | "holding"): Promise<ClaimOutcome | Rollback<ClaimOutcome>> => {
       const outcome: ClaimOutcome = { kind: "blocked", reason };

@@ -17,29 +17,32 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
-/** Every migration, oldest first. */
+/**
+ * Every migration, oldest first. Id columns use `COLLATE "C"`: ids are compared byte for byte, which
+ * is what they mean and much cheaper in every index descent than a linguistic collation.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: "organizations, campaigns, senders, invite tokens, conversations, opt-outs, claim keys, event outbox",
     statements: [
       `CREATE TABLE $schema.organizations (
-        id text PRIMARY KEY,
+        id text COLLATE "C" PRIMARY KEY,
         name text NOT NULL,
         version integer NOT NULL CHECK (version >= 1),
         default_batch_size integer NOT NULL CHECK (default_batch_size BETWEEN 1 AND 5000),
         created_at bigint NOT NULL
       )`,
       `CREATE TABLE $schema.org_members (
-        org_id text NOT NULL REFERENCES $schema.organizations(id),
-        user_id text NOT NULL,
+        org_id text COLLATE "C" NOT NULL REFERENCES $schema.organizations(id),
+        user_id text COLLATE "C" NOT NULL,
         role text NOT NULL CHECK (role IN ('owner', 'admin', 'texter')),
         position bigint NOT NULL,
         PRIMARY KEY (org_id, user_id)
       )`,
       `CREATE TABLE $schema.campaigns (
-        id text PRIMARY KEY,
-        org_id text NOT NULL REFERENCES $schema.organizations(id),
+        id text COLLATE "C" PRIMARY KEY,
+        org_id text COLLATE "C" NOT NULL REFERENCES $schema.organizations(id),
         version integer NOT NULL CHECK (version >= 1),
         status text NOT NULL CHECK (status IN ('draft', 'bulk_sending', 'active', 'paused', 'archived')),
         batch_size integer CHECK (batch_size BETWEEN 1 AND 5000),
@@ -48,25 +51,25 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX campaigns_org ON $schema.campaigns (org_id)`,
       `CREATE TABLE $schema.campaign_senders (
-        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
-        user_id text NOT NULL,
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id),
+        user_id text COLLATE "C" NOT NULL,
         position bigint NOT NULL,
         added_at bigint NOT NULL,
         via text NOT NULL CHECK (via IN ('admin', 'invite')),
         PRIMARY KEY (campaign_id, user_id)
       )`,
       `CREATE TABLE $schema.invite_tokens (
-        token text PRIMARY KEY,
-        campaign_id text NOT NULL REFERENCES $schema.campaigns(id)
+        token text COLLATE "C" PRIMARY KEY,
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id)
       )`,
       `CREATE TABLE $schema.conversations (
-        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id),
         seq bigint NOT NULL,
-        contact_id text NOT NULL,
+        contact_id text COLLATE "C" NOT NULL,
         status smallint NOT NULL CHECK (status BETWEEN 0 AND 5),
         rank smallint NOT NULL CHECK (rank BETWEEN 0 AND 4),
         sort_key bigint NOT NULL,
-        assignee text,
+        assignee text COLLATE "C",
         assigned_at bigint,
         reply_at bigint,
         contact_tz text,
@@ -78,17 +81,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX conversations_pool ON $schema.conversations (campaign_id, rank, sort_key, seq)
         WHERE assignee IS NULL AND rank <= 2`,
       `CREATE INDEX conversations_holder ON $schema.conversations (campaign_id, assignee) WHERE assignee IS NOT NULL`,
-      `CREATE INDEX conversations_contact ON $schema.conversations (contact_id)`,
       `CREATE TABLE $schema.opt_outs (
-        org_id text NOT NULL REFERENCES $schema.organizations(id),
-        contact_id text NOT NULL,
+        org_id text COLLATE "C" NOT NULL REFERENCES $schema.organizations(id),
+        contact_id text COLLATE "C" NOT NULL,
         at bigint NOT NULL,
         PRIMARY KEY (org_id, contact_id)
       )`,
       `CREATE TABLE $schema.claim_keys (
-        campaign_id text NOT NULL REFERENCES $schema.campaigns(id),
-        texter_id text NOT NULL,
-        key text NOT NULL,
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id),
+        texter_id text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
         conversations jsonb NOT NULL,
         created_at bigint NOT NULL,
         PRIMARY KEY (campaign_id, texter_id, key)
@@ -98,9 +100,9 @@ export const MIGRATIONS: readonly Migration[] = [
         seq bigint UNIQUE,
         type text NOT NULL,
         at bigint NOT NULL,
-        org_id text NOT NULL,
-        campaign_id text,
-        actor_id text,
+        org_id text COLLATE "C" NOT NULL,
+        campaign_id text COLLATE "C",
+        actor_id text COLLATE "C",
         data jsonb NOT NULL,
         acknowledged_at timestamptz
       )`,

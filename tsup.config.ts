@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     memory: "src/memory.ts",
     postgres: "src/postgres.ts",
+    testing: "src/testing.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -1,0 +1,118 @@
+/**
+ * The conformance suite, runner-agnostic: {@link conformanceChecks} returns named checks, each an
+ * async function that throws on failure, so any runner can register them:
+ *
+ * ```ts
+ * for (const check of conformanceChecks(options)) it(check.name, check.run, 120_000);
+ * ```
+ * @module
+ */
+import * as fc from "fast-check";
+import type { StorageAdapter } from "../storage/contract.js";
+import { operationSequence } from "./arbitraries.js";
+import { checkAtomicity } from "./atomicity.js";
+import * as races from "./races.js";
+import { warmUp } from "./warm-up.js";
+import { type InspectedConversation, createWorlds } from "./world.js";
+
+/** Groups of checks; each can be switched off for an adapter that lacks the capability. */
+export type ConformanceGroup = "model" | "races" | "atomicity";
+
+/** How to build, read and clean the adapter under test. */
+export interface ConformanceOptions {
+  /** A storage to test. Called once per check; every check uses fresh, unique ids. */
+  createStorage(): StorageAdapter | Promise<StorageAdapter>;
+  /**
+   * Independent reader of what the storage persisted for a campaign: every conversation with its
+   * contact, holder and status — read from the database or files directly, not through the adapter's
+   * query methods, so the suite checks storage and not the adapter's word for it.
+   */
+  inspect(storage: StorageAdapter, campaignId: string): Promise<readonly InspectedConversation[]>;
+  /** Called before each check with the fresh storage (truncate tables, …). Optional. */
+  reset?(storage: StorageAdapter): Promise<void>;
+  /** Called after each check (close connections, delete files, …). Optional. */
+  close?(storage: StorageAdapter): Promise<void>;
+  /** Property runs per check; defaults: model 200, races 100. */
+  readonly numRuns?: { readonly model?: number; readonly races?: number };
+  /**
+   * Groups to run; all by default. Switch `races` off only for an adapter that cannot be called
+   * concurrently, and `atomicity` off only while developing (an adapter that fails it loses data).
+   */
+  readonly groups?: Partial<Record<ConformanceGroup, boolean>>;
+}
+
+/** One named check. `run` resolves when it passes and rejects with the counterexample when it fails. */
+export interface ConformanceCheck {
+  /** Name, starting with the rules it checks. */
+  readonly name: string;
+  /** Its group. */
+  readonly group: ConformanceGroup;
+  /** Run it. */
+  run(): Promise<void>;
+}
+
+/** The conformance checks for an adapter; see {@link ConformanceOptions}. */
+export function conformanceChecks(options: ConformanceOptions): ConformanceCheck[] {
+  const groups = { model: true, races: true, atomicity: true, ...options.groups };
+  const modelRuns = options.numRuns?.model ?? 200;
+  const raceRuns = options.numRuns?.races ?? 100;
+  const withStorage =
+    (body: (storage: StorageAdapter, inspect: (campaignId: string) => Promise<readonly InspectedConversation[]>) => Promise<void>) =>
+    async () => {
+      const storage = await options.createStorage();
+      try {
+        await options.reset?.(storage);
+        await body(storage, (campaignId) => options.inspect(storage, campaignId));
+      } finally {
+        await options.close?.(storage);
+      }
+    };
+  const checks: ConformanceCheck[] = [];
+  if (groups.model) {
+    const modelRun = (fromLaunched: boolean, maxCommands: number) =>
+      withStorage(async (storage, inspect) => {
+        await fc.assert(
+          fc.asyncProperty(operationSequence({ maxCommands }), async (commands) => {
+            const { model, real } = await createWorlds({ storage: () => storage, inspect: () => inspect });
+            await fc.asyncModelRun(() => ({ model, real }), fromLaunched ? [...warmUp(), ...commands] : commands);
+          }),
+          { numRuns: modelRuns },
+        );
+      });
+    checks.push(
+      {
+        name: "I1–I8: random operation sequences from a launched campaign agree with the reference model after every step",
+        group: "model",
+        run: modelRun(true, 60),
+      },
+      {
+        name: "I1–I8: random operation sequences from empty draft campaigns agree with the reference model",
+        group: "model",
+        run: modelRun(false, 80),
+      },
+    );
+  }
+  if (groups.races) {
+    const race = (name: string, fn: (t: races.RaceTarget) => Promise<void>): ConformanceCheck => ({
+      name,
+      group: "races",
+      run: withStorage((storage, inspect) => fn({ storage, inspect, numRuns: raceRuns })),
+    });
+    checks.push(
+      race("I1, I3: many texters requesting at once never share a conversation", races.raceManyTexters),
+      race("S5, I5: one texter double-clicking passes the gate at most once", races.raceDoubleClickGate),
+      race("S7, I3: simultaneous requests never take a texter over the cap", races.raceCap),
+      race("S8: a triple click with one idempotency key assigns one batch", races.raceIdempotency),
+      race("L3, I7: one member joining twice at once gets one first batch", races.raceInviteJoins),
+      race("I1, I2: admin moves, releases and status changes interleaved with requests and joins", races.raceAdminMoves),
+    );
+  }
+  if (groups.atomicity) {
+    checks.push({
+      name: "I8: a write that fails at its last step changes nothing (import, launch, claim, status, release, opt-out)",
+      group: "atomicity",
+      run: withStorage((storage, inspect) => checkAtomicity(storage, inspect)),
+    });
+  }
+  return checks;
+}

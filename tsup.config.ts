@@ -6,6 +6,7 @@ export default defineConfig({
     memory: "src/memory.ts",
     postgres: "src/postgres.ts",
     testing: "src/testing.ts",
+    sqlite: "src/sqlite.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

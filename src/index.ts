@@ -30,5 +30,6 @@ export {
   DEFAULT_BATCH_SIZE,
   handOutRank,
 } from "./core/policy.js";
+export type { MessagingEvent } from "./core/policy.js";
 export * from "./types.js";
 export type * from "./storage/contract.js";

@@ -21,7 +21,17 @@ export {
 export type { SequenceOptions } from "./testing/arbitraries.js";
 export type { SettingsPatch } from "./testing/commands/update-settings.js";
 export { ReferenceModel, handOutOrder } from "./testing/model.js";
-export type { Expected, ModelCampaign, ModelConversation } from "./testing/model.js";
+export type {
+  Expected,
+  ImportCounts,
+  JoinPrediction,
+  LaunchPrediction,
+  ModelCampaign,
+  ModelConversation,
+  ModelOverview,
+  ModelSenderCounts,
+  RequestPrediction,
+} from "./testing/model.js";
 export {
   ACTORS,
   WORLD_USERS,
@@ -31,7 +41,7 @@ export {
   expectSame,
   runStep,
 } from "./testing/world.js";
-export type { Actual, InspectedConversation, Inspector, ModelWorld, RealWorld, WorldOptions } from "./testing/world.js";
+export type { Actual, InspectedConversation, Inspector, ModelWorld, RealWorld, WorldOptions, Worlds } from "./testing/world.js";
 export { warmUp } from "./testing/warm-up.js";
 export { scheduledStorage } from "./testing/scheduled-storage.js";
 export { readAllEvents, replayHolders } from "./testing/event-replay.js";

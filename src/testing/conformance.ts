@@ -33,7 +33,12 @@ export interface ConformanceOptions {
   /** Called after each check (close connections, delete files, …). Optional. */
   close?(storage: StorageAdapter): Promise<void>;
   /** Property runs per check; defaults: model 200, races 100. */
-  readonly numRuns?: { readonly model?: number; readonly races?: number };
+  readonly numRuns?: {
+    /** Runs of each model-based check. */
+    readonly model?: number;
+    /** Runs of each race check. */
+    readonly races?: number;
+  };
   /**
    * Groups to run; all by default. Switch `races` off only for an adapter that cannot be called
    * concurrently, and `atomicity` off only while developing (an adapter that fails it loses data).

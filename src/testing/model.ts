@@ -15,6 +15,7 @@ import type {
   StatusFilter,
 } from "../types.js";
 import type { ErrorCode } from "../errors.js";
+import type { ReassignResult, ReleaseResult, UnassignResult } from "../engine/engine.js";
 import { type MessagingEvent, TRANSITIONS, handOutRank } from "../core/policy.js";
 
 /** A conversation in the model. */
@@ -61,9 +62,84 @@ export interface ModelCampaign {
 
 /** An expected outcome: a value, a refusal reason, or a thrown error code. */
 export type Expected<T> =
-  | { readonly kind: "ok"; readonly value: T }
-  | { readonly kind: "refused"; readonly reason: string }
-  | { readonly kind: "error"; readonly code: ErrorCode };
+  | {
+      /** Success. */
+      readonly kind: "ok";
+      /** The expected result. */
+      readonly value: T;
+    }
+  | {
+      /** A typed refusal (requests and joins). */
+      readonly kind: "refused";
+      /** The refusal reason. */
+      readonly reason: string;
+    }
+  | {
+      /** An `AssignmentError`. */
+      readonly kind: "error";
+      /** Its code. */
+      readonly code: ErrorCode;
+    };
+
+/** A predicted launch. */
+export interface LaunchPrediction {
+  /** Conversations split among senders. */
+  readonly assigned: number;
+}
+
+/** Counts for imports. */
+export interface ImportCounts {
+  /** New conversations. */
+  readonly created: number;
+  /** Skipped contacts. */
+  readonly skipped: number;
+}
+
+/** A predicted request result. */
+export interface RequestPrediction {
+  /** Contact ids handed out, in order. */
+  readonly contactIds: string[];
+  /** Whether it replays an earlier key. */
+  readonly replayed: boolean;
+}
+
+/** A predicted invite join. */
+export interface JoinPrediction {
+  /** The campaign joined. */
+  readonly campaignId: string;
+  /** Contact ids of the first batch. */
+  readonly contactIds: string[];
+  /** `assigned`, `already_holding` or `nothing_available`. */
+  readonly firstBatch: string;
+  /** Whether the member already was a sender. */
+  readonly alreadySender: boolean;
+}
+
+/** Per-holder counts in {@link ModelOverview}. */
+export interface ModelSenderCounts {
+  /** The holder. */
+  readonly userId: string;
+  /** Conversations held. */
+  readonly held: number;
+  /** Held, not started. */
+  readonly notStarted: number;
+  /** Held, needing a reply. */
+  readonly needsReply: number;
+}
+
+/** The model's overview (A1). */
+export interface ModelOverview {
+  /** All conversations. */
+  readonly total: number;
+  /** Unassigned ones. */
+  readonly unassigned: number;
+  /** Unassigned, not started. */
+  readonly unassignedNotStarted: number;
+  /** Unassigned, needing a reply. */
+  readonly unassignedNeedsReply: number;
+  /** Senders in roster order, then other holders. */
+  readonly senders: ModelSenderCounts[];
+}
 
 const ok = <T>(value: T): Expected<T> => ({ kind: "ok", value });
 const refused = (reason: string): Expected<never> => ({ kind: "refused", reason });
@@ -153,7 +229,7 @@ export class ReferenceModel {
   // ------------------------------------------------------------------ operations
 
   /** C2 import. */
-  importContacts(actor: string, campaignId: string, contactIds: readonly string[]): Expected<{ created: number; skipped: number }> {
+  importContacts(actor: string, campaignId: string, contactIds: readonly string[]): Expected<ImportCounts> {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
@@ -230,7 +306,7 @@ export class ReferenceModel {
   }
 
   /** C1, C4 launch. */
-  launch(actor: string, campaignId: string): Expected<{ assigned: number }> {
+  launch(actor: string, campaignId: string): Expected<LaunchPrediction> {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
@@ -292,7 +368,7 @@ export class ReferenceModel {
   }
 
   /** S2–S8 request; the value is the contact ids handed out, in order. */
-  request(campaignId: string, texterId: string, key: string | null): Expected<{ contactIds: string[]; replayed: boolean }> {
+  request(campaignId: string, texterId: string, key: string | null): Expected<RequestPrediction> {
     const c = this.campaign(campaignId);
     const k = key === null ? null : `${texterId}\u0000${key}`;
     const previous = k === null ? undefined : c.idempotency.get(k);
@@ -308,7 +384,7 @@ export class ReferenceModel {
   }
 
   /** L2, L3 invite join. */
-  join(token: string, userId: string): Expected<{ campaignId: string; contactIds: string[]; firstBatch: string; alreadySender: boolean }> {
+  join(token: string, userId: string): Expected<JoinPrediction> {
     const c = [...this.campaigns.values()].find((x) => x.token === token || x.revoked.includes(token));
     if (c === undefined) return refused("invalid_token");
     if (c.token !== token) return refused(c.revoked.includes(token) ? "token_revoked" : "invalid_token");
@@ -324,7 +400,7 @@ export class ReferenceModel {
   }
 
   /** A2. */
-  unassignAll(actor: string, campaignId: string): Expected<{ unassigned: number }> {
+  unassignAll(actor: string, campaignId: string): Expected<UnassignResult> {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
@@ -340,7 +416,7 @@ export class ReferenceModel {
     filter: StatusFilter,
     count: number | null,
     to: readonly string[],
-  ): Expected<{ moved: number }> {
+  ): Expected<ReassignResult> {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
@@ -356,7 +432,7 @@ export class ReferenceModel {
   }
 
   /** S9 release. */
-  release(actor: string, campaignId: string, contactIds: readonly string[]): Expected<{ released: number }> {
+  release(actor: string, campaignId: string, contactIds: readonly string[]): Expected<ReleaseResult> {
     const c = this.campaign(campaignId);
     const role = this.members.get(actor);
     const admin = role === "owner" || role === "admin";
@@ -402,13 +478,7 @@ export class ReferenceModel {
   }
 
   /** A1 overview counts. */
-  overview(campaignId: string): {
-    total: number;
-    unassigned: number;
-    unassignedNotStarted: number;
-    unassignedNeedsReply: number;
-    senders: { userId: string; held: number; notStarted: number; needsReply: number }[];
-  } {
+  overview(campaignId: string): ModelOverview {
     const c = this.campaign(campaignId);
     const un = c.conversations.filter((x) => x.holder === null);
     const holders = [...c.senders];

@@ -52,12 +52,21 @@ export interface RealWorld {
 }
 
 /** The people of a world: an owner, an admin, four texters and a stranger who is not a member. */
-export const WORLD_USERS = {
+export const WORLD_USERS: {
+  /** The organization's owner. */
+  readonly owner: "owner";
+  /** An admin. */
+  readonly admin: "boss";
+  /** Texters (members). */
+  readonly texters: readonly ["t1", "t2", "t3", "t4"];
+  /** Not a member. */
+  readonly stranger: "stranger";
+} = {
   owner: "owner",
   admin: "boss",
   texters: ["t1", "t2", "t3", "t4"],
   stranger: "stranger",
-} as const;
+};
 
 /** Everybody who may act in a generated command, stranger included. */
 export const ACTORS: readonly string[] = [
@@ -66,6 +75,14 @@ export const ACTORS: readonly string[] = [
   ...WORLD_USERS.texters,
   WORLD_USERS.stranger,
 ];
+
+/** Both sides of a model-based run. */
+export interface Worlds {
+  /** The model side. */
+  readonly model: ModelWorld;
+  /** The real side. */
+  readonly real: RealWorld;
+}
 
 /** Where the previous world on the same storage stopped reading events (worlds may share a storage). */
 const cursors = new WeakMap<StorageAdapter, number>();
@@ -84,7 +101,7 @@ export interface WorldOptions {
  * Build both worlds: one organization (owner, admin, texters t1–t4) and draft campaigns, in the
  * engine and in the model. For `fc.asyncModelRun`.
  */
-export async function createWorlds(options: WorldOptions): Promise<{ model: ModelWorld; real: RealWorld }> {
+export async function createWorlds(options: WorldOptions): Promise<Worlds> {
   const storage = await options.storage();
   const real = {
     now: Date.UTC(2026, 0, 5, 15, 0, 0),
@@ -119,8 +136,7 @@ export async function createWorlds(options: WorldOptions): Promise<{ model: Mode
     orgId: org.id,
   });
   await newEvents(world);
-  const track = world.eventCursor;
-  cursors.set(storage, track);
+  cursors.set(storage, world.eventCursor);
   return { model: { model, campaignIds }, real: world };
 }
 
@@ -136,7 +152,21 @@ async function newEvents(real: RealWorld): Promise<number> {
 }
 
 /** What an engine call produced: a value or an `AssignmentError` code. */
-export type Actual<T> = { kind: "ok"; value: T } | { kind: "error"; code: string; error: unknown };
+export type Actual<T> =
+  | {
+      /** The call returned. */
+      kind: "ok";
+      /** What it returned. */
+      value: T;
+    }
+  | {
+      /** The call threw an `AssignmentError`. */
+      kind: "error";
+      /** Its code. */
+      code: string;
+      /** The error. */
+      error: unknown;
+    };
 
 /** Run an engine call, catching `AssignmentError`s (any other error is a bug and is rethrown). */
 export async function attempt<T>(call: () => Promise<T>): Promise<Actual<T>> {

@@ -2,6 +2,7 @@ import { createMemoryStorage } from "../../src/memory.js";
 import type { StorageAdapter } from "../../src/storage/contract.js";
 import type { Inspector } from "../../src/testing/world.js";
 import { postgresFixture } from "./postgres.js";
+import { sqliteFixture } from "./sqlite.js";
 
 /** A storage adapter under test, with an independent reader of what it persisted. */
 export interface AdapterFixture {
@@ -19,6 +20,11 @@ export const adapters: { name: string; runs: number; open: () => Promise<Adapter
       const storage = createMemoryStorage();
       return { storage, inspect: async (id) => storage.inspect(id).conversations, close: async () => undefined };
     },
+  },
+  {
+    name: "sqlite",
+    runs: 0.3,
+    open: sqliteFixture,
   },
   {
     name: "postgres",

@@ -4,11 +4,17 @@ import { type ModelWorld, type RealWorld, runStep } from "../world.js";
 
 /** Settings patch, possibly with an invalid batch size (`bad`) that must be refused with nothing changed. */
 export interface SettingsPatch {
+  /** Self assignment on or off. */
   readonly enabled?: boolean;
+  /** Batch size. */
   readonly batchSize?: number;
+  /** Gate policy. */
   readonly gate?: GatePolicy;
+  /** Per-texter cap. */
   readonly cap?: number | null;
+  /** Self release. */
   readonly allowSelfRelease?: boolean;
+  /** An invalid batch size to send (the step must be refused with `INVALID_INPUT`). */
   readonly bad?: unknown;
 }
 

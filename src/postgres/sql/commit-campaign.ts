@@ -5,26 +5,13 @@
  * them round-robin to the targets in one `UPDATE`.
  * @module
  */
-import type { CampaignCommit, CommitOutcome, MoveSpec, Moved, StatusSet } from "../../storage/contract.js";
+import type { CampaignCommit, CommitOutcome, MoveSpec, Moved } from "../../storage/contract.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { checkVersion, writeCampaign } from "./aggregates.js";
 import { sqlLimit } from "./claim.js";
 import { insertEvents } from "./events.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, statusCode, toConversation } from "./rows.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, statusCode, statusSql, toConversation } from "./rows.js";
 import { Rollback, transaction } from "./transaction.js";
-
-function statusCondition(set: StatusSet): string {
-  switch (set) {
-    case "all":
-      return "TRUE";
-    case "open":
-      return "rank <= 2";
-    case "needs_reply":
-      return `status = ${statusCode("needs_reply")}`;
-    case "not_started":
-      return `status = ${statusCode("not_started")}`;
-  }
-}
 
 async function runMove(client: PgClientLike, schema: string, campaignId: string, move: MoveSpec, now: number): Promise<Moved[]> {
   if (move.from.kind === "unassigned" && move.to === null) return [];
@@ -41,7 +28,7 @@ async function runMove(client: PgClientLike, schema: string, campaignId: string,
        SELECT seq, assignee AS from_holder, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
        FROM (
          SELECT seq, assignee, rank, sort_key FROM ${schema}.conversations
-         WHERE campaign_id = $1 AND ${source} AND ${statusCondition(move.statuses)}
+         WHERE campaign_id = $1 AND ${source} AND ${statusSql(move.statuses)}
          ORDER BY rank, sort_key, seq ${limit}
          FOR UPDATE OF conversations
        ) s

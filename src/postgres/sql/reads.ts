@@ -3,12 +3,12 @@
  * idempotency keys, invite tokens.
  * @module
  */
-import type { ListQuery, StatusSet } from "../../storage/contract.js";
+import type { ListQuery } from "../../storage/contract.js";
 import type { Conversation, ConversationStatus, ConversationsOverview } from "../../types.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { sqlLimit } from "./claim.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, statusCode, toConversation } from "./rows.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, statusCode, statusSql, toConversation } from "./rows.js";
 
 /** One conversation, or `null`. */
 export async function getConversation(pool: PgPoolLike, schema: string, id: string): Promise<Conversation | null> {
@@ -21,25 +21,12 @@ export async function getConversation(pool: PgPoolLike, schema: string, id: stri
   return rows[0] === undefined ? null : toConversation(rows[0]);
 }
 
-function statusFilter(set: StatusSet): string {
-  switch (set) {
-    case "all":
-      return "";
-    case "open":
-      return "AND rank <= 2";
-    case "needs_reply":
-      return `AND status = ${statusCode("needs_reply")}`;
-    case "not_started":
-      return `AND status = ${statusCode("not_started")}`;
-  }
-}
-
 /** Conversations in hand-out order; see {@link ListQuery}. */
 export async function listConversations(pool: PgPoolLike, schema: string, q: ListQuery): Promise<Conversation[]> {
   const holder = q.holderId === null ? "assignee IS NULL" : "assignee = $2";
   const { rows } = await pool.query<ConversationRow>(
     `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
-     WHERE campaign_id = $1 AND ${holder} ${statusFilter(q.statuses)}
+     WHERE campaign_id = $1 AND ${holder} AND ${statusSql(q.statuses)}
      ORDER BY rank, sort_key, seq LIMIT ${sqlLimit(q.limit)}`,
     q.holderId === null ? [q.campaignId] : [q.campaignId, q.holderId],
   );

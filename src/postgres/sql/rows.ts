@@ -3,12 +3,27 @@
  * @module
  */
 import { handOutRank } from "../../core/policy.js";
+import type { StatusSet } from "../../storage/contract.js";
 import type { Conversation, ConversationStatus } from "../../types.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
 
 /** Status code stored in `conversations.status` (index in CONVERSATION_STATUSES). */
 export function statusCode(status: ConversationStatus): number {
   return CONVERSATION_STATUSES.indexOf(status);
+}
+
+/** A SQL condition selecting a status set (`open` = not closed, not opted out). */
+export function statusSql(set: StatusSet): string {
+  switch (set) {
+    case "all":
+      return "TRUE";
+    case "open":
+      return "rank <= 2";
+    case "needs_reply":
+      return `status = ${statusCode("needs_reply")}`;
+    case "not_started":
+      return `status = ${statusCode("not_started")}`;
+  }
 }
 
 /** Stored `rank`: hand-out rank 0–2, 3 closed, 4 opted out. */

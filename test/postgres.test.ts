@@ -94,6 +94,34 @@ describe("PostgreSQL adapter under real concurrency", () => {
     expect((await f.inspect(capped.campaignId)).filter((r) => r.holder === "solo")).toHaveLength(30);
   });
 
+  it("S5, S7, S8: grouped claims (many texters at once) keep each texter's gate, cap and idempotency key", async () => {
+    const engine = createEngine({ storage: f.storage, generateId: (k) => uniqueId(k) });
+    const texters = Array.from({ length: 24 }, (_, i) => `g${i}`);
+    const gated = await campaignWith(engine, 2000, texters, { batchSize: 5, gate: "no-pending-initials" });
+    // Every texter clicks three times at once, twice with the same key.
+    const results = await Promise.all(
+      texters.flatMap((texterId) => [
+        engine.requestConversations({ campaignId: gated.campaignId, texterId, idempotencyKey: "k" }),
+        engine.requestConversations({ campaignId: gated.campaignId, texterId, idempotencyKey: "k" }),
+        engine.requestConversations({ campaignId: gated.campaignId, texterId }),
+      ]),
+    );
+    const rows = await f.inspect(gated.campaignId);
+    for (const [i, texterId] of texters.entries()) {
+      const mine = results.slice(i * 3, i * 3 + 3);
+      const fresh = mine.filter((r) => r.ok && !r.replayed);
+      expect(fresh).toHaveLength(1); // the gate let exactly one through
+      expect(rows.filter((r) => r.holder === texterId)).toHaveLength(5);
+      const keyed = mine.slice(0, 2).filter((r) => r.ok);
+      if (keyed.length === 2) expect(keyed[0]!.ok && keyed[1]!.ok && keyed[0]!.conversations.map((c) => c.id)).toEqual(keyed[1]!.ok && keyed[1]!.conversations.map((c) => c.id));
+    }
+    const capped = await campaignWith(engine, 2000, texters, { batchSize: 4, gate: "none", cap: 10 });
+    await Promise.all(texters.flatMap((texterId) => [1, 2, 3, 4].map(() => engine.requestConversations({ campaignId: capped.campaignId, texterId }))));
+    const cappedRows = await f.inspect(capped.campaignId);
+    for (const texterId of texters) expect(cappedRows.filter((r) => r.holder === texterId)).toHaveLength(10);
+    await consistent(f, engine, capped.campaignId, 2000);
+  });
+
   it("I2, I8: connections killed mid-claim and transactions aborted at random lose and duplicate nothing", async () => {
     const appName = uniqueId("victim").replaceAll("-", "_");
     const victimPool = new pg.Pool({ connectionString: f.url, max: 8, application_name: appName });

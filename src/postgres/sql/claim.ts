@@ -20,6 +20,17 @@ import { Rollback, transaction } from "./transaction.js";
 const NOT_STARTED = statusCode("not_started");
 const NEEDS_REPLY = statusCode("needs_reply");
 
+/** True when a claim reads what its texter holds or did (gate, cap, holding none, idempotency key). */
+export function needsState(req: ClaimRequest): boolean {
+  return (
+    req.onlyIfHoldingNone ||
+    req.maxHeld !== null ||
+    req.gate.maxNotStarted !== null ||
+    req.gate.maxNeedsReply !== null ||
+    req.idempotencyKey !== null
+  );
+}
+
 /** Inline a limit into SQL text only after proving it is a small whole number. */
 export function sqlLimit(n: number): string {
   if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new TypeError(`invalid limit ${n}`);
@@ -50,12 +61,7 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
     // those claims are serialized per (campaign, texter) with an advisory lock taken after the row
     // lock, and read in the next statement with a fresh snapshot. A claim with none of them needs
     // neither the lock nor the read.
-    const needsTexterState =
-      req.onlyIfHoldingNone ||
-      req.maxHeld !== null ||
-      req.gate.maxNotStarted !== null ||
-      req.gate.maxNeedsReply !== null ||
-      req.idempotencyKey !== null;
+    const needsTexterState = needsState(req);
     const locked = await checkVersion(
       client,
       schema,

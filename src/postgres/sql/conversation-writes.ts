@@ -84,9 +84,10 @@ export async function optOut(pool: PgPoolLike, schema: string, req: OptOutReques
     );
     const { rows } = await client.query<ConversationRow>(
       `SELECT ${CONVERSATION_COLUMNS.split(", ").map((c) => `v.${c}`).join(", ")}
-       FROM ${schema}.conversations v
-       WHERE v.campaign_id IN (SELECT id FROM ${schema}.campaigns WHERE org_id = $1)
-         AND v.contact_id = $2 AND v.status <> ${statusCode("opted_out")}
+       FROM ${schema}.campaign_contacts k
+       JOIN ${schema}.conversations v ON v.campaign_id = k.campaign_id AND v.seq = k.seq
+       WHERE k.campaign_id IN (SELECT id FROM ${schema}.campaigns WHERE org_id = $1)
+         AND k.contact_id = $2 AND v.status <> ${statusCode("opted_out")}
        ORDER BY v.campaign_id, v.seq FOR UPDATE OF v`,
       [req.orgId, req.contactId],
     );

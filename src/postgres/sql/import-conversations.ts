@@ -1,6 +1,7 @@
 /**
  * Import (C2): one transaction, the campaign row locked `FOR UPDATE` and version-checked, contacts
- * inserted in chunks with `ON CONFLICT (campaign_id, contact_id) DO NOTHING`, opted-out contacts
+ * inserted in chunks, keyed once per campaign in `campaign_contacts` (its primary key is what makes a
+ * contact one conversation), opted-out contacts
  * (O3) arriving as `opted_out`. A shared advisory lock per organization orders imports against
  * opt-outs, so a contact opting out during an import is never imported as assignable.
  * @module
@@ -31,17 +32,22 @@ export async function importConversations(pool: PgPoolLike, schema: string, req:
         `WITH input AS (
            SELECT contact_id, tz, ord FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(contact_id, tz, ord)
          ), fresh AS (
-           SELECT i.contact_id, i.tz, row_number() OVER (ORDER BY i.ord) AS n,
-                  EXISTS (SELECT 1 FROM ${schema}.opt_outs o WHERE o.org_id = $5 AND o.contact_id = i.contact_id) AS opted_out
+           SELECT i.contact_id, i.tz, row_number() OVER (ORDER BY i.ord) AS n
            FROM input i
-           WHERE NOT EXISTS (SELECT 1 FROM ${schema}.conversations c WHERE c.campaign_id = $1 AND c.contact_id = i.contact_id)
+           WHERE NOT EXISTS (SELECT 1 FROM ${schema}.campaign_contacts k WHERE k.campaign_id = $1 AND k.contact_id = i.contact_id)
+         ), keyed AS (
+           INSERT INTO ${schema}.campaign_contacts (campaign_id, contact_id, seq)
+           SELECT $1, contact_id, $4 + n - 1 FROM fresh
+           RETURNING contact_id, seq
          ), inserted AS (
            INSERT INTO ${schema}.conversations (campaign_id, seq, contact_id, status, rank, sort_key, contact_tz)
-           SELECT $1, $4 + n - 1, contact_id,
-                  CASE WHEN opted_out THEN ${statusCode("opted_out")} ELSE ${statusCode("not_started")} END,
-                  CASE WHEN opted_out THEN ${rankOf("opted_out")} ELSE ${rankOf("not_started")} END,
-                  $4 + n - 1, tz
-           FROM fresh
+           SELECT $1, k.seq, k.contact_id,
+                  CASE WHEN o.contact_id IS NOT NULL THEN ${statusCode("opted_out")} ELSE ${statusCode("not_started")} END,
+                  CASE WHEN o.contact_id IS NOT NULL THEN ${rankOf("opted_out")} ELSE ${rankOf("not_started")} END,
+                  k.seq, f.tz
+           FROM keyed k
+           JOIN fresh f ON f.contact_id = k.contact_id
+           LEFT JOIN ${schema}.opt_outs o ON o.org_id = $5 AND o.contact_id = k.contact_id
            RETURNING 1
          )
          SELECT count(*) AS created FROM inserted`,

@@ -74,9 +74,16 @@ export const MIGRATIONS: readonly Migration[] = [
         reply_at bigint,
         contact_tz text,
         PRIMARY KEY (campaign_id, seq),
-        UNIQUE (campaign_id, contact_id),
         CHECK ((assignee IS NULL) = (assigned_at IS NULL)),
         CHECK ((status = 2) = (reply_at IS NOT NULL))
+      )`,
+      // One conversation per contact (C2), kept in its own table: conversation rows are updated on
+      // every claim, and an update that is not HOT writes an entry into every index of its table.
+      `CREATE TABLE $schema.campaign_contacts (
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id),
+        contact_id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (campaign_id, contact_id)
       )`,
       `CREATE INDEX conversations_pool ON $schema.conversations (campaign_id, rank, sort_key, seq)
         WHERE assignee IS NULL AND rank <= 2`,

@@ -54,23 +54,3 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
     client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
   }
 }
-
-/** Limits how many claims one process runs at once (see docs/postgres.md, pool sizing). */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  /** Run `task` when a slot is free. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}

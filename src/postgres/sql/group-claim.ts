@@ -1,0 +1,196 @@
+/**
+ * Grouped claims ("group commit" for Request Conversations). Under load many claims for the same
+ * campaign wait for a slot at once; instead of one transaction each, one transaction serves up to
+ * `maxGroup` of them by different texters: one version check, the texters' advisory locks (in sorted
+ * order, so groups never deadlock each other), one count of what each holds, one key lookup, one
+ * hand-out statement that picks the rows for all of them in hand-out order and deals them out in
+ * queue order, and the events. Every guarantee of a single claim holds for each member; the per-claim
+ * cost of round trips and commits is shared.
+ *
+ * If the group fails for any reason but an unknown commit outcome, each member is retried on its
+ * own, so one request's fault never fails another's.
+ * @module
+ */
+import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
+import type { Conversation, EventDraft } from "../../types.js";
+import type { PgPoolLike } from "../pg-like.js";
+import { checkVersion } from "./aggregates.js";
+import { claim, needsState, sqlLimit } from "./claim.js";
+import { insertEvents } from "./events.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
+import { CommitOutcomeUnknown, Rollback, transaction } from "./transaction.js";
+
+const NOT_STARTED = statusCode("not_started");
+const NEEDS_REPLY = statusCode("needs_reply");
+
+/** True if two claims may share a group: same campaign and version, no aggregate write. */
+export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
+  return a.campaignId === b.campaignId && a.expectedVersion === b.expectedVersion && a.next === null && b.next === null;
+}
+
+/** Run claims of distinct texters on one campaign and version in one transaction. */
+export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
+  if (reqs.length === 1) return [await claim(pool, schema, reqs[0]!)];
+  try {
+    return await transaction<ClaimOutcome[]>(pool, async (client) => {
+      const first = reqs[0]!;
+      if ((await checkVersion(client, schema, first.campaignId, first.expectedVersion, "FOR SHARE")) === null) {
+        return new Rollback(reqs.map((): ClaimOutcome => ({ kind: "conflict" })));
+      }
+      // Only members whose gate, cap or key reads their state are serialized and counted (as in a
+      // single claim); the others need neither.
+      const texters = reqs.filter(needsState).map((r) => r.texterId);
+      const counts = new Map<string, { held: number; notStarted: number; needsReply: number }>();
+      if (texters.length > 0) {
+        await client.query(
+          `SELECT pg_advisory_xact_lock(hashtext($1), hashtext(t)) FROM (SELECT t FROM unnest($2::text[]) AS t ORDER BY t) s`,
+          [first.campaignId, texters],
+        );
+        const { rows } = await client.query<{ assignee: string; held: string; not_started: string; needs_reply: string }>(
+          `SELECT assignee, count(*) AS held,
+                  count(*) FILTER (WHERE status = ${NOT_STARTED}) AS not_started,
+                  count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS needs_reply
+           FROM ${schema}.conversations WHERE campaign_id = $1 AND assignee = ANY($2::text[]) GROUP BY assignee`,
+          [first.campaignId, texters],
+        );
+        for (const r of rows) counts.set(r.assignee, { held: Number(r.held), notStarted: Number(r.not_started), needsReply: Number(r.needs_reply) });
+      }
+      const keyed = reqs.filter((r) => r.idempotencyKey !== null);
+      const previous = new Map<string, Conversation[]>();
+      if (keyed.length > 0) {
+        const { rows } = await client.query<{ texter_id: string; conversations: Conversation[] }>(
+          `SELECT k.texter_id, k.conversations FROM ${schema}.claim_keys k
+           JOIN unnest($2::text[], $3::text[]) AS q(texter_id, key) ON q.texter_id = k.texter_id AND q.key = k.key
+           WHERE k.campaign_id = $1`,
+          [first.campaignId, keyed.map((r) => r.texterId), keyed.map((r) => r.idempotencyKey)],
+        );
+        for (const r of rows) previous.set(r.texter_id, r.conversations);
+      }
+      // Decide each member as a single claim would.
+      const outcomes: (ClaimOutcome | { kind: "pending"; room: number })[] = reqs.map((req) => {
+        const replay = previous.get(req.texterId);
+        if (replay !== undefined) return { kind: "replayed", conversations: replay };
+        const c = counts.get(req.texterId) ?? { held: 0, notStarted: 0, needsReply: 0 };
+        if (req.onlyIfHoldingNone && c.held > 0) return { kind: "blocked", reason: "holding" };
+        if (
+          (req.gate.maxNotStarted !== null && c.notStarted > req.gate.maxNotStarted) ||
+          (req.gate.maxNeedsReply !== null && c.needsReply > req.gate.maxNeedsReply)
+        ) {
+          return { kind: "blocked", reason: "batch_unfinished" };
+        }
+        const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - c.held);
+        return room <= 0 ? { kind: "blocked", reason: "cap_reached" } : { kind: "pending", room };
+      });
+      // One hand-out for the whole group, dealt in queue order: the first member gets the best rows.
+      const ranges: { texter: string; first: number; last: number }[] = [];
+      let total = 0;
+      outcomes.forEach((o, i) => {
+        if (o.kind !== "pending") return;
+        ranges.push({ texter: reqs[i]!.texterId, first: total + 1, last: total + o.room });
+        total += o.room;
+      });
+      const byTexter = new Map<string, Conversation[]>(ranges.map((r) => [r.texter, []]));
+      if (total > 0) {
+        const { rows } = await client.query<ConversationRow>(
+          `WITH picked AS MATERIALIZED (
+             SELECT seq, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
+             FROM (
+               SELECT seq, rank, sort_key FROM ${schema}.conversations
+               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2
+               ORDER BY rank, sort_key, seq
+               LIMIT ${sqlLimit(total)}
+               FOR UPDATE OF conversations SKIP LOCKED
+             ) s
+           ), dealt AS (
+             SELECT p.seq, t.texter FROM picked p
+             JOIN unnest($2::text[], $3::int[], $4::int[]) AS t(texter, first, last) ON p.n BETWEEN t.first AND t.last
+           )
+           UPDATE ${schema}.conversations c SET assignee = d.texter, assigned_at = $5
+           FROM dealt d WHERE c.campaign_id = $1 AND c.seq = d.seq
+           RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}`,
+          [first.campaignId, ranges.map((r) => r.texter), ranges.map((r) => r.first), ranges.map((r) => r.last), first.now],
+        );
+        for (const row of rows) byTexter.get(row.assignee!)!.push(toConversation(row));
+      }
+      const events: EventDraft[] = [];
+      const keys: { texter: string; key: string; conversations: Conversation[] }[] = [];
+      const final = outcomes.map((o, i): ClaimOutcome => {
+        const req = reqs[i]!;
+        if (o.kind !== "pending") return o;
+        const conversations = byTexter.get(req.texterId)!.sort(byHandOut);
+        events.push(...req.events(conversations));
+        if (req.idempotencyKey !== null && conversations.length > 0) keys.push({ texter: req.texterId, key: req.idempotencyKey, conversations });
+        return { kind: "claimed", conversations };
+      });
+      await insertEvents(client, schema, events);
+      if (keys.length > 0) {
+        await client.query(
+          `INSERT INTO ${schema}.claim_keys (campaign_id, texter_id, key, conversations, created_at)
+           SELECT $1, t, k, c, $5 FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS x(t, k, c)`,
+          [first.campaignId, keys.map((k) => k.texter), keys.map((k) => k.key), keys.map((k) => JSON.stringify(k.conversations)), first.now],
+        );
+      }
+      return final;
+    });
+  } catch (error) {
+    if (error instanceof CommitOutcomeUnknown) throw error;
+    // Isolate the fault: run each member on its own; a member's own fault rejects only that member.
+    return Promise.all(reqs.map((r) => claim(pool, schema, r)));
+  }
+}
+
+/**
+ * Queues claims and runs them with at most `limit` transactions at once, grouping waiting claims of
+ * distinct texters on the same campaign (and version) into one transaction of up to `maxGroup`.
+ */
+export class ClaimQueue {
+  private active = 0;
+  private readonly waiting: { req: ClaimRequest; resolve: (o: ClaimOutcome) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(
+    private readonly pool: PgPoolLike,
+    private readonly schema: string,
+    readonly limit: number,
+    readonly maxGroup: number,
+  ) {}
+
+  /** Queue a claim; resolves with its outcome. */
+  run(req: ClaimRequest): Promise<ClaimOutcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.active < this.limit && this.waiting.length > 0) {
+      const head = this.waiting.shift()!;
+      const group = [head];
+      if (head.req.next === null) {
+        const texters = new Set([head.req.texterId]);
+        for (let i = 0; i < this.waiting.length && group.length < this.maxGroup; ) {
+          const w = this.waiting[i]!;
+          if (groupable(head.req, w.req) && !texters.has(w.req.texterId)) {
+            texters.add(w.req.texterId);
+            group.push(w);
+            this.waiting.splice(i, 1);
+          } else i++;
+        }
+      }
+      this.active++;
+      groupClaim(
+        this.pool,
+        this.schema,
+        group.map((g) => g.req),
+      )
+        .then(
+          (outcomes) => group.forEach((g, i) => g.resolve(outcomes[i]!)),
+          (error: unknown) => group.forEach((g) => g.reject(error)),
+        )
+        .finally(() => {
+          this.active--;
+          this.pump();
+        });
+    }
+  }
+}

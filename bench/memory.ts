@@ -44,7 +44,7 @@ async function buildCampaign(size: number, texters: number) {
     await engine.importContacts({ actorId: "admin", campaignId: campaign.id, contacts });
   }
   const heapAfter = heapUsed();
-  await engine.updateCampaignSettings({ actorId: "admin", campaignId: campaign.id, enabled: true, batchSize: BATCH, gate: "none" });
+  await engine.updateCampaignSettings({ actorId: "admin", campaignId: campaign.id, enabled: true, batchSize: BATCH, gate: "none", textingHoursStart: "00:00", textingHoursEnd: "24:00" });
   await engine.launchCampaign({ actorId: "admin", campaignId: campaign.id });
   await engine.addSenders({ actorId: "admin", campaignId: campaign.id, userIds: users });
   return { engine, campaignId: campaign.id, users, bytesPerConversation: (heapAfter - heapBefore) / size };

@@ -53,7 +53,7 @@ async function main() {
       await engine.importContacts({ actorId: "admin", campaignId, contacts });
     }
     console.log(`imported ${CONTACTS} conversations in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    await engine.updateCampaignSettings({ actorId: "admin", campaignId, enabled: true, batchSize: BATCH, gate: "none" });
+    await engine.updateCampaignSettings({ actorId: "admin", campaignId, enabled: true, batchSize: BATCH, gate: "none", textingHoursStart: "00:00", textingHoursEnd: "24:00" });
     await engine.launchCampaign({ actorId: "admin", campaignId });
     await engine.addSenders({ actorId: "admin", campaignId, userIds: texters });
 

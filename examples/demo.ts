@@ -44,7 +44,14 @@ async function main() {
     campaignId: campaign.id,
     contacts: Array.from({ length: CONTACTS }, (_, i) => ({ contactId: `voter-${i}`, timeZone: zones[i % zones.length]! })),
   });
-  await engine.updateCampaignSettings({ actorId: admin, campaignId: campaign.id, enabled: true, batchSize: BATCH });
+  // The simulation runs on the real clock; a real campaign keeps its texting hours (T1).
+  await engine.updateCampaignSettings({
+    actorId: admin,
+    campaignId: campaign.id,
+    enabled: true,
+    batchSize: BATCH,
+    textingHoursStart: "00:00", textingHoursEnd: "24:00",
+  });
   await engine.launchCampaign({ actorId: admin, campaignId: campaign.id });
   const { token } = await engine.enableInviteLink({ actorId: admin, campaignId: campaign.id });
   console.log(`Campaign "${campaign.title}": ${CONTACTS} conversations, self assignment on (batch ${BATCH}), invite link shared.`);

@@ -85,6 +85,20 @@ export interface InviteLink {
   readonly revokedTokens: readonly string[];
 }
 
+/** When a campaign may text (T1, T3). */
+export interface CampaignSchedule {
+  /** The campaign's IANA time zone; default `"America/New_York"`. */
+  readonly timeZone: string;
+  /** Opening of texting hours, "HH:MM" local time; default "09:00". */
+  readonly textingHoursStart: string;
+  /** Closing of texting hours, "HH:MM" local time, after the opening; default "21:00". */
+  readonly textingHoursEnd: string;
+  /** Campaign start, epoch ms: no initial messages before it (T3); `null` for none. */
+  readonly startsAt: number | null;
+  /** Campaign end, epoch ms: after it only conversations with replies are handed out (T3); `null` for none. */
+  readonly endsAt: number | null;
+}
+
 /** A sender (texter) on a campaign. */
 export interface Sender {
   /** The user id (an organization member, C3). */
@@ -113,6 +127,8 @@ export interface Campaign {
   readonly selfAssignment: SelfAssignmentSettings;
   /** Sender invite link. */
   readonly invite: InviteLink;
+  /** Time zone, texting hours, start and end (T1, T3). */
+  readonly schedule: CampaignSchedule;
   /** Senders in the order they were added (that order breaks ties in the launch split, C4). */
   readonly senders: readonly Sender[];
   /** Optimistic-concurrency version; storage increments it on every committed change. */

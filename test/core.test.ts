@@ -19,7 +19,9 @@ import { TRANSITIONS, gateLimits, handOutRank, isAutoOptOut, isValidBatchSize } 
 import { AssignmentError } from "../src/errors.js";
 import type { Campaign, Organization } from "../src/types.js";
 
-const ctx = (actorId: string | null = "owner", now = 1000): Context => ({ now, actorId });
+/** Noon in New York (the default campaign time zone), inside the default texting hours. */
+const NOON = Date.UTC(2026, 10, 3, 17, 0, 0);
+const ctx = (actorId: string | null = "owner", now = NOON): Context => ({ now, actorId });
 
 function org(): Organization {
   let o = createOrganization({ id: "org", name: "Org", ownerId: "owner" }, ctx()).state;
@@ -144,14 +146,14 @@ describe("core: self assignment (S1, S2, S4, S5)", () => {
   it("S2: pre-checks in order — not active, disabled, not a sender", () => {
     const o = org();
     let c = addSenders(o, campaign(o), ["t1"], ctx()).state;
-    expect(decideRequest(o, c, "t1")).toEqual({ kind: "refuse", reason: "campaign_not_active" });
+    expect(decideRequest(o, c, "t1", NOON)).toEqual({ kind: "refuse", reason: "campaign_not_active" });
     c = launch(o, c, ctx()).state;
-    expect(decideRequest(o, c, "t1")).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
+    expect(decideRequest(o, c, "t1", NOON)).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
     c = updateSettings(o, c, { enabled: true, batchSize: 25 }, ctx()).state;
-    expect(decideRequest(o, c, "t2")).toEqual({ kind: "refuse", reason: "not_a_sender" });
-    expect(decideRequest(o, c, "t1")).toEqual({
+    expect(decideRequest(o, c, "t2", NOON)).toEqual({ kind: "refuse", reason: "not_a_sender" });
+    expect(decideRequest(o, c, "t1", NOON)).toEqual({
       kind: "claim",
-      claim: { limit: 25, maxHeld: null, gate: { maxNotStarted: 0, maxNeedsReply: null } },
+      claim: { limit: 25, maxHeld: null, gate: { maxNotStarted: 0, maxNeedsReply: null }, ranks: [0, 1, 2] },
     });
   });
 
@@ -204,7 +206,7 @@ describe("core: invite link (L1–L4)", () => {
     c = launch(o, enableInviteLink(o, c, "tok", ctx()).state, ctx()).state;
     const d = decideJoin(o, c, "tok", "t1", ctx("t1"));
     if (d.kind !== "join") throw new Error("expected a join");
-    expect(d.state.senders).toEqual([{ userId: "t1", addedAt: 1000, via: "invite" }]);
+    expect(d.state.senders).toEqual([{ userId: "t1", addedAt: NOON, via: "invite" }]);
     const again = decideJoin(o, d.state, "tok", "t1", ctx("t1"));
     expect(again.kind === "join" && again.alreadySender).toBe(true);
   });
@@ -241,5 +243,30 @@ describe("core: conversation lifecycle (M1, M3)", () => {
   it("M3: automatic opt-out keywords, whole message only", () => {
     for (const t of ["STOP", "stop", " Stop. ", "STOPALL", "unsubscribe", "Cancel!", "end", "QUIT"]) expect(isAutoOptOut(t)).toBe(true);
     for (const t of ["please stop texting me", "stopping by later", "", "no"]) expect(isAutoOptOut(t)).toBe(false);
+  });
+});
+
+describe("core: time rules (T1, T3)", () => {
+  it("T1: local time follows the zone's daylight-saving changes", async () => {
+    const { localMinutes, withinTextingHours } = await import("../src/core/time.js");
+    const schedule = { timeZone: "America/New_York", textingHoursStart: "09:00", textingHoursEnd: "21:00", startsAt: null, endsAt: null };
+    // 13:30 UTC is 08:30 EST on 7 March 2026 (outside) and 09:30 EDT on 9 March (inside).
+    expect(localMinutes(Date.UTC(2026, 2, 7, 13, 30), "America/New_York")).toBe(8 * 60 + 30);
+    expect(localMinutes(Date.UTC(2026, 2, 9, 13, 30), "America/New_York")).toBe(9 * 60 + 30);
+    expect(withinTextingHours(Date.UTC(2026, 2, 7, 13, 30), schedule)).toBe(false);
+    expect(withinTextingHours(Date.UTC(2026, 2, 9, 13, 30), schedule)).toBe(true);
+    // Opening inclusive, closing exclusive; a contact 12 hours ahead sees another hour.
+    expect(withinTextingHours(Date.UTC(2026, 2, 9, 13, 0), schedule)).toBe(true);
+    expect(withinTextingHours(Date.UTC(2026, 2, 10, 1, 0), schedule)).toBe(false);
+    expect(localMinutes(Date.UTC(2026, 2, 9, 13, 30), "Pacific/Auckland")).toBe(2 * 60 + 30);
+  });
+
+  it("T3: before the start no not-started conversations; after the end only replies", async () => {
+    const { allowedRanks } = await import("../src/core/time.js");
+    const base = { timeZone: "UTC", textingHoursStart: "00:00", textingHoursEnd: "24:00" };
+    expect(allowedRanks(100, { ...base, startsAt: null, endsAt: null })).toEqual([0, 1, 2]);
+    expect(allowedRanks(100, { ...base, startsAt: 200, endsAt: null })).toEqual([0, 2]);
+    expect(allowedRanks(250, { ...base, startsAt: 200, endsAt: 300 })).toEqual([0, 1, 2]);
+    expect(allowedRanks(300, { ...base, startsAt: 200, endsAt: 300 })).toEqual([0]);
   });
 });

@@ -25,6 +25,7 @@ async function campaignWith(engine: Engine, contacts: number, texters: string[],
     batchSize: settings.batchSize,
     gate: settings.gate ?? "none",
     maxHeldPerTexter: settings.cap ?? null,
+    textingHoursStart: "00:00", textingHoursEnd: "24:00", // these tests run on the real clock (T1)
   });
   await engine.launchCampaign({ actorId: "admin", campaignId: c.id });
   await engine.addSenders({ actorId: "admin", campaignId: c.id, userIds: texters });

@@ -252,6 +252,62 @@ describe.each(adapters)("on $name storage", ({ open }) => {
     });
   });
 
+  describe("time rules (T1, T3)", () => {
+    it("T1: requests and invite joins outside texting hours are refused with their own reason, DST included", async () => {
+      const s = await launched({ contacts: 10, batchSize: 2 });
+      const { engine, orgId, campaignId, admin, clock } = s;
+      const { token } = await engine.enableInviteLink({ actorId: admin, campaignId });
+      await engine.addMember({ actorId: admin, orgId, userId: "late", role: "texter" });
+      // The manual clock starts at 2026-11-03 15:00 UTC = 10:00 in New York. Move to 21:00 New York.
+      clock.advance(11 * 3600_000);
+      const before = await eventCount(engine);
+      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "outside_texting_hours" });
+      expect(await engine.joinByInvite({ token, userId: "late" })).toEqual({ ok: false, reason: "outside_texting_hours" });
+      expect(await eventCount(engine)).toBe(before);
+      // In Los Angeles it is 18:00: inside.
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, timeZone: "America/Los_Angeles" });
+      expect((await engine.requestConversations({ campaignId, texterId: "t1" })).ok).toBe(true);
+    });
+
+    it("T1: texting hours and time zones are validated; closing must come after opening", async () => {
+      const { engine, campaignId, admin } = await setup({ contacts: 1 });
+      for (const patch of [{ timeZone: "Mars/Olympus" }, { textingHoursStart: "25:00" }, { textingHoursEnd: "9pm" }, { textingHoursStart: "21:00" }, { startsAt: 100, endsAt: 50 }]) {
+        expect(await codeOf(engine.updateCampaignSettings({ actorId: admin, campaignId, ...patch }))).toBe("INVALID_INPUT");
+      }
+      expect((await engine.getCampaign(campaignId)).schedule).toEqual({
+        timeZone: "America/New_York",
+        textingHoursStart: "09:00",
+        textingHoursEnd: "21:00",
+        startsAt: null,
+        endsAt: null,
+      });
+    });
+
+    it("T3: before the start no conversation needing its initial message is handed out; after the end only replies", async () => {
+      const { engine, campaignId, admin, clock } = await launched({ contacts: 6, batchSize: 3 });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, gate: "none", startsAt: clock.now() + 3600_000, endsAt: clock.now() + 7200_000 });
+      const ids = Array.from({ length: 6 }, (_, i) => `${campaignId}:${i}`);
+      await engine.recordInitialSent({ conversationId: ids[4]! });
+      await engine.recordContactReply({ conversationId: ids[4]! });
+      await engine.recordInitialSent({ conversationId: ids[5]! });
+      const early = await engine.requestConversations({ campaignId, texterId: "t1" });
+      expect(early.ok && early.conversations.map((c) => c.id)).toEqual([ids[4], ids[5]]); // no not-started ones
+      clock.advance(3600_000);
+      const during = await engine.requestConversations({ campaignId, texterId: "t2" });
+      expect(during.ok && during.conversations.map((c) => c.id)).toEqual([ids[0], ids[1], ids[2]]);
+      await engine.recordInitialSent({ conversationId: ids[3]! });
+      await engine.recordContactReply({ conversationId: ids[3]! });
+      await engine.unassignAll({ actorId: admin, campaignId });
+      await engine.recordInitialSent({ conversationId: ids[0]! });
+      await engine.recordContactReply({ conversationId: ids[0]! });
+      clock.advance(3600_000);
+      const late = await engine.requestConversations({ campaignId, texterId: "t3" });
+      // Only replies, oldest first (ids[3] and ids[0] replied at the same instant: import order).
+      expect(late.ok && late.conversations.map((c) => c.id)).toEqual([ids[4], ids[0], ids[3]]);
+      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "nothing_available" });
+    });
+  });
+
   describe("events and atomicity", () => {
     it("Events: every change emits a typed event; refusals emit none", async () => {
       const before = await eventCount(engine0());

@@ -8,6 +8,7 @@ import { produce } from "immer";
 import { AssignmentError } from "../errors.js";
 import type {
   Campaign,
+  CampaignSchedule,
   CampaignStatus,
   Conversation,
   EventDraft,
@@ -26,6 +27,16 @@ import {
 } from "./moves.js";
 import { assertManager } from "./organization.js";
 import { acceptsRequests, gateLimits, isSender, roleOf } from "./policy.js";
+import { allowedRanks, parseClock, withinTextingHours } from "./time.js";
+
+/** A new campaign's schedule: 09:00–21:00 in America/New_York, no start or end date (T1, T3). */
+export const DEFAULT_SCHEDULE: CampaignSchedule = {
+  timeZone: "America/New_York",
+  textingHoursStart: "09:00",
+  textingHoursEnd: "21:00",
+  startsAt: null,
+  endsAt: null,
+};
 
 /** What a campaign decision asks the engine to commit atomically. */
 export interface CampaignPlan {
@@ -89,6 +100,7 @@ export function createCampaign(
       allowSelfRelease: false,
     },
     invite: { enabled: false, token: null, revokedTokens: [] },
+    schedule: { ...DEFAULT_SCHEDULE },
     senders: [],
     version: 1,
   };
@@ -112,6 +124,16 @@ export interface CampaignSettingsPatch {
   readonly maxHeldPerTexter?: number | null;
   /** Whether texters may release conversations. */
   readonly allowSelfRelease?: boolean;
+  /** The campaign's IANA time zone (T1). */
+  readonly timeZone?: string;
+  /** Opening of texting hours, "HH:MM" (T1). */
+  readonly textingHoursStart?: string;
+  /** Closing of texting hours, "HH:MM", after the opening (T1). */
+  readonly textingHoursEnd?: string;
+  /** Start, epoch ms, or `null` (T3). */
+  readonly startsAt?: number | null;
+  /** End, epoch ms, or `null` (T3). */
+  readonly endsAt?: number | null;
 }
 
 /**
@@ -144,9 +166,26 @@ export function updateSettings(
     if (patch.allowSelfRelease !== undefined && patch.allowSelfRelease !== sa.allowSelfRelease) {
       sa.allowSelfRelease = changes.allowSelfRelease = patch.allowSelfRelease;
     }
+    const sc = d.schedule;
+    for (const key of ["timeZone", "textingHoursStart", "textingHoursEnd", "startsAt", "endsAt"] as const) {
+      const value = patch[key];
+      if (value !== undefined && value !== sc[key]) {
+        (sc as Record<string, unknown>)[key] = value;
+        changes[key] = value;
+      }
+    }
     if (Object.keys(changes).length > 0) bump(d);
   });
   if (state === campaign) return { state, events: [] };
+  const sc = state.schedule;
+  if (parseClock(sc.textingHoursEnd)! <= parseClock(sc.textingHoursStart)!) {
+    throw new AssignmentError("INVALID_INPUT", `Texting hours must close after they open (T1); got ${sc.textingHoursStart}–${sc.textingHoursEnd}.`, {
+      details: { field: "textingHoursEnd" },
+    });
+  }
+  if (sc.startsAt !== null && sc.endsAt !== null && sc.endsAt <= sc.startsAt) {
+    throw new AssignmentError("INVALID_INPUT", "A campaign must end after it starts (T3).", { details: { field: "endsAt" } });
+  }
   return {
     state,
     events: [event("campaign.settings_changed", ctx, org.id, campaign.id, { changes })],
@@ -417,6 +456,7 @@ export type RefusalReason =
   | "campaign_not_active"
   | "self_assignment_disabled"
   | "not_a_sender"
+  | "outside_texting_hours"
   | "batch_unfinished"
   | "cap_reached"
   | "nothing_available";
@@ -428,15 +468,23 @@ export interface ClaimPlan {
   /** Cap on what the texter holds after the claim (S7). */
   readonly maxHeld: number | null;
   /** Gate limits (S5). */
-  readonly gate: { readonly maxNotStarted: number | null; readonly maxNeedsReply: number | null };
+  readonly gate: {
+    /** Most pending initials the texter may hold. */
+    readonly maxNotStarted: number | null;
+    /** Most unanswered replies the texter may hold. */
+    readonly maxNeedsReply: number | null;
+  };
+  /** Hand-out ranks the claim may take (T3). */
+  readonly ranks: readonly (0 | 1 | 2)[];
 }
 
-function claimPlan(campaign: Campaign): ClaimPlan {
+function claimPlan(campaign: Campaign, now: number): ClaimPlan {
   const sa = campaign.selfAssignment;
   return {
     limit: sa.batchSize ?? 1,
     maxHeld: sa.maxHeldPerTexter,
     gate: gateLimits(sa.gate),
+    ranks: allowedRanks(now, campaign.schedule),
   };
 }
 
@@ -449,6 +497,7 @@ export function decideRequest(
   org: Organization,
   campaign: Campaign,
   texterId: string,
+  now: number,
 ): { kind: "refuse"; reason: RefusalReason } | { kind: "claim"; claim: ClaimPlan } {
   assertSameOrg(org, campaign);
   if (!acceptsRequests(campaign)) return { kind: "refuse", reason: "campaign_not_active" };
@@ -456,7 +505,8 @@ export function decideRequest(
   if (!isSender(campaign, texterId) || roleOf(org, texterId) === undefined) {
     return { kind: "refuse", reason: "not_a_sender" };
   }
-  return { kind: "claim", claim: claimPlan(campaign) };
+  if (!withinTextingHours(now, campaign.schedule)) return { kind: "refuse", reason: "outside_texting_hours" };
+  return { kind: "claim", claim: claimPlan(campaign, now) };
 }
 
 /** Why an invite join was refused (L2). */
@@ -465,7 +515,8 @@ export type JoinRefusalReason =
   | "token_revoked"
   | "not_a_member"
   | "campaign_not_active"
-  | "self_assignment_disabled";
+  | "self_assignment_disabled"
+  | "outside_texting_hours";
 
 /**
  * Invite join pre-checks (L2) and the aggregate change (L3): the member becomes a sender (if not
@@ -490,9 +541,10 @@ export function decideJoin(
   if (roleOf(org, userId) === undefined) return { kind: "refuse", reason: "not_a_member" };
   if (campaign.status !== "active") return { kind: "refuse", reason: "campaign_not_active" };
   if (!campaign.selfAssignment.enabled) return { kind: "refuse", reason: "self_assignment_disabled" };
+  if (!withinTextingHours(ctx.now, campaign.schedule)) return { kind: "refuse", reason: "outside_texting_hours" };
   const alreadySender = isSender(campaign, userId);
   if (alreadySender) {
-    return { kind: "join", state: campaign, alreadySender, claim: claimPlan(campaign), events: [] };
+    return { kind: "join", state: campaign, alreadySender, claim: claimPlan(campaign, ctx.now), events: [] };
   }
   const state = produce(campaign, (d) => {
     d.senders.push({ userId, addedAt: ctx.now, via: "invite" });
@@ -502,7 +554,7 @@ export function decideJoin(
     kind: "join",
     state,
     alreadySender,
-    claim: claimPlan(campaign),
+    claim: claimPlan(campaign, ctx.now),
     events: [event("sender.joined", ctx, org.id, campaign.id, { texterId: userId, via: "invite" })],
   };
 }

@@ -311,8 +311,10 @@ export class Engine {
   }
 
   /**
-   * Change settings (S1, S5, S7, S9): title, self assignment on/off, batch size (1..5000), gate
-   * policy, per-texter cap (`null` for none), self release. Enabling self assignment the first time
+   * Change settings (S1, S5, S7, S9, T1, T3): title, self assignment on/off, batch size (1..5000),
+   * gate policy, per-texter cap (`null` for none), self release, the campaign's time zone, texting
+   * hours ("HH:MM", closing after opening; default 09:00–21:00 America/New_York), start and end
+   * (epoch ms or `null`). Enabling self assignment the first time
    * takes the organization's default batch size unless one is given (O2).
    */
   async updateCampaignSettings(
@@ -331,8 +333,27 @@ export class Engine {
           ? (i.maxHeldPerTexter as null | undefined)
           : v.integer(i.maxHeldPerTexter, "maxHeldPerTexter", 1, 1_000_000_000),
       allowSelfRelease: v.optionalBool(i.allowSelfRelease, "allowSelfRelease"),
+      timeZone: i.timeZone === undefined ? undefined : v.timeZone(i.timeZone, "timeZone"),
+      textingHoursStart: i.textingHoursStart === undefined ? undefined : v.clock(i.textingHoursStart, "textingHoursStart"),
+      textingHoursEnd: i.textingHoursEnd === undefined ? undefined : v.clock(i.textingHoursEnd, "textingHoursEnd"),
+      startsAt: i.startsAt === undefined || i.startsAt === null ? (i.startsAt as null | undefined) : v.integer(i.startsAt, "startsAt", 0, 8.64e15),
+      endsAt: i.endsAt === undefined || i.endsAt === null ? (i.endsAt as null | undefined) : v.integer(i.endsAt, "endsAt", 0, 8.64e15),
     };
-    const known = new Set(["actorId", "campaignId", "title", "enabled", "batchSize", "gate", "maxHeldPerTexter", "allowSelfRelease"]);
+    const known = new Set([
+      "actorId",
+      "campaignId",
+      "title",
+      "enabled",
+      "batchSize",
+      "gate",
+      "maxHeldPerTexter",
+      "allowSelfRelease",
+      "timeZone",
+      "textingHoursStart",
+      "textingHoursEnd",
+      "startsAt",
+      "endsAt",
+    ]);
     const unknown = Object.keys(i).filter((k) => !known.has(k));
     if (unknown.length > 0) {
       throw new AssignmentError("INVALID_INPUT", `Unknown setting(s): ${unknown.join(", ")}.`, {
@@ -490,7 +511,9 @@ export class Engine {
    * *Request Conversations* (S2–S8). Returns the conversations assigned — `min(batch size, what is
    * assignable, the texter's remaining cap)`, best first (S4) — or a refusal with its reason code,
    * checked in this order: `campaign_not_active`, `self_assignment_disabled`, `not_a_sender`,
-   * `batch_unfinished`, `cap_reached`, `nothing_available`. A refusal changes nothing.
+   * `outside_texting_hours` (T1), `batch_unfinished`, `cap_reached`, `nothing_available`. A refusal
+   * changes nothing. Before the campaign's start no not-started conversation is handed out, after its
+   * end only conversations needing a reply (T3).
    *
    * With an `idempotencyKey`, a retry of a request that succeeded returns the original result and
    * assigns nothing more (S8). Refused requests store nothing, so their retries are decided afresh.
@@ -510,9 +533,9 @@ export class Engine {
         const previous = await this.storage.findClaimByKey(campaignId, texterId, key);
         if (previous !== null) return { ok: true, conversations: previous, replayed: true };
       }
-      const decision = decideRequest(org, campaign, texterId);
-      if (decision.kind === "refuse") return { ok: false, reason: decision.reason };
       const ctx = this.ctx(texterId);
+      const decision = decideRequest(org, campaign, texterId, ctx.now);
+      if (decision.kind === "refuse") return { ok: false, reason: decision.reason };
       const outcome = await this.storage.claim({
         campaignId,
         texterId,
@@ -541,7 +564,8 @@ export class Engine {
 
   /**
    * Join a campaign with its invite link (L2, L3). Refusals: `invalid_token`, `token_revoked`,
-   * `not_a_member`, `campaign_not_active`, `self_assignment_disabled` — a wrong token reveals
+   * `not_a_member`, `campaign_not_active`, `self_assignment_disabled`, `outside_texting_hours` (T1) —
+   * a wrong token reveals
    * nothing about any campaign. On success the member is a sender and, if they held nothing in the
    * campaign, has a first batch.
    */

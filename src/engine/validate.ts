@@ -5,6 +5,7 @@
  */
 import { AssignmentError } from "../errors.js";
 import { BATCH_SIZE_MAX, BATCH_SIZE_MIN, isValidBatchSize } from "../core/policy.js";
+import { parseClock } from "../core/time.js";
 
 /** Longest id or name accepted. */
 export const MAX_STRING_LENGTH = 1000;
@@ -102,5 +103,17 @@ export function isTimeZone(zone: string): boolean {
 export function optionalTimeZone(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== "string" || !isTimeZone(value)) fail(field, "an IANA time zone name or null", value);
+  return value;
+}
+
+/** An IANA time zone name. */
+export function timeZone(value: unknown, field: string): string {
+  if (typeof value !== "string" || !isTimeZone(value)) fail(field, "an IANA time zone name such as \"America/Chicago\"", value);
+  return value;
+}
+
+/** A local clock time "HH:MM", 00:00 to 24:00. */
+export function clock(value: unknown, field: string): string {
+  if (typeof value !== "string" || parseClock(value) === null) fail(field, 'a local time "HH:MM" from "00:00" to "24:00"', value);
   return value;
 }

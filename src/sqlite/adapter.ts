@@ -398,8 +398,9 @@ class SqliteAdapter implements SqliteStorage {
       const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - counts.held);
       if (room <= 0) return blocked("cap_reached");
       const rows = this.sql(
-        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND assignee IS NULL AND rank <= 2 ${ORDER} LIMIT ?`,
-      ).all(req.campaignId, room) as Row[];
+        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND assignee IS NULL AND rank <= 2
+           AND rank IN (SELECT value FROM json_each(?)) ${ORDER} LIMIT ?`,
+      ).all(req.campaignId, JSON.stringify(req.ranks), room) as Row[];
       const update = this.sql("UPDATE conversations SET assignee = ?, assigned_at = ? WHERE campaign_id = ? AND seq = ?");
       for (const r of rows) {
         update.run(req.texterId, req.now, req.campaignId, r.seq);

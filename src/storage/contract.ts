@@ -80,6 +80,11 @@ export interface ClaimRequest {
     /** Most `needs_reply` conversations the texter may already hold. */
     readonly maxNeedsReply: number | null;
   };
+  /**
+   * Hand-out ranks the claim may take: 0 = needs reply, 1 = not started, 2 = the rest (T3: before a
+   * campaign's start `[0, 2]`, after its end `[0]`). Conversations of other ranks are left alone.
+   */
+  readonly ranks: readonly (0 | 1 | 2)[];
   /** Claim only if the texter holds nothing in the campaign (L3, I7); otherwise `blocked: "holding"`. */
   readonly onlyIfHoldingNone: boolean;
   /**

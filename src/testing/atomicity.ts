@@ -67,7 +67,14 @@ export async function checkAtomicity(storage: StorageAdapter, inspect: Inspector
   deepStrictEqual(await snapshot(engine, inspect, campaignId), before, "I8: a failed import left conversations or events");
   await engine.importContacts({ actorId: "admin", campaignId, contacts: Array.from({ length: 12 }, (_, i) => ({ contactId: `c${i}` })) });
   await engine.addSenders({ actorId: "admin", campaignId, userIds: ["t1", "t2"] });
-  await engine.updateCampaignSettings({ actorId: "admin", campaignId, enabled: true, batchSize: 3, allowSelfRelease: true });
+  await engine.updateCampaignSettings({
+    actorId: "admin",
+    campaignId,
+    enabled: true,
+    batchSize: 3,
+    allowSelfRelease: true,
+    textingHoursStart: "00:00", textingHoursEnd: "24:00", // real clock: the hour must not matter (T1)
+  });
 
   // commitCampaign (launch with a split)
   before = await snapshot(engine, inspect, campaignId);

@@ -52,6 +52,8 @@ async function world(
     gate: opts.gate ?? "no-pending-initials",
     maxHeldPerTexter: opts.cap ?? null,
     allowSelfRelease: true,
+    // These checks run on the real clock: text around the clock so the hour never matters (T1).
+    textingHoursStart: "00:00", textingHoursEnd: "24:00",
   });
   await plain.launchCampaign({ actorId: ADMIN, campaignId: cmp });
   await plain.addSenders({ actorId: ADMIN, campaignId: cmp, userIds: TEXTERS });

@@ -164,9 +164,11 @@ export class ArrayAdapter implements StorageAdapter {
     return this.keys.get(JSON.stringify([campaignId, texterId, key])) ?? null;
   }
 
-  /** The pool for a claim, best first. Hook for the broken variants. */
-  protected pool(rows: Row[]): Row[] {
-    return rows.filter((r) => r.assigneeId === null && handOutRank(r.status) !== null).sort(byHandOut);
+  /** The pool for a claim, best first, within the allowed ranks. Hook for the broken variants. */
+  protected pool(rows: Row[], ranks: readonly number[] = [0, 1, 2]): Row[] {
+    return rows
+      .filter((r) => r.assigneeId === null && handOutRank(r.status) !== null && ranks.includes(handOutRank(r.status)!))
+      .sort(byHandOut);
   }
 
   /** The gate, cap and holding checks (S5, S7, L3), or `null` when the claim may go ahead. */
@@ -192,7 +194,7 @@ export class ArrayAdapter implements StorageAdapter {
     else {
       const held = draft.filter((r) => r.assigneeId === req.texterId).length;
       const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
-      const picked = this.pool(draft).slice(0, room);
+      const picked = this.pool(draft, req.ranks).slice(0, room);
       for (const r of picked) {
         r.assigneeId = req.texterId;
         r.assignedAt = req.now;

@@ -10,7 +10,7 @@ const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 export class NonAtomicClaim extends ArrayAdapter {
   override async claim(req: ClaimRequest): Promise<ClaimOutcome> {
     if (this.campaigns.get(req.campaignId)?.version !== req.expectedVersion) return { kind: "conflict" };
-    const candidates = this.pool(this.rows.get(req.campaignId)!).slice(0, req.limit).map((r) => r.id);
+    const candidates = this.pool(this.rows.get(req.campaignId)!, req.ranks).slice(0, req.limit).map((r) => r.id);
     await yieldNow();
     const rows = this.rows.get(req.campaignId)!;
     const picked = rows.filter((r) => candidates.includes(r.id));
@@ -27,8 +27,8 @@ export class NonAtomicClaim extends ArrayAdapter {
 
 /** Hands out in import order, ignoring the rank (S4): replies do not come first. */
 export class IgnoresRank extends ArrayAdapter {
-  protected override pool(rows: Parameters<ArrayAdapter["pool"]>[0]) {
-    return super.pool(rows).sort((a, b) => a.seq - b.seq);
+  protected override pool(rows: Parameters<ArrayAdapter["pool"]>[0], ranks?: readonly number[]) {
+    return super.pool(rows, ranks).sort((a, b) => a.seq - b.seq);
   }
 }
 

@@ -37,11 +37,17 @@ export function sqlLimit(n: number): string {
   return String(n);
 }
 
+/** SQL condition for the allowed hand-out ranks (validated integers, inlined). */
+export function rankSql(ranks: readonly number[] = [0, 1, 2]): string {
+  if (ranks.some((r) => r !== 0 && r !== 1 && r !== 2)) throw new TypeError(`invalid ranks ${ranks.join(",")}`);
+  return ranks.length === 3 ? "rank <= 2" : ranks.length === 0 ? "FALSE" : `rank IN (${ranks.join(", ")})`;
+}
+
 /** The bare claim statement (exported for the benchmark's ceiling measurement). */
-export function claimStatement(schema: string, limit: number): string {
+export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2]): string {
   return `WITH picked AS MATERIALIZED (
       SELECT seq FROM ${schema}.conversations
-      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2
+      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)}
       ORDER BY rank, sort_key, seq
       LIMIT ${sqlLimit(limit)}
       FOR UPDATE OF conversations SKIP LOCKED
@@ -102,7 +108,7 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
     }
     const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
     if (room <= 0) return blocked("cap_reached");
-    const { rows } = await client.query<ConversationRow>(claimStatement(schema, room), [req.campaignId, req.texterId, req.now]);
+    const { rows } = await client.query<ConversationRow>(claimStatement(schema, room, req.ranks), [req.campaignId, req.texterId, req.now]);
     const conversations = rows.map(toConversation).sort(byHandOut);
     await insertEvents(client, schema, req.events(conversations));
     if (req.idempotencyKey !== null && conversations.length > 0) {

@@ -15,7 +15,7 @@ import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
 import type { Conversation, EventDraft } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { checkVersion } from "./aggregates.js";
-import { claim, needsState, sqlLimit } from "./claim.js";
+import { claim, needsState, rankSql, sqlLimit } from "./claim.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, transaction } from "./transaction.js";
@@ -25,7 +25,13 @@ const NEEDS_REPLY = statusCode("needs_reply");
 
 /** True if two claims may share a group: same campaign and version, no aggregate write. */
 export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
-  return a.campaignId === b.campaignId && a.expectedVersion === b.expectedVersion && a.next === null && b.next === null;
+  return (
+    a.campaignId === b.campaignId &&
+    a.expectedVersion === b.expectedVersion &&
+    a.next === null &&
+    b.next === null &&
+    a.ranks.join() === b.ranks.join()
+  );
 }
 
 /** Run claims of distinct texters on one campaign and version in one transaction. */
@@ -96,7 +102,7 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
              SELECT seq, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
              FROM (
                SELECT seq, rank, sort_key FROM ${schema}.conversations
-               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2
+               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)}
                ORDER BY rank, sort_key, seq
                LIMIT ${sqlLimit(total)}
                FOR UPDATE OF conversations SKIP LOCKED

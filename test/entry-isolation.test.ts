@@ -32,3 +32,16 @@ describe("entry points load only what they need", () => {
     expect((await inputsOf("src/testing.ts")).some((i) => i.includes("fast-check"))).toBe(true);
   });
 });
+
+describe("selfassign/testing arbitraries", () => {
+  it("organizationMembers() gives a distinct owner and valid roles", async () => {
+    const fc = await import("fast-check");
+    const { arbitraries } = await import("../src/testing.js");
+    fc.assert(
+      fc.property(arbitraries.organizationMembers(), ({ ownerId, members }) => {
+        expect(Object.keys(members)).not.toContain(ownerId);
+        for (const role of Object.values(members)) expect(["owner", "admin", "texter"]).toContain(role);
+      }),
+    );
+  });
+});

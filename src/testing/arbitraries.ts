@@ -5,7 +5,7 @@
  * @module
  */
 import * as fc from "fast-check";
-import type { GatePolicy, StatusFilter } from "../types.js";
+import type { GatePolicy, Role, StatusFilter } from "../types.js";
 import { AddSendersCommand } from "./commands/add-senders.js";
 import { ChangeStatusCommand } from "./commands/change-status.js";
 import { ImportContactsCommand } from "./commands/import-contacts.js";
@@ -30,6 +30,24 @@ export interface SequenceOptions {
   readonly contacts?: number;
   /** Number of campaigns in the world (default 2). */
   readonly campaigns?: number;
+}
+
+/** An organization's members: user ids with roles (at least one owner), as `addMember` input. */
+export function organizationMembers(): fc.Arbitrary<{ ownerId: string; members: Record<string, Role> }> {
+  return fc
+    .record({
+      ownerId: fc.constantFrom("owner", "founder"),
+      members: fc.dictionary(
+        fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/),
+        fc.constantFrom<Role>("owner", "admin", "texter", "texter", "texter"),
+        { maxKeys: 8 },
+      ),
+    })
+    .map(({ ownerId, members }) => {
+      const rest = { ...members };
+      delete rest[ownerId];
+      return { ownerId, members: rest };
+    });
 }
 
 /** A valid or invalid batch size: mostly 1..5, sometimes a boundary or garbage. */

@@ -21,7 +21,7 @@ export {
 } from "./testing/arbitraries.js";
 /** Every arbitrary as one namespace: `arbitraries.operationSequence(…)`. */
 export * as arbitraries from "./testing/arbitraries.js";
-export type { SequenceOptions } from "./testing/arbitraries.js";
+export type { GeneratedMembers, SequenceOptions } from "./testing/arbitraries.js";
 export type { SettingsPatch } from "./testing/commands/update-settings.js";
 export { ReferenceModel, handOutOrder } from "./testing/model.js";
 export type {

@@ -32,8 +32,16 @@ export interface SequenceOptions {
   readonly campaigns?: number;
 }
 
+/** What {@link organizationMembers} generates. */
+export interface GeneratedMembers {
+  /** The creating owner. */
+  readonly ownerId: string;
+  /** Other members with their roles (never the owner). */
+  readonly members: Record<string, Role>;
+}
+
 /** An organization's members: user ids with roles (at least one owner), as `addMember` input. */
-export function organizationMembers(): fc.Arbitrary<{ ownerId: string; members: Record<string, Role> }> {
+export function organizationMembers(): fc.Arbitrary<GeneratedMembers> {
   return fc
     .record({
       ownerId: fc.constantFrom("owner", "founder"),

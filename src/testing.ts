@@ -49,6 +49,7 @@ export { warmUp } from "./testing/warm-up.js";
 export { scheduledStorage } from "./testing/scheduled-storage.js";
 export { readAllEvents, replayHolders } from "./testing/event-replay.js";
 export { checkAtomicity } from "./testing/atomicity.js";
+export { checkBulkSend } from "./testing/bulk-send.js";
 export {
   raceAdminMoves,
   raceCap,

@@ -308,6 +308,51 @@ describe.each(adapters)("on $name storage", ({ open }) => {
     });
   });
 
+  describe("bulk send (C6)", () => {
+    it("C6: ThruText workflow — add senders, launch with bulk send, Bulk Unassign All, texters self assign and get replies first", async () => {
+      const { engine, campaignId, admin, texters, clock } = await setup({ texters: 3, contacts: 30 });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, enabled: true, batchSize: 10, gate: "none" });
+      await engine.addSenders({ actorId: admin, campaignId, userIds: texters });
+      const launched = await engine.launchCampaign({ actorId: admin, campaignId, bulkSend: true });
+      expect(launched.campaign.status).toBe("bulk_sending");
+      expect(launched.assigned).toBe(30); // C4 still splits at launch
+      // During the bulk send nothing not-started is handed out.
+      await engine.unassignAll({ actorId: admin, campaignId });
+      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "nothing_available" });
+      // Two workers drain it; replies arrive for some.
+      const sent: string[] = [];
+      await Promise.all(
+        ["w1", "w2"].map((workerId) =>
+          engine.bulkSend({ campaignId, workerId, batchSize: 4, send: async (c) => void sent.push(c.id) }),
+        ),
+      );
+      expect(new Set(sent).size).toBe(30);
+      expect(sent).toHaveLength(30);
+      expect((await engine.getCampaign(campaignId)).status).toBe("active");
+      expect(await engine.getBulkSendProgress({ campaignId })).toEqual({ total: 30, sent: 30, pending: 0, status: "active" });
+      const replied = [`${campaignId}:20`, `${campaignId}:7`];
+      for (const id of replied) {
+        clock.advance(1000);
+        await engine.recordContactReply({ conversationId: id });
+      }
+      const r = await engine.requestConversations({ campaignId, texterId: "t2" });
+      expect(r.ok && r.conversations.slice(0, 2).map((c) => c.id)).toEqual(replied);
+    });
+
+    it("C6: leases are refused outside a bulk send and acknowledgements of unleased ids change nothing", async () => {
+      const { engine, campaignId, admin } = await setup({ contacts: 3 });
+      expect(await codeOf(engine.leaseInitialSends({ campaignId, workerId: "w" }))).toBe("INVALID_STATE");
+      await engine.launchCampaign({ actorId: admin, campaignId, bulkSend: true });
+      const leased = await engine.leaseInitialSends({ campaignId, workerId: "w", limit: 2 });
+      expect(leased).toHaveLength(2);
+      expect(await engine.leaseInitialSends({ campaignId, workerId: "x", limit: 5 })).toHaveLength(1);
+      const wrong = await engine.acknowledgeInitialSends({ campaignId, workerId: "x", conversationIds: leased.map((c) => c.id) });
+      expect(wrong).toEqual({ sent: 0, rejected: leased.map((c) => c.id), pending: 3, finished: false });
+      const right = await engine.acknowledgeInitialSends({ campaignId, workerId: "w", conversationIds: leased.map((c) => c.id) });
+      expect(right).toEqual({ sent: 2, rejected: [], pending: 1, finished: false });
+    });
+  });
+
   describe("events and atomicity", () => {
     it("Events: every change emits a typed event; refusals emit none", async () => {
       const before = await eventCount(engine0());

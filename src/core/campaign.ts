@@ -197,7 +197,7 @@ export function updateSettings(
  * is split among them round-robin in roster order, in hand-out order — as even as possible, the
  * remainder going one each to the first senders. With no senders everything stays unassigned.
  */
-export function launch(org: Organization, campaign: Campaign, ctx: Context): CampaignPlan {
+export function launch(org: Organization, campaign: Campaign, ctx: Context, options: { bulkSend?: boolean } = {}): CampaignPlan {
   assertSameOrg(org, campaign);
   assertManager(org, ctx.actorId);
   if (campaign.status !== "draft") {
@@ -206,8 +206,9 @@ export function launch(org: Organization, campaign: Campaign, ctx: Context): Cam
       status: campaign.status,
     });
   }
+  const to = options.bulkSend === true ? "bulk_sending" : "active";
   const state = produce(campaign, (d) => {
-    d.status = "active";
+    d.status = to;
     d.launchedAt = ctx.now;
     bump(d);
   });
@@ -222,7 +223,7 @@ export function launch(org: Organization, campaign: Campaign, ctx: Context): Cam
     events: (moved) => {
       const conversations = (moved[0] ?? []).map((m) => m.conversation);
       return [
-        event("campaign.status_changed", ctx, org.id, campaign.id, { from: "draft", to: "active" }),
+        event("campaign.status_changed", ctx, org.id, campaign.id, { from: "draft", to }),
         event("campaign.launched", ctx, org.id, campaign.id, { assigned: conversations.length }),
         ...assignedEvents(ctx, org.id, campaign.id, conversations, "launch"),
       ];
@@ -480,11 +481,29 @@ export interface ClaimPlan {
 
 function claimPlan(campaign: Campaign, now: number): ClaimPlan {
   const sa = campaign.selfAssignment;
+  const ranks = allowedRanks(now, campaign.schedule);
   return {
     limit: sa.batchSize ?? 1,
     maxHeld: sa.maxHeldPerTexter,
     gate: gateLimits(sa.gate),
-    ranks: allowedRanks(now, campaign.schedule),
+    // C6: while the bulk send owns the initial messages, nothing not-started is handed to a texter.
+    ranks: campaign.status === "bulk_sending" ? ranks.filter((r) => r !== 1) : ranks,
+  };
+}
+
+/**
+ * The bulk send finished (C6): every initial message was acknowledged, so a `bulk_sending`
+ * campaign becomes `active`. Any other state: unchanged.
+ */
+export function finishBulkSend(campaign: Campaign, ctx: Context): Decision {
+  if (campaign.status !== "bulk_sending") return { state: campaign, events: [] };
+  const state = produce(campaign, (d) => {
+    d.status = "active";
+    bump(d);
+  });
+  return {
+    state,
+    events: [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: "bulk_sending", to: "active" })],
   };
 }
 

@@ -18,6 +18,7 @@ import {
   decideRequest,
   disableInviteLink,
   enableInviteLink,
+  finishBulkSend,
   launch,
   reassign,
   removeSender,
@@ -451,13 +452,17 @@ export class Engine {
 
   /**
    * Launch a draft (C1, C4): it becomes active, and if it has senders every unassigned open
-   * conversation is split among them as evenly as possible (round-robin in roster order).
+   * conversation is split among them as evenly as possible (round-robin in roster order). With
+   * `bulkSend: true` it becomes `bulk_sending` instead (C6): drain the initial messages with
+   * {@link Engine.bulkSend} (or lease and acknowledge them yourself); when every one is acknowledged
+   * the campaign becomes active.
    */
-  async launchCampaign(input: { actorId: string; campaignId: string }): Promise<LaunchResult> {
+  async launchCampaign(input: { actorId: string; campaignId: string; bulkSend?: boolean }): Promise<LaunchResult> {
     const i = v.object(input);
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
-    const r = await this.commitPlan(campaignId, (org, c) => launch(org, c, this.ctx(actorId)));
+    const bulkSend = v.optionalBool(i.bulkSend, "bulkSend") ?? false;
+    const r = await this.commitPlan(campaignId, (org, c) => launch(org, c, this.ctx(actorId), { bulkSend }));
     return { campaign: r.campaign, assigned: r.moved.flat().length };
   }
 
@@ -712,6 +717,125 @@ export class Engine {
       );
     }
     return { released: outcome.conversations.length };
+  }
+
+  // ================================================================== bulk send (C6)
+
+  /**
+   * Lease up to `limit` pending initial messages of a bulk-sending campaign to a host worker for
+   * `leaseMs` (C6). Several workers can lease at once without ever getting the same conversation
+   * while its lease runs; a worker that crashes leaves its unacknowledged leases to expire and be
+   * leased again. Returns `[]` once the campaign is active (nothing pending).
+   */
+  async leaseInitialSends(input: { campaignId: string; workerId: string; limit?: number; leaseMs?: number }): Promise<readonly Conversation[]> {
+    const i = v.object(input);
+    const campaignId = v.text(i.campaignId, "campaignId");
+    const workerId = v.text(i.workerId, "workerId");
+    const limit = i.limit === undefined ? 100 : v.integer(i.limit, "limit", 1, 10_000);
+    const leaseMs = i.leaseMs === undefined ? 60_000 : v.integer(i.leaseMs, "leaseMs", 1, 86_400_000);
+    const campaign = await this.loadCampaign(campaignId);
+    if (campaign.status === "active") return [];
+    if (campaign.status !== "bulk_sending") {
+      throw new AssignmentError("INVALID_STATE", `Campaign "${campaignId}" is ${campaign.status}; only a bulk-sending campaign has initial messages to lease (C6).`, {
+        details: { campaignId, status: campaign.status },
+      });
+    }
+    return this.storage.leaseInitialSends({ campaignId, workerId, limit, leaseMs, now: this.clock() });
+  }
+
+  /**
+   * Acknowledge initial messages a worker sent (C6): each conversation it leased becomes
+   * `initial_sent` (an event each); ids it does not hold a lease on are returned as `rejected`,
+   * unchanged, so a send is never recorded twice. When nothing is pending any more, the campaign
+   * becomes active (`finished: true`).
+   */
+  async acknowledgeInitialSends(input: {
+    campaignId: string;
+    workerId: string;
+    conversationIds: readonly string[];
+  }): Promise<{ sent: number; rejected: readonly string[]; pending: number; finished: boolean }> {
+    const i = v.object(input);
+    const campaignId = v.text(i.campaignId, "campaignId");
+    const workerId = v.text(i.workerId, "workerId");
+    const conversationIds = v.textList(i.conversationIds, "conversationIds", { allowEmpty: true });
+    const campaign = await this.loadCampaign(campaignId);
+    const ctx = this.ctx(null);
+    const outcome = await this.storage.acknowledgeInitialSends({
+      campaignId,
+      workerId,
+      conversationIds,
+      now: ctx.now,
+      events: (sent) =>
+        sent.map((c) =>
+          event("conversation.status_changed", ctx, campaign.orgId, campaignId, { conversationId: c.id, from: c.status, to: "initial_sent" }),
+        ),
+    });
+    let finished = false;
+    if (outcome.pending === 0) {
+      const r = await this.commitPlan(campaignId, (_org, c) => {
+        const d = finishBulkSend(c, ctx);
+        return { state: d.state, moves: [], events: () => d.events };
+      });
+      finished = r.campaign.status === "active";
+    }
+    return { sent: outcome.sent.length, rejected: outcome.rejected, pending: outcome.pending, finished };
+  }
+
+  /**
+   * Bulk-send progress (C6): `total` conversations that need or needed an initial message (opted-out
+   * ones excluded), `pending` still waiting, `sent` the rest.
+   */
+  async getBulkSendProgress(input: { campaignId: string }): Promise<{ total: number; sent: number; pending: number; status: Campaign["status"] }> {
+    const i = v.object(input);
+    const campaignId = v.text(i.campaignId, "campaignId");
+    const campaign = await this.loadCampaign(campaignId);
+    const o = await this.storage.overview(campaignId);
+    const total = o.total - o.byStatus.opted_out;
+    return { total, pending: o.byStatus.not_started, sent: total - o.byStatus.not_started, status: campaign.status };
+  }
+
+  /**
+   * Drain a bulk send as one worker (C6): lease a batch, call `send` for each conversation, acknowledge
+   * the ones sent, repeat until nothing is left to lease. Run it in several processes at once to send
+   * faster. A `send` that throws leaves that conversation unacknowledged (it is leased again after
+   * `leaseMs`); the error is rethrown after the batch's successful sends are acknowledged.
+   */
+  async bulkSend(input: {
+    campaignId: string;
+    workerId: string;
+    send: (conversation: Conversation) => Promise<void>;
+    batchSize?: number;
+    leaseMs?: number;
+  }): Promise<{ sent: number; finished: boolean }> {
+    const i = v.object(input);
+    if (typeof i.send !== "function") v.text(i.send, "send");
+    const send = i.send as (c: Conversation) => Promise<void>;
+    let sent = 0;
+    let finished = false;
+    for (;;) {
+      const leased = await this.leaseInitialSends({
+        campaignId: input.campaignId,
+        workerId: input.workerId,
+        ...(input.batchSize === undefined ? {} : { limit: input.batchSize }),
+        ...(input.leaseMs === undefined ? {} : { leaseMs: input.leaseMs }),
+      });
+      if (leased.length === 0) return { sent, finished: finished || (await this.getCampaign(input.campaignId)).status === "active" };
+      const done: string[] = [];
+      let failure: unknown = undefined;
+      for (const c of leased) {
+        try {
+          await send(c);
+          done.push(c.id);
+        } catch (error) {
+          failure = error;
+          break;
+        }
+      }
+      const ack = await this.acknowledgeInitialSends({ campaignId: input.campaignId, workerId: input.workerId, conversationIds: done });
+      sent += ack.sent;
+      finished = ack.finished;
+      if (failure !== undefined) throw failure;
+    }
   }
 
   // ================================================================== admin

@@ -27,6 +27,8 @@ const METHODS = [
   "getConversation",
   "listConversations",
   "overview",
+  "leaseInitialSends",
+  "acknowledgeInitialSends",
   "readEvents",
 ] as const satisfies readonly (keyof StorageAdapter)[];
 

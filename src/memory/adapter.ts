@@ -5,6 +5,9 @@
  * @module
  */
 import type {
+  AcknowledgeOutcome,
+  AcknowledgeRequest,
+  LeaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -291,6 +294,37 @@ class MemoryAdapter implements MemoryStorage {
     for (const { table, slot } of touched) table.setStatus(slot, "opted_out", NaN);
     this.appendEvents(events);
     return { changed: before };
+  }
+
+  async leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined) return [];
+    return this.step(slot, null, () => {
+      const { table } = slot;
+      const slots = table.leasePending(request.workerId, request.limit, request.now, request.now + request.leaseMs);
+      return { result: slots.map((s) => table.conversation(s)), events: [] };
+    });
+  }
+
+  async acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined) return { sent: [], rejected: request.conversationIds, pending: 0 };
+    return this.step(slot, null, () => {
+      const { table } = slot;
+      const sent: Conversation[] = [];
+      const rejected: string[] = [];
+      for (const id of new Set(request.conversationIds)) {
+        const s = table.slotOf(id);
+        if (s === -1 || !table.leasedTo(s, request.workerId)) {
+          rejected.push(id);
+          continue;
+        }
+        sent.push(table.conversation(s));
+        table.setStatus(s, "initial_sent", NaN);
+        table.clearLease(s);
+      }
+      return { result: { sent, rejected, pending: table.pendingCount() }, events: request.events(sent) };
+    });
   }
 
   // ------------------------------------------------------------------ reads

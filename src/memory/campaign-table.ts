@@ -59,6 +59,14 @@ export class CampaignTable {
   private assignedAt = new Float64Array(0);
   private epoch = new Uint32Array(0);
   private tz = new Int32Array(0);
+  private leaseOwner = new Int32Array(0);
+  private leaseUntil = new Float64Array(0);
+  private readonly workers: string[] = [];
+  private readonly workerIndex = new Map<string, number>();
+  /** Bulk send: every slot before the cursor was leased or was never pending. */
+  private bulkCursor = 0;
+  /** Bulk send: slots leased and not yet acknowledged. */
+  private readonly leased = new Set<number>();
   private readonly tzNames: string[] = [];
   private readonly tzIndex = new Map<string, number>();
   private readonly bySlotContact = new Map<string, number>();
@@ -164,6 +172,8 @@ export class CampaignTable {
     this.assignedAt[slot] = NaN;
     this.epoch[slot] = 0;
     this.tz[slot] = timeZone === null ? NONE : this.internTz(timeZone);
+    this.leaseOwner[slot] = NONE;
+    this.leaseUntil[slot] = 0;
     this.unassignedCounts[code]! += 1;
     this.enterPool(slot);
     this.record(() => this.removeLast());
@@ -328,6 +338,76 @@ export class CampaignTable {
     });
   }
 
+  // ------------------------------------------------------------------ bulk send (C6)
+
+  private setLease(slot: number, owner: number, until: number): void {
+    const previousOwner = this.leaseOwner[slot]!;
+    const previousUntil = this.leaseUntil[slot]!;
+    const wasLeased = this.leased.has(slot);
+    this.leaseOwner[slot] = owner;
+    this.leaseUntil[slot] = until;
+    if (owner === NONE) this.leased.delete(slot);
+    else this.leased.add(slot);
+    this.record(() => {
+      this.leaseOwner[slot] = previousOwner;
+      this.leaseUntil[slot] = previousUntil;
+      if (wasLeased) this.leased.add(slot);
+      else this.leased.delete(slot);
+    });
+  }
+
+  /**
+   * Lease up to `limit` pending (`not_started`) slots to a worker until `until`: first those whose
+   * lease expired (a crashed worker's), then never-leased ones in import order. O(limit + leases out).
+   */
+  leasePending(workerId: string, limit: number, now: number, until: number): number[] {
+    let w = this.workerIndex.get(workerId);
+    if (w === undefined) {
+      w = this.workers.length;
+      this.workers.push(workerId);
+      this.workerIndex.set(workerId, w);
+    }
+    const notStarted = STATUS_CODE.get("not_started")!;
+    const taken: number[] = [];
+    for (const slot of [...this.leased]) {
+      if (taken.length >= limit) break;
+      if (this.status[slot] !== notStarted) this.setLease(slot, NONE, 0);
+      else if (this.leaseUntil[slot]! <= now) {
+        this.setLease(slot, w, until);
+        taken.push(slot);
+      }
+    }
+    const cursorBefore = this.bulkCursor;
+    while (taken.length < limit && this.bulkCursor < this.size) {
+      const slot = this.bulkCursor++;
+      if (this.status[slot] === notStarted && this.leaseOwner[slot] === NONE) {
+        this.setLease(slot, w, until);
+        taken.push(slot);
+      }
+    }
+    if (this.bulkCursor !== cursorBefore) this.record(() => (this.bulkCursor = cursorBefore));
+    return taken.sort((a, b) => a - b);
+  }
+
+  /** True when the slot is pending and leased to this worker. */
+  leasedTo(slot: number, workerId: string): boolean {
+    const w = this.workerIndex.get(workerId);
+    return w !== undefined && this.leaseOwner[slot] === w && this.status[slot] === STATUS_CODE.get("not_started");
+  }
+
+  /** Clear a slot's lease. */
+  clearLease(slot: number): void {
+    if (this.leaseOwner[slot] !== NONE) this.setLease(slot, NONE, 0);
+  }
+
+  /** Conversations still `not_started`, held or not. */
+  pendingCount(): number {
+    const code = STATUS_CODE.get("not_started")!;
+    let n = this.unassignedCounts[code]!;
+    for (const counts of this.holderCounts) n += counts[code]!;
+    return n;
+  }
+
   // ------------------------------------------------------------------ counts
 
   /** Counts by status of one holder (or of the unassigned pool with `null`), indexed by status code. */
@@ -402,6 +482,8 @@ export class CampaignTable {
     this.assignedAt = copy(this.assignedAt, (l) => new Float64Array(l));
     this.epoch = copy(this.epoch, (l) => new Uint32Array(l));
     this.tz = copy(this.tz, (l) => new Int32Array(l));
+    this.leaseOwner = copy(this.leaseOwner, (l) => new Int32Array(l));
+    this.leaseUntil = copy(this.leaseUntil, (l) => new Float64Array(l));
     this.capacity = capacity;
   }
 }

@@ -6,6 +6,9 @@
  */
 import { availableParallelism } from "node:os";
 import type {
+  AcknowledgeOutcome,
+  AcknowledgeRequest,
+  LeaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -39,6 +42,7 @@ import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
 import * as reads from "./sql/reads.js";
 import { quoteSchema } from "./sql/schema-name.js";
+import { acknowledgeInitialSends, leaseInitialSends } from "./sql/bulk-send.js";
 import { ClaimQueue } from "./sql/group-claim.js";
 import { transaction } from "./sql/transaction.js";
 
@@ -216,6 +220,14 @@ class PostgresAdapter implements PostgresStorage {
 
   overview(campaignId: string): Promise<ConversationsOverview> {
     return reads.overview(this.pool, this.schema, campaignId);
+  }
+
+  leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]> {
+    return leaseInitialSends(this.pool, this.schema, request);
+  }
+
+  acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+    return acknowledgeInitialSends(this.pool, this.schema, request);
   }
 
   readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]> {

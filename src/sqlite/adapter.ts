@@ -11,6 +11,9 @@
 import {
   CONVERSATION_STATUSES,
   handOutRank,
+  type AcknowledgeOutcome,
+  type AcknowledgeRequest,
+  type LeaseRequest,
   type Campaign,
   type CampaignCommit,
   type CampaignWithOrganization,
@@ -110,10 +113,13 @@ CREATE TABLE IF NOT EXISTS conversations (
   assigned_at INTEGER,
   reply_at INTEGER,
   contact_tz TEXT,
+  lease_owner TEXT,
+  lease_until INTEGER,
   PRIMARY KEY (campaign_id, seq),
   UNIQUE (campaign_id, contact_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_pool ON conversations(campaign_id, rank, sort_key, seq) WHERE assignee IS NULL AND rank <= 2;
+CREATE INDEX IF NOT EXISTS conversations_pending ON conversations(campaign_id, seq) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS conversations_holder ON conversations(campaign_id, assignee) WHERE assignee IS NOT NULL;
 CREATE TABLE IF NOT EXISTS opt_outs (org_id TEXT NOT NULL, contact_id TEXT NOT NULL, PRIMARY KEY (org_id, contact_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claim_keys (
@@ -480,6 +486,44 @@ class SqliteAdapter implements SqliteStorage {
       const before = rows.map(toConversation);
       this.record(req.events(before));
       return { changed: before };
+    });
+  }
+
+  // ------------------------------------------------------------------ bulk send (C6)
+
+  leaseInitialSends(req: LeaseRequest): Promise<readonly Conversation[]> {
+    return this.write(() => {
+      const rows = this.sql(
+        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND status = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY seq LIMIT ?`,
+      ).all(req.campaignId, req.now, req.limit) as Row[];
+      const lease = this.sql("UPDATE conversations SET lease_owner = ?, lease_until = ? WHERE campaign_id = ? AND seq = ?");
+      for (const r of rows) lease.run(req.workerId, req.now + req.leaseMs, req.campaignId, r.seq);
+      return rows.map(toConversation);
+    });
+  }
+
+  acknowledgeInitialSends(req: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+    return this.write((): AcknowledgeOutcome => {
+      const sent: Conversation[] = [];
+      const rejected: string[] = [];
+      const find = this.sql(`SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND seq = ? AND status = 0 AND lease_owner = ?`);
+      const mark = this.sql(
+        `UPDATE conversations SET status = ${code("initial_sent")}, rank = ${rankOf("initial_sent")}, sort_key = seq, lease_owner = NULL, lease_until = NULL
+         WHERE campaign_id = ? AND seq = ?`,
+      );
+      for (const id of new Set(req.conversationIds)) {
+        const key = parseId(id);
+        const r = key === null || key.campaignId !== req.campaignId ? undefined : (find.get(key.campaignId, key.seq, req.workerId) as Row | undefined);
+        if (r === undefined) {
+          rejected.push(id);
+          continue;
+        }
+        sent.push(toConversation(r));
+        mark.run(r.campaign_id, r.seq);
+      }
+      this.record(req.events(sent));
+      const pending = (this.sql("SELECT count(*) AS n FROM conversations WHERE campaign_id = ? AND status = 0").get(req.campaignId) as { n: number }).n;
+      return { sent, rejected, pending };
     });
   }
 

@@ -243,6 +243,52 @@ export type ReleaseOutcome =
       readonly conversations: readonly Conversation[];
     };
 
+/**
+ * A lease of pending initial messages for a bulk send (C6): up to `limit` conversations still
+ * `not_started` (any holder) whose lease is free or expired, oldest import first, leased to `workerId`
+ * until `now + leaseMs`. Concurrent leases never return the same conversation while its lease runs.
+ */
+export interface LeaseRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Who sends them. */
+  readonly workerId: string;
+  /** Most conversations. */
+  readonly limit: number;
+  /** How long the lease lasts, ms; past it, the conversations can be leased again (a crashed worker). */
+  readonly leaseMs: number;
+  /** The engine's clock. */
+  readonly now: number;
+}
+
+/**
+ * Acknowledge sent initial messages (C6): each named conversation still `not_started` and leased to
+ * `workerId` (even if the lease ran out, as long as nobody else leased it since) becomes
+ * `initial_sent`, its lease cleared, with its events; the others are reported, unchanged.
+ */
+export interface AcknowledgeRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The worker that leased them. */
+  readonly workerId: string;
+  /** Conversations whose initial message went out. */
+  readonly conversationIds: readonly string[];
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the conversations acknowledged (each as it was before). */
+  readonly events: (sent: readonly Conversation[]) => EventDraft[];
+}
+
+/** Result of {@link StorageAdapter.acknowledgeInitialSends}. */
+export interface AcknowledgeOutcome {
+  /** Conversations now `initial_sent`, as they were before. */
+  readonly sent: readonly Conversation[];
+  /** Ids not acknowledged: unknown, not leased to this worker, or already sent. */
+  readonly rejected: readonly string[];
+  /** Conversations of the campaign still `not_started` after this step. */
+  readonly pending: number;
+}
+
 /** Which of a campaign's conversations to list, in hand-out order. */
 export interface ListQuery {
   /** The campaign. */
@@ -322,6 +368,10 @@ export interface StorageAdapter {
   listConversations(query: ListQuery): Promise<readonly Conversation[]>;
   /** The overview counts (A1); `senders` holds one row per holder that holds anything. */
   overview(campaignId: string): Promise<ConversationsOverview>;
+  /** Lease pending initial messages for a bulk send; see {@link LeaseRequest}. */
+  leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]>;
+  /** Acknowledge sent initial messages; see {@link AcknowledgeRequest}. */
+  acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome>;
   /** Events with `seq > after`, oldest first, at most `limit`. */
   readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]>;
 }

@@ -11,12 +11,13 @@ import * as fc from "fast-check";
 import type { StorageAdapter } from "../storage/contract.js";
 import { operationSequence } from "./arbitraries.js";
 import { checkAtomicity } from "./atomicity.js";
+import { checkBulkSend } from "./bulk-send.js";
 import * as races from "./races.js";
 import { warmUp } from "./warm-up.js";
 import { type InspectedConversation, createWorlds } from "./world.js";
 
 /** Groups of checks; each can be switched off for an adapter that lacks the capability. */
-export type ConformanceGroup = "model" | "races" | "atomicity";
+export type ConformanceGroup = "model" | "races" | "atomicity" | "bulk";
 
 /** How to build, read and clean the adapter under test. */
 export interface ConformanceOptions {
@@ -58,7 +59,7 @@ export interface ConformanceCheck {
 
 /** The conformance checks for an adapter; see {@link ConformanceOptions}. */
 export function conformanceChecks(options: ConformanceOptions): ConformanceCheck[] {
-  const groups = { model: true, races: true, atomicity: true, ...options.groups };
+  const groups = { model: true, races: true, atomicity: true, bulk: true, ...options.groups };
   const modelRuns = options.numRuns?.model ?? 200;
   const raceRuns = options.numRuns?.races ?? 100;
   const withStorage =
@@ -111,6 +112,13 @@ export function conformanceChecks(options: ConformanceOptions): ConformanceCheck
       race("L3, I7: one member joining twice at once gets one first batch", races.raceInviteJoins),
       race("I1, I2: admin moves, releases and status changes interleaved with requests and joins", races.raceAdminMoves),
     );
+  }
+  if (groups.bulk) {
+    checks.push({
+      name: "C6: concurrent bulk-send workers and a crashed one acknowledge every initial message exactly once",
+      group: "bulk",
+      run: withStorage((storage, inspect) => checkBulkSend({ storage, inspect, numRuns: raceRuns })),
+    });
   }
   if (groups.atomicity) {
     checks.push({

@@ -6,6 +6,9 @@
  */
 import { handOutRank } from "../../src/core/policy.js";
 import type {
+  AcknowledgeOutcome,
+  AcknowledgeRequest,
+  LeaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -48,6 +51,7 @@ export class ArrayAdapter implements StorageAdapter {
   protected optOuts = new Map<string, Set<string>>();
   protected keys = new Map<string, readonly Conversation[]>();
   protected log: SelfAssignEvent[] = [];
+  protected leases = new Map<string, { owner: string; until: number }>();
 
   /** Independent reader: the raw rows. */
   inspect(campaignId: string): InspectedConversation[] {
@@ -302,6 +306,34 @@ export class ArrayAdapter implements StorageAdapter {
       }),
     };
   }
+  async leaseInitialSends(req: LeaseRequest) {
+    const rows = (this.rows.get(req.campaignId) ?? [])
+      .filter((r) => r.status === "not_started" && (this.leases.get(r.id)?.until ?? -Infinity) <= req.now)
+      .slice(0, req.limit);
+    for (const r of rows) this.leases.set(r.id, { owner: req.workerId, until: req.now + req.leaseMs });
+    return rows.map((r) => ({ ...r }));
+  }
+
+  async acknowledgeInitialSends(req: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+    const draft = copy(this.rows.get(req.campaignId) ?? []);
+    const sent: Conversation[] = [];
+    const rejected: string[] = [];
+    for (const id of new Set(req.conversationIds)) {
+      const r = draft.find((x) => x.id === id);
+      if (!r || r.status !== "not_started" || this.leases.get(id)?.owner !== req.workerId) {
+        rejected.push(id);
+        continue;
+      }
+      sent.push({ ...r });
+      r.status = "initial_sent";
+    }
+    const events = req.events(sent);
+    this.rows.set(req.campaignId, draft);
+    for (const c of sent) this.leases.delete(c.id);
+    this.record(events);
+    return { sent, rejected, pending: draft.filter((r) => r.status === "not_started").length };
+  }
+
   async readEvents(after: number, limit: number) {
     return this.log.filter((e) => e.seq > after).slice(0, limit);
   }

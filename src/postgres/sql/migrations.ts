@@ -121,6 +121,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `INSERT INTO $schema.event_counter (last_seq) VALUES (0)`,
     ],
   },
+  {
+    version: 2,
+    description: "bulk send: leases of pending initial messages",
+    statements: [
+      `ALTER TABLE $schema.conversations ADD COLUMN lease_owner text COLLATE "C", ADD COLUMN lease_until bigint`,
+      `CREATE INDEX conversations_pending ON $schema.conversations (campaign_id, seq) WHERE status = 0`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

@@ -208,6 +208,46 @@ describe("PostgreSQL adapter under real concurrency", () => {
     expect(got.size).toBe(contacts); // drained completely despite the faults
   });
 
+  it("I8: without idempotency keys, a request reported as not applied assigned nothing (grouped claims, aborted transactions)", async () => {
+    const base = f.pool;
+    // Fail about one statement in 30 before it reaches the server.
+    const flaky: PgPoolLike = {
+      query: (text, values) => base.query(text, values as unknown[]) as never,
+      connect: async () => {
+        const client = await base.connect();
+        return {
+          query: (text: string, values?: readonly unknown[]) =>
+            text !== "ROLLBACK" && text !== "COMMIT" && Math.random() < 1 / 30
+              ? Promise.reject(new Error("injected fault"))
+              : (client.query(text, values as unknown[]) as never),
+          release: (destroy?: Error | boolean) => client.release(destroy),
+        };
+      },
+    };
+    const engine = createEngine({ storage: createPostgresStorage({ pool: flaky, schema: f.schema }), generateId: (k) => uniqueId(k) });
+    const texters = Array.from({ length: 16 }, (_, i) => `n${i}`);
+    const { campaignId } = await campaignWith(createEngine({ storage: f.storage, generateId: (k) => uniqueId(k) }), 3000, texters, { batchSize: 20 });
+    const got = new Map<string, string>();
+    let notApplied = 0;
+    await Promise.all(
+      texters.map(async (texterId) => {
+        for (let i = 0; i < 40; i++) {
+          try {
+            const r = await engine.requestConversations({ campaignId, texterId });
+            if (r.ok) for (const c of r.conversations) got.set(c.id, texterId);
+          } catch (error) {
+            if (!isAssignmentError(error, "STORAGE_ERROR") || error.details.outcome !== "not_applied") throw error;
+            notApplied++;
+          }
+        }
+      }),
+    );
+    expect(notApplied).toBeGreaterThan(0);
+    const held = (await f.inspect(campaignId)).filter((r) => r.holder !== null);
+    for (const r of held) expect(got.get(r.id)).toBe(r.holder); // nothing held that no success reported
+    expect(held).toHaveLength(got.size);
+  });
+
   it("hostile strings in every id and name are stored as data", async () => {
     const nasty = [`'; drop table conversations; --`, `Robert"); DROP TABLE students;--`, "emoji 🗳️ ✅ ñ 漢字", "x".repeat(1000), "back\\slash $1 %s :colon:7"];
     const engine = createEngine({ storage: f.storage });

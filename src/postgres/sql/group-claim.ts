@@ -34,11 +34,18 @@ export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
   );
 }
 
-/** Run claims of distinct texters on one campaign and version in one transaction. */
-export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonly ClaimRequest[]): Promise<ClaimOutcome[]> {
-  if (reqs.length === 1) return [await claim(pool, schema, reqs[0]!)];
+/**
+ * Run claims of distinct texters on one campaign and version in one transaction. Each member is
+ * settled on its own: a member retried alone after a group failure reports its own result or fault.
+ */
+export async function groupClaim(
+  pool: PgPoolLike,
+  schema: string,
+  reqs: readonly ClaimRequest[],
+): Promise<PromiseSettledResult<ClaimOutcome>[]> {
+  if (reqs.length === 1) return Promise.allSettled([claim(pool, schema, reqs[0]!)]);
   try {
-    return await transaction<ClaimOutcome[]>(pool, async (client) => {
+    const outcomes = await transaction<ClaimOutcome[]>(pool, async (client) => {
       const first = reqs[0]!;
       if ((await checkVersion(client, schema, first.campaignId, first.expectedVersion, "FOR SHARE")) === null) {
         return new Rollback(reqs.map((): ClaimOutcome => ({ kind: "conflict" })));
@@ -138,10 +145,12 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
       }
       return final;
     });
+    return outcomes.map((value) => ({ status: "fulfilled", value }));
   } catch (error) {
-    if (error instanceof CommitOutcomeUnknown) throw error;
+    // The commit's outcome is unknown for every member alike.
+    if (error instanceof CommitOutcomeUnknown) return reqs.map(() => ({ status: "rejected", reason: error }));
     // Isolate the fault: run each member on its own; a member's own fault rejects only that member.
-    return Promise.all(reqs.map((r) => claim(pool, schema, r)));
+    return Promise.allSettled(reqs.map((r) => claim(pool, schema, r)));
   }
 }
 
@@ -190,7 +199,12 @@ export class ClaimQueue {
         group.map((g) => g.req),
       )
         .then(
-          (outcomes) => group.forEach((g, i) => g.resolve(outcomes[i]!)),
+          (settled) =>
+            group.forEach((g, i) => {
+              const r = settled[i]!;
+              if (r.status === "fulfilled") g.resolve(r.value);
+              else g.reject(r.reason);
+            }),
           (error: unknown) => group.forEach((g) => g.reject(error)),
         )
         .finally(() => {

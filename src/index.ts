@@ -18,6 +18,9 @@ export type {
   ReassignResult,
   ReleaseResult,
   OptOutResult,
+  AcknowledgeResult,
+  BulkSendProgress,
+  BulkSendResult,
 } from "./engine/engine.js";
 export { AssignmentError, isAssignmentError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

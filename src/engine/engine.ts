@@ -42,6 +42,7 @@ import type { StorageAdapter } from "../storage/contract.js";
 import { createMemoryStorage } from "../memory/adapter.js";
 import type {
   Campaign,
+  CampaignStatus,
   ContactInput,
   Conversation,
   ConversationsOverview,
@@ -163,6 +164,38 @@ export interface ReassignResult {
 export interface ReleaseResult {
   /** Conversations released to the pool. */
   readonly released: number;
+}
+
+/** Result of {@link Engine.acknowledgeInitialSends}. */
+export interface AcknowledgeResult {
+  /** Conversations now `initial_sent`. */
+  readonly sent: number;
+  /** Ids not acknowledged: unknown, not leased to this worker, or already sent. */
+  readonly rejected: readonly string[];
+  /** Initial messages still pending. */
+  readonly pending: number;
+  /** True when this acknowledgement finished the bulk send and the campaign became active. */
+  readonly finished: boolean;
+}
+
+/** Result of {@link Engine.getBulkSendProgress}. */
+export interface BulkSendProgress {
+  /** Conversations that need or needed an initial message (opted-out ones excluded). */
+  readonly total: number;
+  /** Initial messages acknowledged (or conversations otherwise past not-started). */
+  readonly sent: number;
+  /** Still waiting. */
+  readonly pending: number;
+  /** The campaign's state (`bulk_sending` until done, then `active`). */
+  readonly status: CampaignStatus;
+}
+
+/** Result of {@link Engine.bulkSend}. */
+export interface BulkSendResult {
+  /** Initial messages this worker sent and acknowledged. */
+  readonly sent: number;
+  /** True when the bulk send is complete and the campaign active. */
+  readonly finished: boolean;
 }
 
 /** Result of {@link Engine.optOut}. */
@@ -753,7 +786,7 @@ export class Engine {
     campaignId: string;
     workerId: string;
     conversationIds: readonly string[];
-  }): Promise<{ sent: number; rejected: readonly string[]; pending: number; finished: boolean }> {
+  }): Promise<AcknowledgeResult> {
     const i = v.object(input);
     const campaignId = v.text(i.campaignId, "campaignId");
     const workerId = v.text(i.workerId, "workerId");
@@ -785,7 +818,7 @@ export class Engine {
    * Bulk-send progress (C6): `total` conversations that need or needed an initial message (opted-out
    * ones excluded), `pending` still waiting, `sent` the rest.
    */
-  async getBulkSendProgress(input: { campaignId: string }): Promise<{ total: number; sent: number; pending: number; status: Campaign["status"] }> {
+  async getBulkSendProgress(input: { campaignId: string }): Promise<BulkSendProgress> {
     const i = v.object(input);
     const campaignId = v.text(i.campaignId, "campaignId");
     const campaign = await this.loadCampaign(campaignId);
@@ -806,7 +839,7 @@ export class Engine {
     send: (conversation: Conversation) => Promise<void>;
     batchSize?: number;
     leaseMs?: number;
-  }): Promise<{ sent: number; finished: boolean }> {
+  }): Promise<BulkSendResult> {
     const i = v.object(input);
     if (typeof i.send !== "function") v.text(i.send, "send");
     const send = i.send as (c: Conversation) => Promise<void>;

@@ -151,10 +151,16 @@ describe("core: self assignment (S1, S2, S4, S5)", () => {
     expect(decideRequest(o, c, "t1", NOON)).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
     c = updateSettings(o, c, { enabled: true, batchSize: 25 }, ctx()).state;
     expect(decideRequest(o, c, "t2", NOON)).toEqual({ kind: "refuse", reason: "not_a_sender" });
-    expect(decideRequest(o, c, "t1", NOON)).toEqual({
+    const decided = decideRequest(o, c, "t1", NOON);
+    expect(decided).toEqual({
       kind: "claim",
-      claim: { limit: 25, maxHeld: null, gate: { maxNotStarted: 0, maxNeedsReply: null }, ranks: [0, 1, 2] },
+      claim: { limit: 25, maxHeld: null, gate: { maxNotStarted: 0, maxNeedsReply: null }, ranks: [0, 1, 2], contactZoneOpen: expect.any(Function) },
     });
+    // T2: noon in New York is 01:00 in Singapore and 09:00 in Los Angeles.
+    if (decided.kind === "claim") {
+      expect(decided.claim.contactZoneOpen("Asia/Singapore")).toBe(false);
+      expect(decided.claim.contactZoneOpen("America/Los_Angeles")).toBe(true);
+    }
   });
 
   it("S4: rank — needs reply, not started, the rest; closed and opted out never", () => {

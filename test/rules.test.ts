@@ -283,6 +283,27 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       });
     });
 
+    it("T2: a not-started conversation outside texting hours in its contact's zone waits, without blocking the rest", async () => {
+      const { engine, campaignId, admin, clock } = await setup({ texters: 2 });
+      // 10:00 in New York (the campaign's zone): Chicago 09:00 (inside), Los Angeles 07:00 and
+      // Singapore 23:00, thirteen hours ahead (outside). Contacts of unknown zone always qualify.
+      const zones = ["Asia/Singapore", "America/Los_Angeles", null, "America/Chicago", "Asia/Singapore", "America/Los_Angeles"];
+      await engine.importContacts({ actorId: admin, campaignId, contacts: zones.map((timeZone, i) => ({ contactId: `z${i}`, timeZone })) });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, enabled: true, batchSize: 10, gate: "none" });
+      await engine.launchCampaign({ actorId: admin, campaignId });
+      await engine.addSenders({ actorId: admin, campaignId, userIds: ["t1", "t2"] });
+      const ids = zones.map((_, i) => `${campaignId}:${i}`);
+      // A Singapore contact who already replied is not waiting for an initial message: it goes out.
+      await engine.recordInitialSent({ conversationId: ids[4]! });
+      await engine.recordContactReply({ conversationId: ids[4]! });
+      const now = await engine.requestConversations({ campaignId, texterId: "t1" });
+      expect(now.ok && now.conversations.map((c) => c.id)).toEqual([ids[4], ids[2], ids[3]]);
+      clock.advance(3 * 3600_000); // 13:00 New York, 10:00 Los Angeles, 02:00 Singapore
+      const later = await engine.requestConversations({ campaignId, texterId: "t2" });
+      expect(later.ok && later.conversations.map((c) => c.id)).toEqual([ids[1], ids[5]]);
+      expect((await engine.getConversation(ids[0]!)).assigneeId).toBeNull();
+    });
+
     it("T3: before the start no conversation needing its initial message is handed out; after the end only replies", async () => {
       const { engine, campaignId, admin, clock } = await launched({ contacts: 6, batchSize: 3 });
       await engine.updateCampaignSettings({ actorId: admin, campaignId, gate: "none", startsAt: clock.now() + 3600_000, endsAt: clock.now() + 7200_000 });

@@ -477,6 +477,8 @@ export interface ClaimPlan {
   };
   /** Hand-out ranks the claim may take (T3). */
   readonly ranks: readonly (0 | 1 | 2)[];
+  /** Whether a contact's zone is inside texting hours now (T2). */
+  readonly contactZoneOpen: (timeZone: string) => boolean;
 }
 
 function claimPlan(campaign: Campaign, now: number): ClaimPlan {
@@ -488,6 +490,7 @@ function claimPlan(campaign: Campaign, now: number): ClaimPlan {
     gate: gateLimits(sa.gate),
     // C6: while the bulk send owns the initial messages, nothing not-started is handed to a texter.
     ranks: campaign.status === "bulk_sending" ? ranks.filter((r) => r !== 1) : ranks,
+    contactZoneOpen: (timeZone) => withinTextingHours(now, { ...campaign.schedule, timeZone }),
   };
 }
 

@@ -228,7 +228,7 @@ class MemoryAdapter implements MemoryStorage {
       }
       const room = request.maxHeld === null ? request.limit : Math.min(request.limit, request.maxHeld - held);
       if (room <= 0) return blocked("cap_reached");
-      const taken = table.takeFromPool(request.ranks, room);
+      const taken = table.takeFromPool(request.ranks, room, request.contactZoneOpen ?? undefined);
       for (const s of taken) table.setHolder(s, request.texterId, request.now);
       const conversations = taken.map((s) => table.conversation(s));
       const events = request.events(conversations);

@@ -75,8 +75,13 @@ export class CampaignTable {
   private readonly held: Set<number>[] = [];
   private readonly holderCounts: Int32Array[] = [];
   private readonly unassignedCounts = new Int32Array(CONVERSATION_STATUSES.length);
-  private readonly heaps = [new IndexHeap(), new IndexHeap(), new IndexHeap()];
-  private readonly live = [0, 0, 0];
+  /**
+   * The unassigned pool, in buckets, each a heap with its count of live entries: bucket 0 = needs
+   * reply (by reply time), 1 = the rest (by import order), 2 + k = not started with contact time zone
+   * k − 1 (k = 0: unknown zone), by import order. Not-started work is split by zone so a claim can skip
+   * the zones outside texting hours (T2) without scanning them.
+   */
+  private readonly buckets = new Map<number, { heap: IndexHeap; live: number }>();
   /** Undo actions of the current step, or `null` when not journaling. */
   private journal: (() => void)[] | null = null;
 
@@ -244,48 +249,85 @@ export class CampaignTable {
 
   // ------------------------------------------------------------------ the pool
 
+  private bucketId(slot: number, rank: number): number {
+    return rank === 0 ? 0 : rank === 2 ? 1 : 2 + (this.tz[slot]! + 1);
+  }
+
+  private bucket(id: number): { heap: IndexHeap; live: number } {
+    let b = this.buckets.get(id);
+    if (b === undefined) this.buckets.set(id, (b = { heap: new IndexHeap(), live: 0 }));
+    return b;
+  }
+
   private enterPool(slot: number): void {
     const rank = RANK_BY_CODE[this.status[slot]!];
     if (rank === null || rank === undefined) return;
     const epoch = (this.epoch[slot]! + 1) >>> 0;
     this.epoch[slot] = epoch;
-    this.heaps[rank]!.push(rank === 0 ? this.replyAt[slot]! : slot, slot, epoch);
-    this.live[rank]! += 1;
+    const b = this.bucket(this.bucketId(slot, rank));
+    b.heap.push(rank === 0 ? this.replyAt[slot]! : slot, slot, epoch);
+    b.live += 1;
   }
 
   private leavePool(slot: number): void {
     const rank = RANK_BY_CODE[this.status[slot]!];
     if (rank === null || rank === undefined) return;
     this.epoch[slot] = (this.epoch[slot]! + 1) >>> 0;
-    this.live[rank]! -= 1;
-    const heap = this.heaps[rank]!;
-    if (heap.size > 4096 && heap.size > 2 * this.live[rank]! + 1024) {
-      heap.compact((s, e) => this.holder[s] === NONE && this.epoch[s] === e);
+    const b = this.bucket(this.bucketId(slot, rank));
+    b.live -= 1;
+    if (b.heap.size > 4096 && b.heap.size > 2 * b.live + 1024) {
+      b.heap.compact((s, e) => this.holder[s] === NONE && this.epoch[s] === e);
     }
+  }
+
+  /** Drop stale entries from the top of a bucket; true when a live entry is on top. */
+  private cleanTop(b: { heap: IndexHeap }): boolean {
+    while (b.heap.size > 0) {
+      const slot = b.heap.topSlot();
+      if (this.holder[slot] === NONE && this.epoch[slot] === b.heap.topEpoch()) return true;
+      b.heap.pop();
+    }
+    return false;
   }
 
   /**
    * Take up to `limit` unassigned slots of the given ranks, best first (S4), without assigning them.
-   * The caller must assign every slot returned (or the step must fail and roll back).
+   * Not-started slots whose contact time zone fails `zoneAllowed` stay where they are (T2); those of
+   * unknown zone always qualify. O(taken · (log pool + zones)). The caller must assign every slot
+   * returned (or the step must fail and roll back).
    */
-  takeFromPool(ranks: readonly number[], limit: number): number[] {
+  takeFromPool(ranks: readonly number[], limit: number, zoneAllowed?: (zone: string) => boolean): number[] {
     const taken: number[] = [];
+    const take = (b: { heap: IndexHeap; live: number }) => {
+      const slot = b.heap.topSlot();
+      const epoch = b.heap.topEpoch();
+      b.heap.pop();
+      taken.push(slot);
+      // A rollback puts the slot back in the pool with a fresh heap entry.
+      this.record(() => {
+        if (this.holder[slot] === NONE && this.epoch[slot] === epoch) {
+          this.epoch[slot] = (epoch + 1) >>> 0;
+          b.live -= 1;
+          this.enterPool(slot);
+        }
+      });
+    };
     for (const rank of ranks) {
-      const heap = this.heaps[rank]!;
-      while (taken.length < limit && heap.size > 0) {
-        const slot = heap.topSlot();
-        const epoch = heap.topEpoch();
-        heap.pop();
-        if (this.holder[slot] !== NONE || this.epoch[slot] !== epoch) continue;
-        taken.push(slot);
-        // A rollback puts the slot back in the pool with a fresh heap entry.
-        this.record(() => {
-          if (this.holder[slot] === NONE && this.epoch[slot] === epoch) {
-            this.epoch[slot] = (epoch + 1) >>> 0;
-            this.live[rank]! -= 1;
-            this.enterPool(slot);
+      if (rank !== 1) {
+        const b = this.bucket(rank === 0 ? 0 : 1);
+        while (taken.length < limit && this.cleanTop(b)) take(b);
+      } else {
+        const open = [...this.buckets]
+          .filter(([id]) => id >= 2 && (id === 2 || zoneAllowed === undefined || zoneAllowed(this.tzNames[id - 3]!)))
+          .map(([, b]) => b);
+        while (taken.length < limit) {
+          let best: { heap: IndexHeap; live: number } | undefined;
+          for (const b of open) {
+            if (this.cleanTop(b) && (best === undefined || b.heap.topSlot() < best.heap.topSlot())) best = b;
           }
-        });
+          if (best === undefined) break;
+          take(best);
+        }
       }
       if (taken.length >= limit) break;
     }

@@ -405,8 +405,9 @@ class SqliteAdapter implements SqliteStorage {
       if (room <= 0) return blocked("cap_reached");
       const rows = this.sql(
         `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND assignee IS NULL AND rank <= 2
-           AND rank IN (SELECT value FROM json_each(?)) ${ORDER} LIMIT ?`,
-      ).all(req.campaignId, JSON.stringify(req.ranks), room) as Row[];
+           AND rank IN (SELECT value FROM json_each(?))
+           AND NOT (rank = 1 AND contact_tz IS NOT NULL AND contact_tz IN (SELECT value FROM json_each(?))) ${ORDER} LIMIT ?`,
+      ).all(req.campaignId, JSON.stringify(req.ranks), JSON.stringify(this.closedZones(req)), room) as Row[];
       const update = this.sql("UPDATE conversations SET assignee = ?, assigned_at = ? WHERE campaign_id = ? AND seq = ?");
       for (const r of rows) {
         update.run(req.texterId, req.now, req.campaignId, r.seq);
@@ -425,6 +426,16 @@ class SqliteAdapter implements SqliteStorage {
       }
       return { kind: "claimed", conversations };
     });
+  }
+
+  /** The campaign's contact time zones that are outside texting hours now (T2). */
+  private closedZones(req: ClaimRequest): string[] {
+    const open = req.contactZoneOpen;
+    if (open === null) return [];
+    const zones = this.sql(
+      "SELECT DISTINCT contact_tz AS tz FROM conversations WHERE campaign_id = ? AND status = 0 AND contact_tz IS NOT NULL",
+    ).all(req.campaignId) as { tz: string }[];
+    return zones.map((z) => z.tz).filter((z) => !open(z));
   }
 
   // ------------------------------------------------------------------ conversation writes

@@ -85,6 +85,13 @@ export interface ClaimRequest {
    * campaign's start `[0, 2]`, after its end `[0]`). Conversations of other ranks are left alone.
    */
   readonly ranks: readonly (0 | 1 | 2)[];
+  /**
+   * T2: whether a contact in this IANA time zone may get an initial message now. A `not_started`
+   * conversation whose contact's zone is known and fails it is left in the pool (it does not block the
+   * rest); one of unknown zone always qualifies. `null` = no restriction. Pure and cheap: call it once
+   * per distinct zone, not per conversation.
+   */
+  readonly contactZoneOpen: ((timeZone: string) => boolean) | null;
   /** Claim only if the texter holds nothing in the campaign (L3, I7); otherwise `blocked: "holding"`. */
   readonly onlyIfHoldingNone: boolean;
   /**

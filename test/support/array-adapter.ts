@@ -169,9 +169,10 @@ export class ArrayAdapter implements StorageAdapter {
   }
 
   /** The pool for a claim, best first, within the allowed ranks. Hook for the broken variants. */
-  protected pool(rows: Row[], ranks: readonly number[] = [0, 1, 2]): Row[] {
+  protected pool(rows: Row[], ranks: readonly number[] = [0, 1, 2], zoneOpen: ((z: string) => boolean) | null = null): Row[] {
     return rows
       .filter((r) => r.assigneeId === null && handOutRank(r.status) !== null && ranks.includes(handOutRank(r.status)!))
+      .filter((r) => r.status !== "not_started" || r.contactTimeZone === null || zoneOpen === null || zoneOpen(r.contactTimeZone))
       .sort(byHandOut);
   }
 
@@ -198,7 +199,7 @@ export class ArrayAdapter implements StorageAdapter {
     else {
       const held = draft.filter((r) => r.assigneeId === req.texterId).length;
       const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
-      const picked = this.pool(draft, req.ranks).slice(0, room);
+      const picked = this.pool(draft, req.ranks, req.contactZoneOpen).slice(0, room);
       for (const r of picked) {
         r.assigneeId = req.texterId;
         r.assignedAt = req.now;

@@ -43,11 +43,27 @@ export function rankSql(ranks: readonly number[] = [0, 1, 2]): string {
   return ranks.length === 3 ? "rank <= 2" : ranks.length === 0 ? "FALSE" : `rank IN (${ranks.join(", ")})`;
 }
 
-/** The bare claim statement (exported for the benchmark's ceiling measurement). */
-export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2]): string {
+/** The campaign's contact time zones outside texting hours now (T2), read in the claim's transaction. */
+export async function closedZones(client: Pick<PgPoolLike, "query">, schema: string, req: ClaimRequest): Promise<string[]> {
+  const open = req.contactZoneOpen;
+  if (open === null) return [];
+  const { rows } = await client.query<{ tz: string }>(`SELECT tz FROM ${schema}.campaign_time_zones WHERE campaign_id = $1`, [req.campaignId]);
+  return rows.map((r) => r.tz).filter((z) => !open(z));
+}
+
+/** SQL condition leaving out not-started conversations of closed zones; `$n` holds the zones. */
+export function zoneSql(closed: readonly string[], param: number): string {
+  return closed.length === 0 ? "TRUE" : `NOT (rank = 1 AND contact_tz IS NOT NULL AND contact_tz = ANY($${param}::text[]))`;
+}
+
+/**
+ * The bare claim statement (exported for the benchmark's ceiling measurement). With closed zones,
+ * pass them as the fourth parameter.
+ */
+export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2], closed: readonly string[] = []): string {
   return `WITH picked AS MATERIALIZED (
       SELECT seq FROM ${schema}.conversations
-      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)}
+      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)} AND ${zoneSql(closed, 4)}
       ORDER BY rank, sort_key, seq
       LIMIT ${sqlLimit(limit)}
       FOR UPDATE OF conversations SKIP LOCKED
@@ -108,7 +124,11 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
     }
     const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
     if (room <= 0) return blocked("cap_reached");
-    const { rows } = await client.query<ConversationRow>(claimStatement(schema, room, req.ranks), [req.campaignId, req.texterId, req.now]);
+    const closed = await closedZones(client, schema, req);
+    const { rows } = await client.query<ConversationRow>(
+      claimStatement(schema, room, req.ranks, closed),
+      closed.length === 0 ? [req.campaignId, req.texterId, req.now] : [req.campaignId, req.texterId, req.now, closed],
+    );
     const conversations = rows.map(toConversation).sort(byHandOut);
     await insertEvents(client, schema, req.events(conversations));
     if (req.idempotencyKey !== null && conversations.length > 0) {

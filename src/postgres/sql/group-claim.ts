@@ -15,7 +15,7 @@ import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
 import type { Conversation, EventDraft } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { checkVersion } from "./aggregates.js";
-import { claim, needsState, rankSql, sqlLimit } from "./claim.js";
+import { claim, closedZones, needsState, rankSql, sqlLimit, zoneSql } from "./claim.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, transaction } from "./transaction.js";
@@ -94,6 +94,10 @@ export async function groupClaim(
         const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - c.held);
         return room <= 0 ? { kind: "blocked", reason: "cap_reached" } : { kind: "pending", room };
       });
+      // Every member must see the same closed zones (T2); otherwise they run one by one.
+      const closedByMember = await Promise.all(reqs.map((r) => closedZones(client, schema, r)));
+      const closed = closedByMember[0]!;
+      if (closedByMember.some((z) => z.join("\u0000") !== closed.join("\u0000"))) return new Rollback<ClaimOutcome[]>([]);
       // One hand-out for the whole group, dealt in queue order: the first member gets the best rows.
       const ranges: { texter: string; first: number; last: number }[] = [];
       let total = 0;
@@ -109,7 +113,7 @@ export async function groupClaim(
              SELECT seq, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
              FROM (
                SELECT seq, rank, sort_key FROM ${schema}.conversations
-               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)}
+               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)} AND ${zoneSql(closed, 6)}
                ORDER BY rank, sort_key, seq
                LIMIT ${sqlLimit(total)}
                FOR UPDATE OF conversations SKIP LOCKED
@@ -121,7 +125,14 @@ export async function groupClaim(
            UPDATE ${schema}.conversations c SET assignee = d.texter, assigned_at = $5
            FROM dealt d WHERE c.campaign_id = $1 AND c.seq = d.seq
            RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}`,
-          [first.campaignId, ranges.map((r) => r.texter), ranges.map((r) => r.first), ranges.map((r) => r.last), first.now],
+          [
+            first.campaignId,
+            ranges.map((r) => r.texter),
+            ranges.map((r) => r.first),
+            ranges.map((r) => r.last),
+            first.now,
+            ...(closed.length === 0 ? [] : [closed]),
+          ],
         );
         for (const row of rows) byTexter.get(row.assignee!)!.push(toConversation(row));
       }
@@ -145,6 +156,7 @@ export async function groupClaim(
       }
       return final;
     });
+    if (outcomes.length === 0) return Promise.allSettled(reqs.map((r) => claim(pool, schema, r)));
     return outcomes.map((value) => ({ status: "fulfilled", value }));
   } catch (error) {
     // The commit's outcome is unknown for every member alike.

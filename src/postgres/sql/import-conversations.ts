@@ -58,6 +58,14 @@ export async function importConversations(pool: PgPoolLike, schema: string, req:
       nextSeq += n;
     }
     await client.query(`UPDATE ${schema}.campaigns SET next_seq = $2 WHERE id = $1`, [req.campaignId, nextSeq]);
+    // The campaign's contact time zones, so a claim can tell which are outside texting hours (T2).
+    const zones = [...new Set(contacts.map((c) => c.timeZone).filter((z): z is string => typeof z === "string"))];
+    if (zones.length > 0) {
+      await client.query(
+        `INSERT INTO ${schema}.campaign_time_zones (campaign_id, tz) SELECT $1, z FROM unnest($2::text[]) AS z ON CONFLICT DO NOTHING`,
+        [req.campaignId, zones],
+      );
+    }
     const counts = { created, skipped: req.contacts.length - created };
     await insertEvents(client, schema, req.events(counts));
     return { kind: "imported", ...counts };

@@ -129,6 +129,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX conversations_pending ON $schema.conversations (campaign_id, seq) WHERE status = 0`,
     ],
   },
+  {
+    version: 3,
+    description: "contact time zones per campaign (T2)",
+    statements: [
+      `CREATE TABLE $schema.campaign_time_zones (
+        campaign_id text COLLATE "C" NOT NULL REFERENCES $schema.campaigns(id),
+        tz text COLLATE "C" NOT NULL,
+        PRIMARY KEY (campaign_id, tz)
+      )`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

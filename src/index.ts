@@ -4,7 +4,7 @@
  * `createEngine()` gives an engine on in-memory storage; pass `storage` for another adapter.
  * @module
  */
-export { createEngine, Engine } from "./engine/engine.js";
+export { createEngine, Engine, startStaleRelease } from "./engine/engine.js";
 export type {
   EngineOptions,
   RequestResult,
@@ -21,6 +21,8 @@ export type {
   AcknowledgeResult,
   BulkSendProgress,
   BulkSendResult,
+  StaleReleaseResult,
+  StaleReleaseJob,
 } from "./engine/engine.js";
 export { AssignmentError, isAssignmentError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

@@ -73,6 +73,16 @@ export interface SelfAssignmentSettings {
   readonly maxHeldPerTexter: number | null;
   /** Whether texters may hand conversations back (S9). */
   readonly allowSelfRelease: boolean;
+  /**
+   * T4: release a held conversation still waiting for its initial message after this much idle
+   * texting time since it was assigned, ms; `null` = never.
+   */
+  readonly releaseNotStartedAfterMs: number | null;
+  /**
+   * T4: release a held conversation whose reply waits unanswered after this much idle texting time
+   * (since the reply, or since it was assigned if later), ms; `null` = never.
+   */
+  readonly releaseNeedsReplyAfterMs: number | null;
 }
 
 /** The sender invite link (L1–L4). */
@@ -202,7 +212,7 @@ export interface ConversationsOverview {
 /** Why conversations were assigned. */
 export type AssignReason = "request" | "invite" | "launch" | "reassign";
 /** Why conversations were unassigned. */
-export type UnassignReason = "unassign_all" | "sender_removed" | "self_release" | "admin_release";
+export type UnassignReason = "unassign_all" | "sender_removed" | "self_release" | "admin_release" | "stale_release";
 
 /** Payloads of every event type, by type. */
 export interface EventPayloads {

@@ -276,3 +276,17 @@ describe("core: time rules (T1, T3)", () => {
     expect(allowedRanks(300, { ...base, startsAt: 200, endsAt: 300 })).toEqual([0]);
   });
 });
+
+describe("core: stale release clock (T4)", () => {
+  it("T4: the idle clock stops outside texting hours, across a night and a daylight-saving change", async () => {
+    const { idleCutoff } = await import("../src/core/time.js");
+    const ny = { timeZone: "America/New_York", textingHoursStart: "09:00", textingHoursEnd: "21:00", startsAt: null, endsAt: null };
+    // 10:00 EST on 3 Nov 2026 (15:00 UTC); two hours of texting time go back to 20:00 the day before.
+    expect(idleCutoff(Date.UTC(2026, 10, 3, 15, 0), 2 * 3600_000, ny)).toBe(Date.UTC(2026, 10, 3, 1, 0));
+    // Inside one stretch of hours it is plain subtraction.
+    expect(idleCutoff(Date.UTC(2026, 10, 3, 18, 0), 3600_000, ny)).toBe(Date.UTC(2026, 10, 3, 17, 0));
+    // 09:30 EDT on 9 March 2026 (13:30 UTC), one hour back: 30 min that morning and 30 min before
+    // 21:00 EST on 8 March... which is 20:30 EDT after the switch at 02:00 on the 8th: 00:30 UTC on the 9th.
+    expect(idleCutoff(Date.UTC(2026, 2, 9, 13, 30), 3600_000, ny)).toBe(Date.UTC(2026, 2, 9, 0, 30));
+  });
+});

@@ -329,6 +329,74 @@ describe.each(adapters)("on $name storage", ({ open }) => {
     });
   });
 
+  describe("stale release (T4)", () => {
+    it("T4: idle not-started and unanswered conversations go back to the pool, counting only texting time, with an event per texter", async () => {
+      const { engine, campaignId, admin, clock } = await launched({ contacts: 10, batchSize: 3 });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, gate: "none", releaseNotStartedAfterMs: 3600_000, releaseNeedsReplyAfterMs: 7200_000 });
+      const a = await engine.requestConversations({ campaignId, texterId: "t1" }); // 10:00 New York
+      if (!a.ok) throw new Error("expected conversations");
+      const [first, second, third] = a.conversations;
+      await engine.recordInitialSent({ conversationId: second!.id }); // touched: no longer waiting for an initial
+      await engine.recordInitialSent({ conversationId: third!.id });
+      await engine.recordContactReply({ conversationId: third!.id }); // waits for an answer from 10:00
+      clock.advance(3600_000 - 60_000); // 10:59
+      expect((await engine.releaseStale({ campaignId })).released).toBe(0);
+      clock.advance(120_000); // 11:01
+      const before = await eventCount(engine);
+      const r = await engine.releaseStale({ campaignId });
+      expect(r).toEqual({ released: 1, byTexter: { t1: [first!.id] } });
+      const events = (await engine.readEvents({ after: before })).filter((e) => e.campaignId === campaignId);
+      expect(events.map((e) => [e.type, e.data])).toEqual([["conversations.unassigned", { texterId: "t1", conversationIds: [first!.id], reason: "stale_release" }]]);
+      clock.advance(3600_000); // 12:01: the reply has waited two hours
+      expect(await engine.releaseStale({ campaignId })).toEqual({ released: 1, byTexter: { t1: [third!.id] } });
+      expect((await engine.getConversation(second!.id)).assigneeId).toBe("t1");
+      expect((await engine.getConversation(third!.id)).assigneeId).toBeNull();
+    });
+
+    it("T4: the idle clock does not run overnight", async () => {
+      const { engine, campaignId, admin, clock } = await launched({ contacts: 5, batchSize: 2 });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, releaseNotStartedAfterMs: 3600_000 });
+      clock.advance(10.5 * 3600_000); // 20:30 New York
+      const got = await engine.requestConversations({ campaignId, texterId: "t1" });
+      expect(got.ok).toBe(true);
+      clock.advance(12 * 3600_000 + 29 * 60_000); // 08:59 next morning: 30 min of texting time idle
+      expect((await engine.releaseStale({ campaignId })).released).toBe(0);
+      clock.advance(31 * 60_000); // 09:30: 30 + 30 minutes
+      expect((await engine.releaseStale({ campaignId })).released).toBe(0);
+      clock.advance(2 * 60_000);
+      expect((await engine.releaseStale({ campaignId })).released).toBe(2);
+    });
+
+    it("T4: a release racing a reply and a request keeps every conversation with one holder and the events consistent (fc.scheduler)", async () => {
+      const fc = await import("fast-check");
+      const { scheduledStorage, readAllEvents, replayHolders } = await import("../src/testing.js");
+      await fc.assert(
+        fc.asyncProperty(fc.scheduler(), async (sch) => {
+          const { engine, campaignId, admin, clock } = await launched({ contacts: 8, batchSize: 2 });
+          await engine.updateCampaignSettings({ actorId: admin, campaignId, gate: "none", releaseNotStartedAfterMs: 3600_000, releaseNeedsReplyAfterMs: 3600_000 });
+          const got = await engine.requestConversations({ campaignId, texterId: "t1" });
+          if (!got.ok) throw new Error("expected conversations");
+          await engine.recordInitialSent({ conversationId: got.conversations[1]!.id });
+          await engine.recordContactReply({ conversationId: got.conversations[1]!.id });
+          clock.advance(2 * 3600_000);
+          const raced = createEngine({ storage: scheduledStorage(sch, fixture.storage), clock: clock.now });
+          await sch.waitFor(
+            Promise.all([
+              raced.releaseStale({ campaignId }),
+              raced.recordTexterReply({ conversationId: got.conversations[1]!.id }).catch(() => undefined),
+              raced.requestConversations({ campaignId, texterId: "t2" }),
+            ]),
+          );
+          const rows = await fixture.inspect(campaignId);
+          const replay = replayHolders(await readAllEvents((after, limit) => engine.readEvents({ after, limit })), campaignId);
+          for (const row of rows) expect(replay.get(row.id) ?? null).toBe(row.holder);
+          expect(rows.filter((row) => row.holder === "t1").every((row) => row.status === "replied")).toBe(true);
+        }),
+        { numRuns: 30 },
+      );
+    });
+  });
+
   describe("bulk send (C6)", () => {
     it("C6: ThruText workflow — add senders, launch with bulk send, Bulk Unassign All, texters self assign and get replies first", async () => {
       const { engine, campaignId, admin, texters, clock } = await setup({ texters: 3, contacts: 30 });

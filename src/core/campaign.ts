@@ -98,6 +98,8 @@ export function createCampaign(
       gate: "no-pending-initials",
       maxHeldPerTexter: null,
       allowSelfRelease: false,
+      releaseNotStartedAfterMs: null,
+      releaseNeedsReplyAfterMs: null,
     },
     invite: { enabled: false, token: null, revokedTokens: [] },
     schedule: { ...DEFAULT_SCHEDULE },
@@ -124,6 +126,10 @@ export interface CampaignSettingsPatch {
   readonly maxHeldPerTexter?: number | null;
   /** Whether texters may release conversations. */
   readonly allowSelfRelease?: boolean;
+  /** T4: idle texting time before a held not-started conversation is released, or `null`. */
+  readonly releaseNotStartedAfterMs?: number | null;
+  /** T4: idle texting time before a held unanswered reply is released, or `null`. */
+  readonly releaseNeedsReplyAfterMs?: number | null;
   /** The campaign's IANA time zone (T1). */
   readonly timeZone?: string;
   /** Opening of texting hours, "HH:MM" (T1). */
@@ -165,6 +171,10 @@ export function updateSettings(
     }
     if (patch.allowSelfRelease !== undefined && patch.allowSelfRelease !== sa.allowSelfRelease) {
       sa.allowSelfRelease = changes.allowSelfRelease = patch.allowSelfRelease;
+    }
+    for (const key of ["releaseNotStartedAfterMs", "releaseNeedsReplyAfterMs"] as const) {
+      const value = patch[key];
+      if (value !== undefined && value !== sa[key]) sa[key] = changes[key] = value;
     }
     const sc = d.schedule;
     for (const key of ["timeZone", "textingHoursStart", "textingHoursEnd", "startsAt", "endsAt"] as const) {

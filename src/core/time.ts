@@ -51,3 +51,27 @@ export function allowedRanks(now: number, schedule: CampaignSchedule): readonly 
   if (schedule.startsAt !== null && now < schedule.startsAt) return [0, 2];
   return [0, 1, 2];
 }
+
+/** Longest idle limit accepted for stale release: 30 days of texting time. */
+export const MAX_IDLE_MS = 30 * 24 * 3600_000;
+
+/**
+ * T4: the instant from which a conversation untouched since then has been idle for `idleMs` of
+ * *texting* time — the clock does not run outside the campaign's texting hours. Walks back from `now`
+ * a minute at a time, counting the minutes inside texting hours (DST handled by the zone), so a
+ * conversation untouched since before the returned instant has been idle for at least `idleMs`.
+ */
+export function idleCutoff(now: number, idleMs: number, schedule: CampaignSchedule): number {
+  const minute = 60_000;
+  const open = parseClock(schedule.textingHoursStart)!;
+  const close = parseClock(schedule.textingHoursEnd)!;
+  let needed = Math.ceil(idleMs / minute);
+  let t = Math.floor(now / minute) * minute;
+  // At most 400 days back: texting hours of one minute a day still fit a 30-day limit.
+  for (let steps = 0; needed > 0 && steps < 400 * 1440; steps++) {
+    t -= minute;
+    const local = localMinutes(t, schedule.timeZone);
+    if (local >= open && local < close) needed--;
+  }
+  return t;
+}

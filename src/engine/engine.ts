@@ -27,6 +27,7 @@ import {
   type CampaignPlan,
 } from "../core/campaign.js";
 import { type Context, event } from "../core/decision.js";
+import { MAX_IDLE_MS, idleCutoff } from "../core/time.js";
 import {
   addMember,
   assertManager,
@@ -198,6 +199,14 @@ export interface BulkSendResult {
   readonly finished: boolean;
 }
 
+/** Result of {@link Engine.releaseStale}. */
+export interface StaleReleaseResult {
+  /** Conversations returned to the pool. */
+  readonly released: number;
+  /** The released conversation ids by former holder. */
+  readonly byTexter: Readonly<Record<string, readonly string[]>>;
+}
+
 /** Result of {@link Engine.optOut}. */
 export interface OptOutResult {
   /** Conversations that became `opted_out`. */
@@ -367,6 +376,14 @@ export class Engine {
           ? (i.maxHeldPerTexter as null | undefined)
           : v.integer(i.maxHeldPerTexter, "maxHeldPerTexter", 1, 1_000_000_000),
       allowSelfRelease: v.optionalBool(i.allowSelfRelease, "allowSelfRelease"),
+      releaseNotStartedAfterMs:
+        i.releaseNotStartedAfterMs === undefined || i.releaseNotStartedAfterMs === null
+          ? (i.releaseNotStartedAfterMs as null | undefined)
+          : v.integer(i.releaseNotStartedAfterMs, "releaseNotStartedAfterMs", 60_000, MAX_IDLE_MS),
+      releaseNeedsReplyAfterMs:
+        i.releaseNeedsReplyAfterMs === undefined || i.releaseNeedsReplyAfterMs === null
+          ? (i.releaseNeedsReplyAfterMs as null | undefined)
+          : v.integer(i.releaseNeedsReplyAfterMs, "releaseNeedsReplyAfterMs", 60_000, MAX_IDLE_MS),
       timeZone: i.timeZone === undefined ? undefined : v.timeZone(i.timeZone, "timeZone"),
       textingHoursStart: i.textingHoursStart === undefined ? undefined : v.clock(i.textingHoursStart, "textingHoursStart"),
       textingHoursEnd: i.textingHoursEnd === undefined ? undefined : v.clock(i.textingHoursEnd, "textingHoursEnd"),
@@ -382,6 +399,8 @@ export class Engine {
       "gate",
       "maxHeldPerTexter",
       "allowSelfRelease",
+      "releaseNotStartedAfterMs",
+      "releaseNeedsReplyAfterMs",
       "timeZone",
       "textingHoursStart",
       "textingHoursEnd",
@@ -750,6 +769,44 @@ export class Engine {
       );
     }
     return { released: outcome.conversations.length };
+  }
+
+  // ================================================================== stale release (T4)
+
+  /**
+   * Release held conversations left idle too long (T4): not-started ones after the campaign's
+   * `releaseNotStartedAfterMs`, unanswered replies after `releaseNeedsReplyAfterMs`, counting only
+   * texting time (the idle clock stops outside the campaign's texting hours). They return to the pool
+   * in one atomic step; each texter gets a `conversations.unassigned` event (reason `stale_release`)
+   * naming what was released. A conversation touched at the same instant is not released. Run it on a
+   * schedule: {@link startStaleRelease}.
+   */
+  async releaseStale(input: { campaignId: string }): Promise<StaleReleaseResult> {
+    const i = v.object(input);
+    const campaignId = v.text(i.campaignId, "campaignId");
+    const campaign = await this.loadCampaign(campaignId);
+    const sa = campaign.selfAssignment;
+    const ctx = this.ctx(null);
+    if (campaign.status === "archived" || (sa.releaseNotStartedAfterMs === null && sa.releaseNeedsReplyAfterMs === null)) {
+      return { released: 0, byTexter: {} };
+    }
+    const cutoff = (ms: number | null) => (ms === null ? null : idleCutoff(ctx.now, ms, campaign.schedule));
+    const released = await this.storage.releaseStale({
+      campaignId,
+      notStartedBefore: cutoff(sa.releaseNotStartedAfterMs),
+      needsReplyBefore: cutoff(sa.releaseNeedsReplyAfterMs),
+      now: ctx.now,
+      events: (list) => {
+        const byTexter = new Map<string, string[]>();
+        for (const c of list) byTexter.set(c.assigneeId!, [...(byTexter.get(c.assigneeId!) ?? []), c.id]);
+        return [...byTexter].map(([texterId, conversationIds]) =>
+          event("conversations.unassigned", ctx, campaign.orgId, campaignId, { texterId, conversationIds, reason: "stale_release" }),
+        );
+      },
+    });
+    const byTexter: Record<string, string[]> = {};
+    for (const c of released) (byTexter[c.assigneeId!] ??= []).push(c.id);
+    return { released: released.length, byTexter };
   }
 
   // ================================================================== bulk send (C6)
@@ -1170,4 +1227,54 @@ export class Engine {
     }
     return outcome.after;
   }
+}
+
+/** A running periodic stale release; see {@link startStaleRelease}. */
+export interface StaleReleaseJob {
+  /** Stop it (a run in progress finishes). */
+  stop(): void;
+}
+
+/**
+ * Run {@link Engine.releaseStale} for the given campaigns every `everyMs` (T4) until stopped. Runs
+ * never overlap; a failure goes to `onError` (default: ignored) and the next run happens as planned.
+ * The timer does not keep the process alive.
+ */
+export function startStaleRelease(
+  engine: Engine,
+  options: {
+    campaignIds: readonly string[] | (() => Promise<readonly string[]>);
+    everyMs: number;
+    onReleased?: (campaignId: string, result: StaleReleaseResult) => void;
+    onError?: (error: unknown) => void;
+  },
+): StaleReleaseJob {
+  if (!Number.isInteger(options.everyMs) || options.everyMs < 1000) {
+    throw new AssignmentError("INVALID_INPUT", '"everyMs" must be a whole number of milliseconds, at least 1000.', { details: { field: "everyMs" } });
+  }
+  let running = false;
+  let stopped = false;
+  const tick = async () => {
+    if (running || stopped) return;
+    running = true;
+    try {
+      const ids = typeof options.campaignIds === "function" ? await options.campaignIds() : options.campaignIds;
+      for (const campaignId of ids) {
+        const result = await engine.releaseStale({ campaignId });
+        if (result.released > 0) options.onReleased?.(campaignId, result);
+      }
+    } catch (error) {
+      options.onError?.(error);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), options.everyMs);
+  timer.unref?.();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

@@ -29,6 +29,7 @@ const METHODS = [
   "overview",
   "leaseInitialSends",
   "acknowledgeInitialSends",
+  "releaseStale",
   "readEvents",
 ] as const satisfies readonly (keyof StorageAdapter)[];
 

@@ -8,6 +8,7 @@ import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
   LeaseRequest,
+  StaleReleaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -324,6 +325,18 @@ class MemoryAdapter implements MemoryStorage {
         table.clearLease(s);
       }
       return { result: { sent, rejected, pending: table.pendingCount() }, events: request.events(sent) };
+    });
+  }
+
+  async releaseStale(request: StaleReleaseRequest): Promise<readonly Conversation[]> {
+    const slot = this.campaigns.get(request.campaignId);
+    if (slot === undefined) return [];
+    return this.step(slot, null, () => {
+      const { table } = slot;
+      const slots = table.staleSlots(request.notStartedBefore, request.needsReplyBefore);
+      const before = slots.map((s) => table.conversation(s));
+      for (const s of slots) table.setHolder(s, null, request.now);
+      return { result: before, events: request.events(before) };
     });
   }
 

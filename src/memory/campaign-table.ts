@@ -465,6 +465,22 @@ export class CampaignTable {
     return h === undefined ? 0 : this.held[h]!.size;
   }
 
+  /** T4: held slots idle since before their cutoff (see StaleReleaseRequest). */
+  staleSlots(notStartedBefore: number | null, needsReplyBefore: number | null): number[] {
+    const ns = STATUS_CODE.get("not_started")!;
+    const nr = STATUS_CODE.get("needs_reply")!;
+    const out: number[] = [];
+    for (const slots of this.held) {
+      for (const slot of slots) {
+        const code = this.status[slot]!;
+        const assigned = this.assignedAt[slot]!;
+        if (code === ns && notStartedBefore !== null && assigned < notStartedBefore) out.push(slot);
+        else if (code === nr && needsReplyBefore !== null && Math.max(assigned, this.replyAt[slot]!) < needsReplyBefore) out.push(slot);
+      }
+    }
+    return out.sort((a, b) => a - b);
+  }
+
   /** Holder ids that hold at least one conversation, in first-seen order. */
   activeHolders(): string[] {
     return this.holderIds.filter((_, i) => this.held[i]!.size > 0);

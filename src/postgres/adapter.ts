@@ -9,6 +9,7 @@ import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
   LeaseRequest,
+  StaleReleaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -36,7 +37,7 @@ import {
   syncMembers,
 } from "./sql/aggregates.js";
 import { commitCampaign } from "./sql/commit-campaign.js";
-import { optOut, recordStatus, release } from "./sql/conversation-writes.js";
+import { optOut, recordStatus, release, releaseStale } from "./sql/conversation-writes.js";
 import { acknowledgeEvents, insertEvents, readEvents } from "./sql/events.js";
 import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
@@ -220,6 +221,10 @@ class PostgresAdapter implements PostgresStorage {
 
   overview(campaignId: string): Promise<ConversationsOverview> {
     return reads.overview(this.pool, this.schema, campaignId);
+  }
+
+  releaseStale(request: StaleReleaseRequest): Promise<readonly Conversation[]> {
+    return releaseStale(this.pool, this.schema, request);
   }
 
   leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]> {

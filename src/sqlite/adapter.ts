@@ -14,6 +14,7 @@ import {
   type AcknowledgeOutcome,
   type AcknowledgeRequest,
   type LeaseRequest,
+  type StaleReleaseRequest,
   type Campaign,
   type CampaignCommit,
   type CampaignWithOrganization,
@@ -535,6 +536,22 @@ class SqliteAdapter implements SqliteStorage {
       this.record(req.events(sent));
       const pending = (this.sql("SELECT count(*) AS n FROM conversations WHERE campaign_id = ? AND status = 0").get(req.campaignId) as { n: number }).n;
       return { sent, rejected, pending };
+    });
+  }
+
+  releaseStale(req: StaleReleaseRequest): Promise<readonly Conversation[]> {
+    return this.write(() => {
+      const rows = this.sql(
+        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND assignee IS NOT NULL AND (
+           (status = ${code("not_started")} AND ? IS NOT NULL AND assigned_at < ?) OR
+           (status = ${code("needs_reply")} AND ? IS NOT NULL AND max(assigned_at, reply_at) < ?)
+         ) ORDER BY seq`,
+      ).all(req.campaignId, req.notStartedBefore, req.notStartedBefore, req.needsReplyBefore, req.needsReplyBefore) as Row[];
+      const update = this.sql("UPDATE conversations SET assignee = NULL, assigned_at = NULL WHERE campaign_id = ? AND seq = ?");
+      for (const r of rows) update.run(req.campaignId, r.seq);
+      const before = rows.map(toConversation);
+      this.record(req.events(before));
+      return before;
     });
   }
 

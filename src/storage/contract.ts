@@ -292,8 +292,30 @@ export interface AcknowledgeOutcome {
   readonly sent: readonly Conversation[];
   /** Ids not acknowledged: unknown, not leased to this worker, or already sent. */
   readonly rejected: readonly string[];
-  /** Conversations of the campaign still `not_started` after this step. */
+  /**
+   * Conversations of the campaign still `not_started`, counted after this step committed — so that of
+   * several workers acknowledging the last sends at once, the last to commit sees 0.
+   */
   readonly pending: number;
+}
+
+/**
+ * T4: release held conversations idle since before their cutoff, in one atomic step: `not_started`
+ * ones assigned before `notStartedBefore`, and `needs_reply` ones whose later of reply time and
+ * assignment time is before `needsReplyBefore` (`null` = none of that kind). The comparison is strict
+ * and made inside the step, so a conversation touched at the same instant is not released.
+ */
+export interface StaleReleaseRequest {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Cutoff for `not_started`, epoch ms, or `null`. */
+  readonly notStartedBefore: number | null;
+  /** Cutoff for `needs_reply`, epoch ms, or `null`. */
+  readonly needsReplyBefore: number | null;
+  /** The engine's clock. */
+  readonly now: number;
+  /** Builds the events from the released conversations (each as it was before). */
+  readonly events: (released: readonly Conversation[]) => EventDraft[];
 }
 
 /** Which of a campaign's conversations to list, in hand-out order. */
@@ -379,6 +401,8 @@ export interface StorageAdapter {
   leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]>;
   /** Acknowledge sent initial messages; see {@link AcknowledgeRequest}. */
   acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome>;
+  /** Release idle held conversations (T4); returns them as they were before. See {@link StaleReleaseRequest}. */
+  releaseStale(request: StaleReleaseRequest): Promise<readonly Conversation[]>;
   /** Events with `seq > after`, oldest first, at most `limit`. */
   readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]>;
 }

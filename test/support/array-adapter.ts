@@ -9,6 +9,7 @@ import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
   LeaseRequest,
+  StaleReleaseRequest,
   CampaignCommit,
   CampaignWithOrganization,
   ClaimOutcome,
@@ -333,6 +334,25 @@ export class ArrayAdapter implements StorageAdapter {
     for (const c of sent) this.leases.delete(c.id);
     this.record(events);
     return { sent, rejected, pending: draft.filter((r) => r.status === "not_started").length };
+  }
+
+  async releaseStale(req: StaleReleaseRequest) {
+    const draft = copy(this.rows.get(req.campaignId) ?? []);
+    const stale = draft.filter(
+      (r) =>
+        r.assigneeId !== null &&
+        ((r.status === "not_started" && req.notStartedBefore !== null && r.assignedAt! < req.notStartedBefore) ||
+          (r.status === "needs_reply" && req.needsReplyBefore !== null && Math.max(r.assignedAt!, r.replyAt!) < req.needsReplyBefore)),
+    );
+    const before = stale.map((r) => ({ ...r }));
+    for (const r of stale) {
+      r.assigneeId = null;
+      r.assignedAt = null;
+    }
+    const events = req.events(before);
+    this.rows.set(req.campaignId, draft);
+    this.record(events);
+    return before;
   }
 
   async readEvents(after: number, limit: number) {

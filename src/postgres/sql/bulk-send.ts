@@ -36,7 +36,7 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
 export async function acknowledgeInitialSends(pool: PgPoolLike, schema: string, req: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
   const keys = [...new Set(req.conversationIds)].map((id) => ({ id, key: parseConversationId(id) }));
   const seqs = keys.filter((k) => k.key !== null && k.key.campaignId === req.campaignId).map((k) => k.key!.seq);
-  return transaction(pool, async (client) => {
+  const result = await transaction(pool, async (client) => {
     const { rows } = await client.query<ConversationRow>(
       `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
        WHERE campaign_id = $1 AND seq = ANY($2::bigint[]) AND status = ${PENDING} AND lease_owner = $3
@@ -54,10 +54,13 @@ export async function acknowledgeInitialSends(pool: PgPoolLike, schema: string, 
     }
     await insertEvents(client, schema, req.events(sent));
     const ok = new Set(sent.map((x) => x.id));
-    const pending = await client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${schema}.conversations WHERE campaign_id = $1 AND status = ${PENDING}`,
-      [req.campaignId],
-    );
-    return { sent, rejected: keys.map((k) => k.id).filter((id) => !ok.has(id)), pending: Number(pending.rows[0]!.n) };
+    return { sent, rejected: keys.map((k) => k.id).filter((id) => !ok.has(id)) };
   });
+  // Counted after the commit, with a fresh snapshot: of two workers acknowledging the last sends at
+  // once, each counting inside its own transaction would still see the other's as pending.
+  const pending = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${schema}.conversations WHERE campaign_id = $1 AND status = ${PENDING}`,
+    [req.campaignId],
+  );
+  return { ...result, pending: Number(pending.rows[0]!.n) };
 }

@@ -8,9 +8,11 @@ import type {
   OptOutRequest,
   ReleaseOutcome,
   ReleaseRequest,
+  StaleReleaseRequest,
   StatusChange,
   StatusOutcome,
 } from "../../storage/contract.js";
+import type { Conversation } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, rankOf, statusCode, toConversation } from "./rows.js";
@@ -71,6 +73,29 @@ export async function release(pool: PgPoolLike, schema: string, req: ReleaseRequ
     const before = seqs.map((s) => found.get(s)!);
     await insertEvents(client, schema, req.events(before));
     return { kind: "released", conversations: before };
+  });
+}
+
+/** Release idle held conversations (T4); see {@link StaleReleaseRequest}. */
+export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleReleaseRequest): Promise<Conversation[]> {
+  return transaction(pool, async (client) => {
+    const { rows } = await client.query<ConversationRow>(
+      `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
+       WHERE campaign_id = $1 AND assignee IS NOT NULL AND (
+         (status = ${statusCode("not_started")} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
+         (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
+       ORDER BY seq FOR UPDATE`,
+      [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
+    );
+    const before = rows.map(toConversation);
+    if (rows.length > 0) {
+      await client.query(
+        `UPDATE ${schema}.conversations SET assignee = NULL, assigned_at = NULL WHERE campaign_id = $1 AND seq = ANY($2::bigint[])`,
+        [req.campaignId, rows.map((r) => r.seq)],
+      );
+    }
+    await insertEvents(client, schema, req.events(before));
+    return before;
   });
 }
 

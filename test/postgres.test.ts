@@ -248,6 +248,37 @@ describe("PostgreSQL adapter under real concurrency", () => {
     expect(held).toHaveLength(got.size);
   });
 
+  it("T2: a block of contacts outside texting hours at the head of the pool neither blocks nor slows the rest", async () => {
+    const now = Date.UTC(2026, 10, 3, 16, 0); // 10:00 Chicago, 00:00 Singapore
+    const engine = createEngine({ storage: f.storage, clock: () => now, generateId: (k) => uniqueId(k) });
+    const org = await engine.createOrganization({ name: "Zones", ownerId: "admin" });
+    await engine.addMember({ actorId: "admin", orgId: org.id, userId: "z", role: "texter" });
+    const { id: campaignId } = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Zones" });
+    const contacts = [
+      ...Array.from({ length: 20_000 }, (_, i) => ({ contactId: `sg${i}`, timeZone: "Asia/Singapore" })),
+      ...Array.from({ length: 300 }, (_, i) => ({ contactId: `chi${i}`, timeZone: "America/Chicago" })),
+      { contactId: "unknown" },
+    ];
+    await engine.importContacts({ actorId: "admin", campaignId, contacts });
+    await engine.updateCampaignSettings({ actorId: "admin", campaignId, enabled: true, batchSize: 200, gate: "none", timeZone: "America/Chicago" });
+    await engine.launchCampaign({ actorId: "admin", campaignId });
+    await engine.addSenders({ actorId: "admin", campaignId, userIds: ["z"] });
+    const first = await engine.requestConversations({ campaignId, texterId: "z" });
+    expect(first.ok && first.conversations.every((c) => c.contactTimeZone === "America/Chicago")).toBe(true);
+    const second = await engine.requestConversations({ campaignId, texterId: "z" });
+    expect(second.ok && second.conversations.map((c) => c.contactId)).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => `chi${200 + i}`),
+      "unknown",
+    ]);
+    expect(await engine.requestConversations({ campaignId, texterId: "z" })).toEqual({ ok: false, reason: "nothing_available" });
+    // The claim reads only open zones: the plan uses the per-zone index, not a walk through Singapore.
+    const plan = await f.pool.query(
+      `EXPLAIN SELECT seq FROM "${f.schema}".conversations WHERE campaign_id = $1 AND assignee IS NULL AND rank = 1 AND coalesce(contact_tz, '') = $2 ORDER BY sort_key, seq LIMIT 200`,
+      [campaignId, "America/Chicago"],
+    );
+    expect(JSON.stringify(plan.rows)).toContain("conversations_pool_by_zone");
+  });
+
   it("hostile strings in every id and name are stored as data", async () => {
     const nasty = [`'; drop table conversations; --`, `Robert"); DROP TABLE students;--`, "emoji 🗳️ ✅ ñ 漢字", "x".repeat(1000), "back\\slash $1 %s :colon:7"];
     const engine = createEngine({ storage: f.storage });

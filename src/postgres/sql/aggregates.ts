@@ -223,14 +223,16 @@ export async function checkVersion(
   expected: number,
   mode: "FOR UPDATE" | "FOR SHARE",
   thenLock?: readonly [string, string],
-): Promise<{ orgId: string; nextSeq: number } | null> {
-  const { rows } = await client.query<{ version: number; org_id: string; next_seq: string }>(
+): Promise<{ orgId: string; nextSeq: number; zones: string[] } | null> {
+  // The campaign's contact time zones (T2) come along in the same round trip.
+  const zones = `(SELECT coalesce(array_agg(tz), '{}') FROM ${schema}.campaign_time_zones WHERE campaign_id = $1) AS zones`;
+  const { rows } = await client.query<{ version: number; org_id: string; next_seq: string; zones: string[] }>(
     thenLock === undefined
-      ? `SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}`
-      : `SELECT c.version, c.org_id, c.next_seq, (SELECT pg_advisory_xact_lock(hashtext($2), hashtext($3))) AS locked
+      ? `SELECT c.version, c.org_id, c.next_seq, ${zones} FROM (SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}) c`
+      : `SELECT c.version, c.org_id, c.next_seq, (SELECT pg_advisory_xact_lock(hashtext($2), hashtext($3))) AS locked, ${zones}
          FROM (SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}) c`,
     thenLock === undefined ? [campaignId] : [campaignId, thenLock[0], thenLock[1]],
   );
   const row = rows[0];
-  return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq) };
+  return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq), zones: row.zones };
 }

@@ -43,17 +43,59 @@ export function rankSql(ranks: readonly number[] = [0, 1, 2]): string {
   return ranks.length === 3 ? "rank <= 2" : ranks.length === 0 ? "FALSE" : `rank IN (${ranks.join(", ")})`;
 }
 
-/** The campaign's contact time zones outside texting hours now (T2), read in the claim's transaction. */
-export async function closedZones(client: Pick<PgPoolLike, "query">, schema: string, req: ClaimRequest): Promise<string[]> {
+/** Which of these zones a claim's T2 test closes. */
+export function closedOf(zones: readonly string[], req: ClaimRequest): string[] {
   const open = req.contactZoneOpen;
-  if (open === null) return [];
-  const { rows } = await client.query<{ tz: string }>(`SELECT tz FROM ${schema}.campaign_time_zones WHERE campaign_id = $1`, [req.campaignId]);
-  return rows.map((r) => r.tz).filter((z) => !open(z));
+  return open === null ? [] : zones.filter((z) => !open(z));
 }
 
 /** SQL condition leaving out not-started conversations of closed zones; `$n` holds the zones. */
 export function zoneSql(closed: readonly string[], param: number): string {
   return closed.length === 0 ? "TRUE" : `NOT (rank = 1 AND contact_tz IS NOT NULL AND contact_tz = ANY($${param}::text[]))`;
+}
+
+/**
+ * The claim when some contact zones are closed (T2). Scanning the pool index in hand-out order would
+ * read through every closed-zone row ahead of the open ones; instead the candidates come from one
+ * index scan per part — replies and the rest, not-started of unknown zone, and not-started of each
+ * open zone (the per-zone index) — merged in hand-out order, then locked `FOR UPDATE OF c SKIP
+ * LOCKED` with the conditions checked again on the locked rows. `$4` holds the closed zones.
+ */
+export function zonedClaimStatement(schema: string, limit: number, ranks: readonly number[], openZones: number): string {
+  const n = sqlLimit(limit);
+  const t = `${schema}.conversations`;
+  const parts = ranks
+    .filter((r) => r !== 1)
+    .map(
+      (r) => `(SELECT seq, rank, sort_key FROM ${t} WHERE campaign_id = $1 AND assignee IS NULL AND rank = ${r === 0 ? 0 : 2}
+               ORDER BY sort_key, seq LIMIT ${n})`,
+    );
+  if (ranks.includes(1)) {
+    // One scan of the per-zone index for contacts of unknown zone ('') and one for each open zone
+    // (`$5`, element by element: each is a plan-time constant, so each scan uses the index in order).
+    const zones = ["''", ...Array.from({ length: openZones }, (_, k) => `($5::text[])[${k + 1}]`)];
+    for (const zone of zones) {
+      parts.push(
+        `(SELECT seq, rank, sort_key FROM ${t}
+          WHERE campaign_id = $1 AND assignee IS NULL AND rank = 1 AND coalesce(contact_tz, '') = ${zone}
+          ORDER BY sort_key, seq LIMIT ${n})`,
+      );
+    }
+  }
+  return `WITH candidates AS MATERIALIZED (
+      SELECT seq, rank, sort_key FROM (${parts.join(" UNION ALL ")}) u
+      WHERE cardinality($5::text[]) >= 0 -- $5 (open zones) is typed even when no part reads it
+      ORDER BY rank, sort_key, seq LIMIT ${n}
+    ), picked AS MATERIALIZED (
+      SELECT c.seq FROM ${t} c JOIN candidates k ON c.campaign_id = $1 AND c.seq = k.seq
+      WHERE c.assignee IS NULL AND c.rank = k.rank
+        AND NOT (c.rank = 1 AND c.contact_tz IS NOT NULL AND c.contact_tz = ANY($4::text[]))
+      ORDER BY k.rank, k.sort_key, k.seq
+      FOR UPDATE OF c SKIP LOCKED
+    )
+    UPDATE ${t} c SET assignee = $2, assigned_at = $3
+    FROM picked WHERE c.campaign_id = $1 AND c.seq = picked.seq
+    RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}`;
 }
 
 /**
@@ -124,10 +166,12 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
     }
     const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
     if (room <= 0) return blocked("cap_reached");
-    const closed = await closedZones(client, schema, req);
+    const zones = locked.zones;
+    const closed = closedOf(zones, req);
+    const open = zones.filter((z) => !closed.includes(z));
     const { rows } = await client.query<ConversationRow>(
-      claimStatement(schema, room, req.ranks, closed),
-      closed.length === 0 ? [req.campaignId, req.texterId, req.now] : [req.campaignId, req.texterId, req.now, closed],
+      closed.length === 0 ? claimStatement(schema, room, req.ranks) : zonedClaimStatement(schema, room, req.ranks, open.length),
+      closed.length === 0 ? [req.campaignId, req.texterId, req.now] : [req.campaignId, req.texterId, req.now, closed, open],
     );
     const conversations = rows.map(toConversation).sort(byHandOut);
     await insertEvents(client, schema, req.events(conversations));

@@ -15,7 +15,7 @@ import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
 import type { Conversation, EventDraft } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { checkVersion } from "./aggregates.js";
-import { claim, closedZones, needsState, rankSql, sqlLimit, zoneSql } from "./claim.js";
+import { claim, closedOf, needsState, rankSql, sqlLimit } from "./claim.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, transaction } from "./transaction.js";
@@ -47,9 +47,10 @@ export async function groupClaim(
   try {
     const outcomes = await transaction<ClaimOutcome[]>(pool, async (client) => {
       const first = reqs[0]!;
-      if ((await checkVersion(client, schema, first.campaignId, first.expectedVersion, "FOR SHARE")) === null) {
-        return new Rollback(reqs.map((): ClaimOutcome => ({ kind: "conflict" })));
-      }
+      const locked = await checkVersion(client, schema, first.campaignId, first.expectedVersion, "FOR SHARE");
+      if (locked === null) return new Rollback(reqs.map((): ClaimOutcome => ({ kind: "conflict" })));
+      // With closed zones (T2) the members run one by one, on the per-zone statement (see claim.ts).
+      if (reqs.some((r) => closedOf(locked.zones, r).length > 0)) return new Rollback<ClaimOutcome[]>([]);
       // Only members whose gate, cap or key reads their state are serialized and counted (as in a
       // single claim); the others need neither.
       const texters = reqs.filter(needsState).map((r) => r.texterId);
@@ -95,9 +96,6 @@ export async function groupClaim(
         return room <= 0 ? { kind: "blocked", reason: "cap_reached" } : { kind: "pending", room };
       });
       // Every member must see the same closed zones (T2); otherwise they run one by one.
-      const closedByMember = await Promise.all(reqs.map((r) => closedZones(client, schema, r)));
-      const closed = closedByMember[0]!;
-      if (closedByMember.some((z) => z.join("\u0000") !== closed.join("\u0000"))) return new Rollback<ClaimOutcome[]>([]);
       // One hand-out for the whole group, dealt in queue order: the first member gets the best rows.
       const ranges: { texter: string; first: number; last: number }[] = [];
       let total = 0;
@@ -113,7 +111,7 @@ export async function groupClaim(
              SELECT seq, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
              FROM (
                SELECT seq, rank, sort_key FROM ${schema}.conversations
-               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)} AND ${zoneSql(closed, 6)}
+               WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)}
                ORDER BY rank, sort_key, seq
                LIMIT ${sqlLimit(total)}
                FOR UPDATE OF conversations SKIP LOCKED
@@ -131,7 +129,6 @@ export async function groupClaim(
             ranges.map((r) => r.first),
             ranges.map((r) => r.last),
             first.now,
-            ...(closed.length === 0 ? [] : [closed]),
           ],
         );
         for (const row of rows) byTexter.get(row.assignee!)!.push(toConversation(row));

@@ -138,6 +138,9 @@ export const MIGRATIONS: readonly Migration[] = [
         tz text COLLATE "C" NOT NULL,
         PRIMARY KEY (campaign_id, tz)
       )`,
+      // Not-started work by contact zone, so a claim can read only the zones inside texting hours.
+      `CREATE INDEX conversations_pool_by_zone ON $schema.conversations (campaign_id, (coalesce(contact_tz, '')), sort_key, seq)
+        WHERE assignee IS NULL AND rank = 1`,
     ],
   },
 ];

@@ -50,6 +50,7 @@ export { scheduledStorage } from "./testing/scheduled-storage.js";
 export { readAllEvents, replayHolders } from "./testing/event-replay.js";
 export { checkAtomicity } from "./testing/atomicity.js";
 export { checkBulkSend } from "./testing/bulk-send.js";
+export { checkContactZones, checkStaleRelease, checkStartAndEnd } from "./testing/time-rules.js";
 export {
   raceAdminMoves,
   raceCap,

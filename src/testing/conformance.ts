@@ -12,12 +12,13 @@ import type { StorageAdapter } from "../storage/contract.js";
 import { operationSequence } from "./arbitraries.js";
 import { checkAtomicity } from "./atomicity.js";
 import { checkBulkSend } from "./bulk-send.js";
+import { checkContactZones, checkStaleRelease, checkStartAndEnd } from "./time-rules.js";
 import * as races from "./races.js";
 import { warmUp } from "./warm-up.js";
 import { type InspectedConversation, createWorlds } from "./world.js";
 
 /** Groups of checks; each can be switched off for an adapter that lacks the capability. */
-export type ConformanceGroup = "model" | "races" | "atomicity" | "bulk";
+export type ConformanceGroup = "model" | "races" | "atomicity" | "bulk" | "time";
 
 /** How to build, read and clean the adapter under test. */
 export interface ConformanceOptions {
@@ -59,7 +60,7 @@ export interface ConformanceCheck {
 
 /** The conformance checks for an adapter; see {@link ConformanceOptions}. */
 export function conformanceChecks(options: ConformanceOptions): ConformanceCheck[] {
-  const groups = { model: true, races: true, atomicity: true, bulk: true, ...options.groups };
+  const groups = { model: true, races: true, atomicity: true, bulk: true, time: true, ...options.groups };
   const modelRuns = options.numRuns?.model ?? 200;
   const raceRuns = options.numRuns?.races ?? 100;
   const withStorage =
@@ -119,6 +120,17 @@ export function conformanceChecks(options: ConformanceOptions): ConformanceCheck
       group: "bulk",
       run: withStorage((storage, inspect) => checkBulkSend({ storage, inspect, numRuns: raceRuns })),
     });
+  }
+  if (groups.time) {
+    checks.push(
+      { name: "T2: not-started work outside a contact's texting hours waits; the rest is handed out", group: "time", run: withStorage((storage) => checkContactZones(storage)) },
+      { name: "T3: nothing not-started before the start or after the end", group: "time", run: withStorage((storage) => checkStartAndEnd(storage)) },
+      {
+        name: "T4: stale release by texting time, atomic even racing a reply and a request",
+        group: "time",
+        run: withStorage((storage, inspect) => checkStaleRelease(storage, inspect, Math.max(10, Math.ceil(raceRuns / 3)))),
+      },
+    );
   }
   if (groups.atomicity) {
     checks.push({

@@ -38,16 +38,14 @@ export async function importConversations(pool: PgPoolLike, schema: string, req:
          ), keyed AS (
            INSERT INTO ${schema}.campaign_contacts (campaign_id, contact_id, seq)
            SELECT $1, contact_id, $4 + n - 1 FROM fresh
-           RETURNING contact_id, seq
          ), inserted AS (
            INSERT INTO ${schema}.conversations (campaign_id, seq, contact_id, status, rank, sort_key, contact_tz)
-           SELECT $1, k.seq, k.contact_id,
+           SELECT $1, $4 + f.n - 1, f.contact_id,
                   CASE WHEN o.contact_id IS NOT NULL THEN ${statusCode("opted_out")} ELSE ${statusCode("not_started")} END,
                   CASE WHEN o.contact_id IS NOT NULL THEN ${rankOf("opted_out")} ELSE ${rankOf("not_started")} END,
-                  k.seq, f.tz
-           FROM keyed k
-           JOIN fresh f ON f.contact_id = k.contact_id
-           LEFT JOIN ${schema}.opt_outs o ON o.org_id = $5 AND o.contact_id = k.contact_id
+                  $4 + f.n - 1, f.tz
+           FROM fresh f
+           LEFT JOIN ${schema}.opt_outs o ON o.org_id = $5 AND o.contact_id = f.contact_id
            RETURNING 1
          )
          SELECT count(*) AS created FROM inserted`,

@@ -14,7 +14,6 @@ import type {
   EventDraft,
   GatePolicy,
   Organization,
-  SelfAssignmentSettings,
   StatusFilter,
 } from "../types.js";
 import { type Context, event, invalidState } from "./decision.js";
@@ -599,10 +598,4 @@ export function claimEvents(
   reason: "request" | "invite",
 ): EventDraft[] {
   return assignedEvents(ctx, campaign.orgId, campaign.id, claimed, reason);
-}
-
-/** Current self-assignment settings with defaults applied, for display. */
-export function effectiveSettings(campaign: Campaign, org: Organization): SelfAssignmentSettings {
-  const sa = campaign.selfAssignment;
-  return sa.batchSize === null ? { ...sa, batchSize: org.defaultBatchSize } : sa;
 }

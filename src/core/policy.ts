@@ -40,11 +40,6 @@ export function handOutRank(status: ConversationStatus): 0 | 1 | 2 | null {
   }
 }
 
-/** True for statuses that can be handed out or reassigned (not closed, not opted out). */
-export function isOpen(status: ConversationStatus): boolean {
-  return handOutRank(status) !== null;
-}
-
 /**
  * The finished-batch gate (S5) as limits on what the texter holds. `null` = no limit.
  */

@@ -140,6 +140,16 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       expect((await engine.getOverview({ actorId: admin, campaignId })).total).toBe(20);
     });
 
+    it("I6: with self assignment off, nothing is assigned by request or invite", async () => {
+      const { engine, orgId, campaignId, admin } = await launched({ contacts: 10, batchSize: 3 });
+      const { token } = await engine.enableInviteLink({ actorId: admin, campaignId });
+      await engine.updateCampaignSettings({ actorId: admin, campaignId, enabled: false });
+      await engine.addMember({ actorId: admin, orgId, userId: "late", role: "texter" });
+      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "self_assignment_disabled" });
+      expect(await engine.joinByInvite({ token, userId: "late" })).toEqual({ ok: false, reason: "self_assignment_disabled" });
+      expect((await fixture.inspect(campaignId)).every((r) => r.holder === null)).toBe(true);
+    });
+
     it("S3, S7: a request assigns min(batch, assignable, remaining cap)", async () => {
       const { engine, campaignId, admin } = await launched({ contacts: 12, batchSize: 5 });
       await engine.updateCampaignSettings({ actorId: admin, campaignId, gate: "none", maxHeldPerTexter: 7 });

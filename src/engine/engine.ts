@@ -986,7 +986,7 @@ export class Engine {
 
   /** The host sent the initial message (M1): `not_started` → `initial_sent`. */
   async recordInitialSent(input: { conversationId: string }): Promise<Conversation> {
-    return this.recordMessaging(input, "initial_sent");
+    return this.recordMessaging(await this.conversationOf(input), "initial_sent");
   }
 
   /**
@@ -1002,21 +1002,18 @@ export class Engine {
     const i = v.object(input);
     const text = i.text === undefined ? undefined : typeof i.text === "string" ? i.text : v.text(i.text, "text");
     const auto = v.optionalBool(i.autoOptOut, "autoOptOut") ?? false;
-    if (auto && text !== undefined && isAutoOptOut(text)) {
-      const conversationId = v.text(i.conversationId, "conversationId");
-      const current = await this.loadConversation(conversationId);
-      if (current.status === "initial_sent") {
-        const campaign = await this.loadCampaign(current.campaignId);
-        await this.optOut({ orgId: campaign.orgId, contactId: current.contactId });
-        return this.loadConversation(conversationId);
-      }
+    const current = await this.loadConversation(v.text(i.conversationId, "conversationId"));
+    if (auto && text !== undefined && isAutoOptOut(text) && current.status === "initial_sent") {
+      const campaign = await this.loadCampaign(current.campaignId);
+      await this.optOut({ orgId: campaign.orgId, contactId: current.contactId });
+      return this.loadConversation(current.id);
     }
-    return this.recordMessaging(i, "contact_replied");
+    return this.recordMessaging(current, "contact_replied");
   }
 
   /** The texter answered (M1): `needs_reply` → `replied`. */
   async recordTexterReply(input: { conversationId: string }): Promise<Conversation> {
-    return this.recordMessaging(input, "texter_replied");
+    return this.recordMessaging(await this.conversationOf(input), "texter_replied");
   }
 
   /**
@@ -1026,14 +1023,12 @@ export class Engine {
   async closeConversation(input: { conversationId: string; actorId?: string }): Promise<Conversation> {
     const i = v.object(input);
     const actorId = v.optionalText(i.actorId, "actorId");
-    if (actorId !== undefined) {
-      const current = await this.loadConversation(v.text(i.conversationId, "conversationId"));
-      if (current.assigneeId !== actorId) {
-        const campaign = await this.loadCampaign(current.campaignId);
-        assertManager(await this.loadOrg(campaign.orgId), actorId);
-      }
+    const current = await this.conversationOf(i);
+    if (actorId !== undefined && current.assigneeId !== actorId) {
+      const campaign = await this.loadCampaign(current.campaignId);
+      assertManager(await this.loadOrg(campaign.orgId), actorId);
     }
-    return this.recordMessaging(i, "closed", actorId ?? null);
+    return this.recordMessaging(current, "closed", actorId ?? null);
   }
 
   /**
@@ -1193,10 +1188,14 @@ export class Engine {
     return { moved: r.moved.flat().filter((m) => m.fromHolder !== m.conversation.assigneeId).length };
   }
 
-  private async recordMessaging(input: unknown, kind: MessagingEvent, actorId: string | null = null): Promise<Conversation> {
-    const i = v.object(input);
-    const conversationId = v.text(i.conversationId, "conversationId");
-    const current = await this.loadConversation(conversationId);
+  /** Validate `{ conversationId }` and load the conversation. */
+  private async conversationOf(input: unknown): Promise<Conversation> {
+    return this.loadConversation(v.text(v.object(input).conversationId, "conversationId"));
+  }
+
+  /** Apply a messaging event (M1) to a conversation already loaded (one read per call). */
+  private async recordMessaging(current: Conversation, kind: MessagingEvent, actorId: string | null = null): Promise<Conversation> {
+    const conversationId = current.id;
     const campaign = await this.loadCampaign(current.campaignId);
     const rule = TRANSITIONS[kind];
     const ctx = this.ctx(actorId);

@@ -36,6 +36,7 @@ import type {
   SelfAssignEvent,
 } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
+import { claimRoom } from "../storage/claim-room.js";
 import { CampaignTable, statusCode } from "./campaign-table.js";
 
 /** Options of {@link createMemoryStorage}. */
@@ -215,20 +216,13 @@ class MemoryAdapter implements MemoryStorage {
       const { table } = slot;
       const counts = table.countsOf(request.texterId);
       const held = table.heldCount(request.texterId);
-      const blocked = (reason: "batch_unfinished" | "cap_reached" | "holding") => ({
-        result: { kind: "blocked" as const, reason },
-        events: request.events([]),
+      const decided = claimRoom(request, {
+        held,
+        notStarted: counts[NOT_STARTED]!,
+        needsReply: counts[NEEDS_REPLY]!,
       });
-      if (request.onlyIfHoldingNone && held > 0) return blocked("holding");
-      const { maxNotStarted, maxNeedsReply } = request.gate;
-      if (
-        (maxNotStarted !== null && counts[NOT_STARTED]! > maxNotStarted) ||
-        (maxNeedsReply !== null && counts[NEEDS_REPLY]! > maxNeedsReply)
-      ) {
-        return blocked("batch_unfinished");
-      }
-      const room = request.maxHeld === null ? request.limit : Math.min(request.limit, request.maxHeld - held);
-      if (room <= 0) return blocked("cap_reached");
+      if (decided.kind === "blocked") return { result: decided, events: request.events([]) };
+      const room = decided.room;
       const taken = table.takeFromPool(request.ranks, room, request.contactZoneOpen ?? undefined);
       for (const s of taken) table.setHolder(s, request.texterId, request.now);
       const conversations = taken.map((s) => table.conversation(s));

@@ -16,6 +16,7 @@ import { checkVersion, writeCampaign } from "./aggregates.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
 import { Rollback, transaction } from "./transaction.js";
+import { claimRoom } from "../../storage/claim-room.js";
 
 const NOT_STARTED = statusCode("not_started");
 const NEEDS_REPLY = statusCode("needs_reply");
@@ -47,11 +48,6 @@ export function rankSql(ranks: readonly number[] = [0, 1, 2]): string {
 export function closedOf(zones: readonly string[], req: ClaimRequest): string[] {
   const open = req.contactZoneOpen;
   return open === null ? [] : zones.filter((z) => !open(z));
-}
-
-/** SQL condition leaving out not-started conversations of closed zones; `$n` holds the zones. */
-export function zoneSql(closed: readonly string[], param: number): string {
-  return closed.length === 0 ? "TRUE" : `NOT (rank = 1 AND contact_tz IS NOT NULL AND contact_tz = ANY($${param}::text[]))`;
 }
 
 /**
@@ -98,14 +94,11 @@ export function zonedClaimStatement(schema: string, limit: number, ranks: readon
     RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}`;
 }
 
-/**
- * The bare claim statement (exported for the benchmark's ceiling measurement). With closed zones,
- * pass them as the fourth parameter.
- */
-export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2], closed: readonly string[] = []): string {
+/** The bare claim statement (exported for the benchmark's ceiling measurement). */
+export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2]): string {
   return `WITH picked AS MATERIALIZED (
       SELECT seq FROM ${schema}.conversations
-      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)} AND ${zoneSql(closed, 4)}
+      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)}
       ORDER BY rank, sort_key, seq
       LIMIT ${sqlLimit(limit)}
       FOR UPDATE OF conversations SKIP LOCKED
@@ -149,23 +142,18 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest)
       : { held: "0", not_started: "0", needs_reply: "0", previous: null };
     if (counts.previous !== null) return new Rollback({ kind: "replayed", conversations: counts.previous });
     if (req.next !== null) await writeCampaign(client, schema, req.next);
-    const held = Number(counts.held);
-    const blocked = async (reason: "batch_unfinished" | "cap_reached" | "holding"): Promise<ClaimOutcome | Rollback<ClaimOutcome>> => {
-      const outcome: ClaimOutcome = { kind: "blocked", reason };
-      if (req.next === null) return new Rollback(outcome);
+    const decided = claimRoom(req, {
+      held: Number(counts.held),
+      notStarted: Number(counts.not_started),
+      needsReply: Number(counts.needs_reply),
+    });
+    if (decided.kind === "blocked") {
+      // A blocked claim writes nothing of its own; with an aggregate to commit (a join) it still commits.
+      if (req.next === null) return new Rollback<ClaimOutcome>(decided);
       await insertEvents(client, schema, req.events([]));
-      return outcome;
-    };
-    if (req.onlyIfHoldingNone && held > 0) return blocked("holding");
-    const { maxNotStarted, maxNeedsReply } = req.gate;
-    if (
-      (maxNotStarted !== null && Number(counts.not_started) > maxNotStarted) ||
-      (maxNeedsReply !== null && Number(counts.needs_reply) > maxNeedsReply)
-    ) {
-      return blocked("batch_unfinished");
+      return decided;
     }
-    const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - held);
-    if (room <= 0) return blocked("cap_reached");
+    const room = decided.room;
     const zones = locked.zones;
     const closed = closedOf(zones, req);
     const open = zones.filter((z) => !closed.includes(z));

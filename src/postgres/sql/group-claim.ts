@@ -15,11 +15,14 @@ import type { ClaimOutcome, ClaimRequest } from "../../storage/contract.js";
 import type { Conversation, EventDraft } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { checkVersion } from "./aggregates.js";
+import { claimRoom } from "../../storage/claim-room.js";
 import { claim, closedOf, needsState, rankSql, sqlLimit } from "./claim.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, byHandOut, statusCode, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, transaction } from "./transaction.js";
 
+/** The group cannot be served together (closed contact zones): its members run one by one. */
+const ONE_BY_ONE = Symbol("one by one");
 const NOT_STARTED = statusCode("not_started");
 const NEEDS_REPLY = statusCode("needs_reply");
 
@@ -45,12 +48,12 @@ export async function groupClaim(
 ): Promise<PromiseSettledResult<ClaimOutcome>[]> {
   if (reqs.length === 1) return Promise.allSettled([claim(pool, schema, reqs[0]!)]);
   try {
-    const outcomes = await transaction<ClaimOutcome[]>(pool, async (client) => {
+    const outcomes = await transaction<ClaimOutcome[] | typeof ONE_BY_ONE>(pool, async (client) => {
       const first = reqs[0]!;
       const locked = await checkVersion(client, schema, first.campaignId, first.expectedVersion, "FOR SHARE");
       if (locked === null) return new Rollback(reqs.map((): ClaimOutcome => ({ kind: "conflict" })));
       // With closed zones (T2) the members run one by one, on the per-zone statement (see claim.ts).
-      if (reqs.some((r) => closedOf(locked.zones, r).length > 0)) return new Rollback<ClaimOutcome[]>([]);
+      if (reqs.some((r) => closedOf(locked.zones, r).length > 0)) return new Rollback<ClaimOutcome[] | typeof ONE_BY_ONE>(ONE_BY_ONE);
       // Only members whose gate, cap or key reads their state are serialized and counted (as in a
       // single claim); the others need neither.
       const texters = reqs.filter(needsState).map((r) => r.texterId);
@@ -84,16 +87,8 @@ export async function groupClaim(
       const outcomes: (ClaimOutcome | { kind: "pending"; room: number })[] = reqs.map((req) => {
         const replay = previous.get(req.texterId);
         if (replay !== undefined) return { kind: "replayed", conversations: replay };
-        const c = counts.get(req.texterId) ?? { held: 0, notStarted: 0, needsReply: 0 };
-        if (req.onlyIfHoldingNone && c.held > 0) return { kind: "blocked", reason: "holding" };
-        if (
-          (req.gate.maxNotStarted !== null && c.notStarted > req.gate.maxNotStarted) ||
-          (req.gate.maxNeedsReply !== null && c.needsReply > req.gate.maxNeedsReply)
-        ) {
-          return { kind: "blocked", reason: "batch_unfinished" };
-        }
-        const room = req.maxHeld === null ? req.limit : Math.min(req.limit, req.maxHeld - c.held);
-        return room <= 0 ? { kind: "blocked", reason: "cap_reached" } : { kind: "pending", room };
+        const decided = claimRoom(req, counts.get(req.texterId) ?? { held: 0, notStarted: 0, needsReply: 0 });
+        return decided.kind === "blocked" ? decided : { kind: "pending", room: decided.room };
       });
       // Every member must see the same closed zones (T2); otherwise they run one by one.
       // One hand-out for the whole group, dealt in queue order: the first member gets the best rows.
@@ -153,7 +148,7 @@ export async function groupClaim(
       }
       return final;
     });
-    if (outcomes.length === 0) return Promise.allSettled(reqs.map((r) => claim(pool, schema, r)));
+    if (outcomes === ONE_BY_ONE) return Promise.allSettled(reqs.map((r) => claim(pool, schema, r)));
     return outcomes.map((value) => ({ status: "fulfilled", value }));
   } catch (error) {
     // The commit's outcome is unknown for every member alike.

@@ -128,11 +128,31 @@ describe("PostgreSQL adapter under real concurrency", () => {
     const victimPool = new pg.Pool({ connectionString: f.url, max: 8, application_name: appName });
     victimPool.on("error", () => undefined);
     // A pool that fails about one statement in 40 before it reaches the server: the transaction around it aborts.
-    const flaky: PgPoolLike = {
-      query: (text, values) => victimPool.query(text, values as unknown[]) as never,
-      connect: async () => {
-        const client = await victimPool.connect();
+    // Every connection of the victim pool ignores its own termination: a backend killed between two
+    // statements must fail the statement, not the test process.
+    const guarded = new WeakSet<object>();
+    const checkout = async () => {
+      const client = await victimPool.connect();
+      if (!guarded.has(client)) {
+        guarded.add(client);
         client.on("error", () => undefined);
+      }
+      return client;
+    };
+    const flaky: PgPoolLike = {
+      query: async (text, values) => {
+        const client = await checkout();
+        try {
+          const result = await client.query(text, values as unknown[]);
+          client.release();
+          return result as never;
+        } catch (error) {
+          client.release(error instanceof Error ? error : true);
+          throw error;
+        }
+      },
+      connect: async () => {
+        const client = await checkout();
         return {
           query: (text: string, values?: readonly unknown[]) => {
             if (text !== "ROLLBACK" && Math.random() < 0.025) return Promise.reject(new Error("injected fault"));

@@ -4,8 +4,9 @@
  * - the same request on a naive baseline (filter and sort the pool per request) at both sizes;
  * - memory per conversation at 1,000,000: JS heap plus typed-array buffers, measured around the import.
  * - T2: p50 at 1,000,000 with half the contacts outside texting hours vs all inside.
+ * - T4: `idleCutoff` for a 30-day limit versus the minute-by-minute walk it replaced.
  * Targets: p50(1M) / p50(10k) ≤ 1.5; naive p50(1M) / ours p50(1M) ≥ 100; < 200 bytes per conversation;
- * half outside / all inside ≤ 1.5.
+ * half outside / all inside ≤ 1.5; minute walk / idleCutoff ≥ 100 (100x faster).
  *
  * Run: npm run bench  (needs --expose-gc, which the script passes)
  */
@@ -13,6 +14,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine } from "../src/index.js";
+import { MAX_IDLE_MS, idleCutoff, localMinutes, parseClock } from "../src/core/time.js";
+import type { CampaignSchedule } from "../src/types.js";
 import { createMemoryStorage } from "../src/memory.js";
 
 const BATCH = 300;
@@ -134,6 +137,47 @@ async function measureZones(size: number, halfOutside: boolean) {
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
+/** T4 baseline: the minute-by-minute walk `idleCutoff` replaced (one `Intl` look-up per minute). */
+function idleCutoffMinuteWalk(now: number, idleMs: number, schedule: CampaignSchedule): number {
+  const minute = 60_000;
+  const open = parseClock(schedule.textingHoursStart)!;
+  const close = parseClock(schedule.textingHoursEnd)!;
+  let needed = Math.ceil(idleMs / minute);
+  let t = Math.floor(now / minute) * minute;
+  for (let steps = 0; needed > 0 && steps < 400 * 1440; steps++) {
+    t -= minute;
+    const local = localMinutes(t, schedule.timeZone);
+    if (local >= open && local < close) needed--;
+  }
+  return t;
+}
+
+/**
+ * T4: time for one stale-release cutoff with a 30-day limit (MAX_IDLE_MS), default hours 09:00–21:00 in
+ * New York (60 days back, across a daylight-saving change), by the minute walk and by `idleCutoff`.
+ */
+function measureIdleCutoff() {
+  const schedule: CampaignSchedule = { timeZone: "America/New_York", textingHoursStart: "09:00", textingHoursEnd: "21:00", startsAt: null, endsAt: null };
+  const nows = Array.from({ length: 8 }, (_, i) => Date.UTC(2026, 11, 15, 14, 7) + i * 3 * 86_400_000);
+  const time = (fn: (now: number) => number, rounds: number) => {
+    const times: number[] = [];
+    for (let r = -1; r < rounds; r++) {
+      for (const now of nows) {
+        const t0 = performance.now();
+        fn(now);
+        if (r >= 0) times.push(performance.now() - t0); // the first round is warm-up
+      }
+    }
+    return times.sort((a, b) => a - b);
+  };
+  for (const now of nows) {
+    if (idleCutoff(now, MAX_IDLE_MS, schedule) !== idleCutoffMinuteWalk(now, MAX_IDLE_MS, schedule)) throw new Error("T4: idleCutoff disagrees with the minute walk");
+  }
+  const walk = time((now) => idleCutoffMinuteWalk(now, MAX_IDLE_MS, schedule), 2);
+  const ours = time((now) => idleCutoff(now, MAX_IDLE_MS, schedule), 100);
+  return { walk: { p50: percentile(walk, 50), p99: percentile(walk, 99) }, ours: { p50: percentile(ours, 50), p99: percentile(ours, 99) } };
+}
+
 async function main() {
   if (!gc) console.warn("warning: run with --expose-gc for accurate memory figures (npm run bench does)");
   const small = await measureEngine(10_000);
@@ -142,6 +186,7 @@ async function main() {
   const zonesHalf = await measureZones(1_000_000, true);
   const naiveSmall = measureNaive(10_000, Math.min(REQUESTS, 30));
   const naiveLarge = measureNaive(1_000_000, 15);
+  const cutoff = measureIdleCutoff();
   const rows = [
     { case: "selfassign, 10k pool", p50_ms: small.p50, p99_ms: small.p99 },
     { case: "selfassign, 1M pool", p50_ms: large.p50, p99_ms: large.p99 },
@@ -149,26 +194,31 @@ async function main() {
     { case: "selfassign, 1M, half outside hours (T2)", p50_ms: zonesHalf.p50, p99_ms: zonesHalf.p99 },
     { case: "naive filter+sort, 10k pool", p50_ms: naiveSmall.p50, p99_ms: naiveSmall.p99 },
     { case: "naive filter+sort, 1M pool", p50_ms: naiveLarge.p50, p99_ms: naiveLarge.p99 },
+    { case: "T4 idleCutoff, 30-day limit", p50_ms: cutoff.ours.p50, p99_ms: cutoff.ours.p99 },
+    { case: "T4 minute walk, 30-day limit", p50_ms: cutoff.walk.p50, p99_ms: cutoff.walk.p99 },
   ];
   const ratios = {
     p50_1M_over_10k: large.p50 / small.p50,
     naive_over_selfassign_at_1M: naiveLarge.p50 / large.p50,
     heap_bytes_per_conversation_1M: large.bytesPerConversation,
     half_outside_over_all_inside_p50: zonesHalf.p50 / zonesInside.p50,
+    idle_cutoff_minute_walk_over_ours_30d_p50: cutoff.walk.p50 / cutoff.ours.p50,
   };
   const targets = {
     p50_1M_over_10k: "<= 1.5",
     naive_over_selfassign_at_1M: ">= 100",
     heap_bytes_per_conversation_1M: "< 200",
     half_outside_over_all_inside_p50: "<= 1.5",
+    idle_cutoff_minute_walk_over_ours_30d_p50: ">= 100",
   };
   const met = {
     p50_1M_over_10k: ratios.p50_1M_over_10k <= 1.5,
     naive_over_selfassign_at_1M: ratios.naive_over_selfassign_at_1M >= 100,
     heap_bytes_per_conversation_1M: ratios.heap_bytes_per_conversation_1M < 200,
     half_outside_over_all_inside_p50: ratios.half_outside_over_all_inside_p50 <= 1.5,
+    idle_cutoff_minute_walk_over_ours_30d_p50: ratios.idle_cutoff_minute_walk_over_ours_30d_p50 >= 100,
   };
-  console.log(`Request latency, batch ${BATCH}, ${REQUESTS} requests per size (ms):`);
+  console.log(`Request latency, batch ${BATCH}, ${REQUESTS} requests per size, and T4 cutoff time (ms):`);
   console.table(rows.map((r) => ({ ...r, p50_ms: r.p50_ms.toFixed(3), p99_ms: r.p99_ms.toFixed(3) })));
   console.table(
     Object.entries(ratios).map(([name, value]) => ({ ratio: name, value: value.toFixed(2), target: targets[name as keyof typeof targets], met: met[name as keyof typeof met] })),

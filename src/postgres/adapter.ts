@@ -109,7 +109,27 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   const group = options.maxClaimGroup ?? 16;
   if (!Number.isInteger(group) || group < 1) throw new TypeError("maxClaimGroup must be a whole number ≥ 1.");
   const schema = quoteSchema(options.schema ?? "selfassign");
+  guardIdleErrors(options.pool);
   return new PostgresAdapter(options.pool, schema, new ClaimQueue(options.pool, schema, limit, group));
+}
+
+const guardedPools = new WeakSet<object>();
+
+/**
+ * A `pg.Pool` emits `error` when the backend of an idle pooled connection dies (failover, restart,
+ * `pg_terminate_backend`, an idle timeout on the server or a proxy). The pool has already dropped that
+ * connection and the next checkout opens a new one, so there is nothing to do; but an EventEmitter
+ * `error` with no listener throws and crashes the host process. Add one listener per pool that ignores
+ * it (the host's own listeners, added before or after, still hear every error).
+ */
+function guardIdleErrors(pool: PgPoolLike): void {
+  if (typeof pool.on !== "function" || guardedPools.has(pool)) return;
+  guardedPools.add(pool);
+  pool.on("error", ignorePoolError);
+}
+
+function ignorePoolError(): void {
+  // The pool already removed the dead idle connection; see guardIdleErrors.
 }
 
 class PostgresAdapter implements PostgresStorage {

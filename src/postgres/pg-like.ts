@@ -18,6 +18,15 @@ export interface PgClientLike {
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<PgResultLike<R>>;
   /** Give the connection back; pass an error (or `true`) to destroy it instead. */
   release(destroy?: Error | boolean): void;
+  /**
+   * Listen for the connection failing (`pg` clients are EventEmitters and emit `error` when their
+   * backend dies; with no listener that would crash the process). While the adapter holds a client it
+   * listens, and a client that failed is released with the error, never returned to the pool healthy.
+   * Optional: a client without it is simply not watched.
+   */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  /** Stop listening (called when the adapter releases the client). Optional, see {@link PgClientLike.on}. */
+  removeListener?(event: "error", listener: (error: Error) => void): unknown;
 }
 
 /** A connection pool (`pg.Pool`). */
@@ -26,4 +35,11 @@ export interface PgPoolLike {
   connect(): Promise<PgClientLike>;
   /** Run one statement on any connection. */
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<PgResultLike<R>>;
+  /**
+   * Listen for pool errors. A `pg.Pool` emits `error` when the backend of an IDLE pooled connection
+   * dies (the pool has already dropped that connection); with no listener that would crash the
+   * process, so the adapter adds one listener per pool that ignores it. Your own listeners still hear
+   * every such error. Optional: a pool without it is not watched.
+   */
+  on?(event: "error", listener: (error: Error) => void): unknown;
 }

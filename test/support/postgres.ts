@@ -11,7 +11,7 @@ export async function postgresFixture(options: { poolSize?: number; maxConcurren
   const url = inject("databaseUrl");
   const schema = `t_${process.pid}_${Date.now().toString(36)}_${++counter}`;
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8 });
-  pool.on("error", () => undefined); // a terminated idle connection is not a test failure
+  // No error listener of our own: the adapter must keep a dying connection from crashing the process.
   const storage: PostgresStorage = createPostgresStorage({
     pool,
     schema,

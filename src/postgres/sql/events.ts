@@ -37,8 +37,21 @@ interface EventRow {
   data: unknown;
 }
 
-/** Number the committed events, then read positions after `after`. */
+/** Most events one {@link readEvents} call returns (the engine allows the same). */
+const MAX_READ_EVENTS = 100_000;
+
+function wholeNumber(value: unknown, name: string, max: number): number {
+  if (typeof value !== "number") throw new TypeError(`readEvents: ${name} must be a number, got ${typeof value}.`);
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`readEvents: ${name} must be a whole number from 0 to ${max}, got ${value}.`);
+  }
+  return value;
+}
+
+/** Number the committed events, then read positions after `after` (both arguments validated, and sent as parameters). */
 export async function readEvents(pool: PgPoolLike, schema: string, after: number, limit: number): Promise<SelfAssignEvent[]> {
+  wholeNumber(after, "after", Number.MAX_SAFE_INTEGER);
+  wholeNumber(limit, "limit", MAX_READ_EVENTS);
   await transaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:events:${schema}`]);
     await client.query(
@@ -54,8 +67,8 @@ export async function readEvents(pool: PgPoolLike, schema: string, after: number
   });
   const { rows } = await pool.query<EventRow>(
     `SELECT seq, type, at, org_id, campaign_id, actor_id, data FROM ${schema}.events
-     WHERE seq > $1 ORDER BY seq LIMIT ${limit}`,
-    [after],
+     WHERE seq > $1 ORDER BY seq LIMIT $2`,
+    [after, limit],
   );
   return rows.map(
     (r) =>

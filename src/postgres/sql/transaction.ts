@@ -1,6 +1,11 @@
 /**
  * Transactions: check out a connection, BEGIN, run, COMMIT; on any error ROLLBACK and, if the
  * connection itself failed, destroy it rather than return it to the pool.
+ *
+ * While the adapter holds a client it listens for the client's `error` event: `pg` emits it when the
+ * backend dies (failover, `pg_terminate_backend`, a network cut), and an EventEmitter `error` with no
+ * listener would crash the host process. The statement in flight fails on its own; the listener only
+ * records that the connection is broken, so the client is released with the error (destroyed).
  * @module
  */
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
@@ -24,33 +29,52 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
-/** Run `body` in one transaction. Returning a {@link Rollback} rolls back and returns its value. */
-export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLike) => Promise<T | Rollback<T>>): Promise<T> {
+/**
+ * Check out a client and hold it while `use` runs, listening for its `error` event the whole time.
+ * `use` gets a `fail` callback to mark the connection broken; the client is released with the first
+ * error seen (destroyed) or, if none, returned to the pool.
+ */
+export async function withClient<T>(pool: PgPoolLike, use: (client: PgClientLike, fail: (error: unknown) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: unknown = undefined;
+  const fail = (error: unknown) => {
+    if (broken === undefined) broken = error ?? new Error("connection failed");
+  };
+  const onError = (error: Error) => fail(error);
+  client.on?.("error", onError);
   try {
-    await client.query("BEGIN");
-    const result = await body(client);
-    if (result instanceof Rollback) {
-      await client.query("ROLLBACK");
-      return result.value;
-    }
-    try {
-      await client.query("COMMIT");
-    } catch (error) {
-      broken = error;
-      throw new CommitOutcomeUnknown(error);
-    }
-    return result;
-  } catch (error) {
-    if (error instanceof CommitOutcomeUnknown) throw error;
-    try {
-      await client.query("ROLLBACK");
-    } catch (rollbackError) {
-      broken = rollbackError;
-    }
-    throw error;
+    return await use(client, fail);
   } finally {
+    client.removeListener?.("error", onError);
     client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
   }
+}
+
+/** Run `body` in one transaction. Returning a {@link Rollback} rolls back and returns its value. */
+export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLike) => Promise<T | Rollback<T>>): Promise<T> {
+  return withClient(pool, async (client, fail) => {
+    try {
+      await client.query("BEGIN");
+      const result = await body(client);
+      if (result instanceof Rollback) {
+        await client.query("ROLLBACK");
+        return result.value;
+      }
+      try {
+        await client.query("COMMIT");
+      } catch (error) {
+        fail(error);
+        throw new CommitOutcomeUnknown(error);
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof CommitOutcomeUnknown) throw error;
+      try {
+        await client.query("ROLLBACK");
+      } catch (rollbackError) {
+        fail(rollbackError);
+      }
+      throw error;
+    }
+  });
 }

@@ -1,0 +1,330 @@
+/**
+ * PostgreSQL faults from outside: backends that die under the adapter, and hostile arguments to its
+ * public methods.
+ *
+ * The pool here is set up exactly as docs/postgres.md shows — a plain `pg.Pool`, and NO `error`
+ * listener anywhere (not on the pool, not on any client). A dying backend must fail the one call in
+ * flight with STORAGE_ERROR and must never crash the process: an EventEmitter `error` with no listener
+ * would throw out of the socket callback, which vitest reports as an unhandled error (failing the
+ * run) and which this file also records and asserts on.
+ */
+import { EventEmitter } from "node:events";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import pg from "pg";
+import { createEngine, type Engine, isAssignmentError } from "../src/index.js";
+import { createPostgresStorage, type PgClientLike, type PgPoolLike, type PostgresStorage } from "../src/postgres.js";
+import { transaction } from "../src/postgres/sql/transaction.js";
+import { manualClock, uniqueId } from "./helpers.js";
+
+/** Errors that escaped to the process (in a host without vitest, each would have killed it). */
+const escaped: unknown[] = [];
+const onEscape = (error: unknown) => {
+  escaped.push(error);
+};
+
+beforeAll(() => {
+  process.on("uncaughtException", onEscape);
+  process.on("unhandledRejection", onEscape);
+});
+afterAll(() => {
+  process.off("uncaughtException", onEscape);
+  process.off("unhandledRejection", onEscape);
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no error listener anywhere)", () => {
+  const url = inject("databaseUrl");
+  const schema = `faults_${process.pid}_${Date.now().toString(36)}`;
+  const appName = uniqueId("faults").replaceAll("-", "_");
+  let pool: pg.Pool;
+  let admin: pg.Client;
+  let storage: PostgresStorage;
+  let engine: Engine;
+  let campaignId: string;
+  let releasedWithError = 0;
+
+  beforeAll(async () => {
+    // Exactly as docs/postgres.md shows (plus an application_name, so this test can find its backends).
+    pool = new pg.Pool({ connectionString: url, max: 4, application_name: appName });
+    pool.on("release", (error: Error | undefined) => {
+      if (error) releasedWithError++;
+    });
+    storage = createPostgresStorage({ pool, schema });
+    await storage.migrate();
+    admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+
+    const clock = manualClock();
+    engine = createEngine({ storage, clock: clock.now, generateId: (kind) => uniqueId(kind) });
+    const org = await engine.createOrganization({ name: "Faults", ownerId: "admin" });
+    await engine.addMember({ actorId: "admin", orgId: org.id, userId: "texter", role: "texter" });
+    const campaign = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Faults" });
+    campaignId = campaign.id;
+    await engine.importContacts({
+      actorId: "admin",
+      campaignId,
+      contacts: Array.from({ length: 200 }, (_, i) => ({ contactId: `c${i}` })),
+    });
+    await engine.updateCampaignSettings({
+      actorId: "admin",
+      campaignId,
+      enabled: true,
+      batchSize: 5,
+      gate: "none",
+      textingHoursStart: "00:00",
+      textingHoursEnd: "24:00",
+    });
+    await engine.launchCampaign({ actorId: "admin", campaignId });
+    await engine.addSenders({ actorId: "admin", campaignId, userIds: ["texter"] });
+  });
+
+  afterAll(async () => {
+    await admin?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await admin?.end().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+  });
+
+  afterEach(() => {
+    expect(escaped.splice(0), "errors escaped to the process (each would crash a host)").toEqual([]);
+  });
+
+  /** Terminate this pool's idle backends; resolves once the pool has dropped them. */
+  async function killIdle(): Promise<number> {
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'`,
+      [appName],
+    );
+    const killed = rows[0]!.n;
+    await until("the pool to drop its dead idle clients", async () => (pool.idleCount === 0 ? true : undefined));
+    return killed;
+  }
+
+  it("a claim whose backend is terminated while it waits for a lock fails with STORAGE_ERROR; the process and the pool live on", async () => {
+    for (let round = 0; round < 4; round++) {
+      const errorsBefore = releasedWithError;
+      // Another connection holds the campaign row, so the texter's claim waits on it.
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      await locker.query("BEGIN");
+      await locker.query(`SELECT id FROM "${schema}".campaigns WHERE id = $1 FOR UPDATE`, [campaignId]);
+
+      const request = engine.requestConversations({ campaignId, texterId: "texter" }).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      const pid = await until("the claim to wait on the campaign row lock", async () => {
+        const { rows } = await admin.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND position($1 in query) > 0 AND pid <> pg_backend_pid()`,
+          [schema],
+        );
+        return rows[0]?.pid;
+      });
+      const { rows: killed } = await admin.query<{ ok: boolean }>("SELECT pg_terminate_backend($1) AS ok", [pid]);
+      expect(killed[0]!.ok).toBe(true);
+
+      const settled = await request;
+      expect("error" in settled, `round ${round}: the request did not fail`).toBe(true);
+      const error = (settled as { error: unknown }).error;
+      expect(isAssignmentError(error, "STORAGE_ERROR"), `round ${round}: ${String(error)}`).toBe(true);
+      if (isAssignmentError(error)) {
+        expect(error.details.method).toBe("claim");
+        expect(["not_applied", "unknown"]).toContain(error.details.outcome);
+      }
+      // The dead connection was destroyed, not handed back to the pool as healthy.
+      expect(releasedWithError).toBeGreaterThan(errorsBefore);
+
+      await locker.query("ROLLBACK");
+      await locker.end();
+      // Late socket events of the dead connection arrive after the call failed: give them time.
+      await sleep(100);
+      expect(escaped).toEqual([]);
+
+      // The pool recovered: the same texter gets a batch.
+      const next = await engine.requestConversations({ campaignId, texterId: "texter" });
+      expect(next.ok).toBe(true);
+      if (next.ok) expect(next.conversations).toHaveLength(5);
+
+      // Idle pooled connections whose backends die do not crash anything either (pg emits `error`
+      // on the pool for them).
+      await Promise.all(Array.from({ length: 4 }, () => pool.query("SELECT pg_sleep(0.02)")));
+      expect(await killIdle()).toBeGreaterThan(0);
+      await sleep(100);
+      expect(escaped).toEqual([]);
+      const after = await engine.requestConversations({ campaignId, texterId: "texter" });
+      expect(after.ok).toBe(true);
+    }
+  });
+
+  it("a transaction whose backend dies between statements rejects, destroys the client, and the pool lives on", async () => {
+    for (let round = 0; round < 3; round++) {
+      const errorsBefore = releasedWithError;
+      let pid = 0;
+      const outcome = await transaction(pool as PgPoolLike, async (client: PgClientLike) => {
+        const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        pid = rows[0]!.pid;
+        // The backend dies while the adapter holds the client between two statements.
+        await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+        await sleep(100);
+        await client.query("SELECT 1");
+        return "committed";
+      }).then(
+        () => "resolved",
+        (error: unknown) => (error instanceof Error ? "rejected" : "rejected with a non-error"),
+      );
+      expect(outcome).toBe("rejected");
+      expect(releasedWithError).toBeGreaterThan(errorsBefore);
+      await sleep(50);
+      expect(escaped).toEqual([]);
+      const next = await engine.requestConversations({ campaignId, texterId: "texter" });
+      expect(next.ok).toBe(true);
+    }
+  });
+
+  it("readEvents refuses hostile and malformed arguments and never runs them as SQL", async () => {
+    await expect(storage.readEvents(0, "1; DROP TABLE x" as never)).rejects.toThrow(TypeError);
+    await expect(storage.readEvents(0, `1; DROP SCHEMA "${schema}" CASCADE` as never)).rejects.toThrow(TypeError);
+    await expect(storage.readEvents("0; DROP TABLE x" as never, 10)).rejects.toThrow(TypeError);
+    // One statement, no semicolon: an inlined limit would run this subquery (sequences are not
+    // transactional, so a call would show even if the statement failed afterwards).
+    await admin.query(`CREATE SEQUENCE "${schema}".probe`);
+    const probe = `(SELECT nextval('"${schema}".probe'))`;
+    await expect(storage.readEvents(0, probe as never)).rejects.toThrow(TypeError);
+    await expect(storage.readEvents(probe as never, 10)).rejects.toThrow(TypeError);
+    const { rows: calls } = await admin.query<{ is_called: boolean }>(`SELECT is_called FROM "${schema}".probe`);
+    expect(calls[0]!.is_called, "the injected subquery ran").toBe(false);
+    for (const bad of [-1, Number.NaN, 1.5, Number.POSITIVE_INFINITY, 100_001]) {
+      await expect(storage.readEvents(0, bad), `limit ${bad}`).rejects.toThrow(RangeError);
+    }
+    for (const bad of [-1, Number.NaN, 0.5, Number.POSITIVE_INFINITY]) {
+      await expect(storage.readEvents(bad, 10), `after ${bad}`).rejects.toThrow(RangeError);
+    }
+    // The schema is intact and reading still works.
+    const { rows } = await admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'events'",
+      [schema],
+    );
+    expect(rows[0]!.n).toBe(1);
+    const events = await storage.readEvents(0, 3);
+    expect(events).toHaveLength(3);
+    expect(await storage.readEvents(0, 0)).toEqual([]);
+    expect((await storage.readEvents(events[2]!.seq, 1))[0]!.seq).toBeGreaterThan(events[2]!.seq);
+    // Through the engine the same bad values are refused as INVALID_INPUT, as before.
+    await expect(engine.readEvents({ after: 0, limit: "1; DROP TABLE x" as never })).rejects.toSatisfy((e) => isAssignmentError(e, "INVALID_INPUT"));
+  });
+});
+
+/** A client as pg's: an EventEmitter with query() and release(). */
+class FakeClient extends EventEmitter {
+  broken: Error | null = null;
+  released: (Error | boolean | undefined)[] = [];
+  async query() {
+    if (this.broken !== null) throw new Error("Client has encountered a connection error and is not queryable");
+    return { rows: [], rowCount: 0 };
+  }
+  release(destroy?: Error | boolean) {
+    this.released.push(destroy);
+  }
+  /** What pg does when the socket dies: the client emits `error` (and throws if nobody listens). */
+  die(error: Error) {
+    this.broken = error;
+    this.emit("error", error);
+  }
+}
+
+class FakePool extends EventEmitter {
+  constructor(readonly client: FakeClient) {
+    super();
+  }
+  async connect() {
+    return this.client;
+  }
+  async query() {
+    return { rows: [], rowCount: 0 };
+  }
+}
+
+describe("error listeners on checked-out clients and on the pool (fakes)", () => {
+  it("a checked-out client has exactly one error listener while the adapter holds it, none after a healthy release", async () => {
+    const client = new FakeClient();
+    const pool = new FakePool(client);
+    const during: number[] = [];
+    await transaction(pool, async (c) => {
+      during.push(client.listenerCount("error"));
+      await c.query("SELECT 1");
+      during.push(client.listenerCount("error"));
+      return null;
+    });
+    expect(during).toEqual([1, 1]);
+    expect(client.listenerCount("error")).toBe(0);
+    expect(client.released).toEqual([undefined]);
+  });
+
+  it("a client whose connection fails while held is released with that error (destroyed), and the emit does not throw", async () => {
+    const client = new FakeClient();
+    const pool = new FakePool(client);
+    const died = new Error("Connection terminated unexpectedly");
+    const outcome = transaction(pool, async (c) => {
+      await c.query("SELECT 1");
+      client.die(died); // would throw here without a listener
+      await c.query("SELECT 2");
+      return "not reached";
+    });
+    await expect(outcome).rejects.toThrow(/not queryable/);
+    expect(client.released).toEqual([died]);
+    expect(client.listenerCount("error")).toBe(0);
+  });
+
+  it("a connection that fails after COMMIT succeeded is still destroyed, not returned to the pool", async () => {
+    const client = new FakeClient();
+    const pool = new FakePool(client);
+    const died = new Error("read ECONNRESET");
+    const original = client.query.bind(client);
+    client.query = async (...args: unknown[]) => {
+      const result = await original();
+      if (args[0] === "COMMIT") client.emit("error", died); // the socket fails right after COMMIT's reply
+      return result;
+    };
+    expect(await transaction(pool, async () => "ok")).toBe("ok");
+    expect(client.released).toEqual([died]);
+    expect(client.listenerCount("error")).toBe(0);
+  });
+
+  it("clients and pools without on/removeListener (simple fakes) still work", async () => {
+    const released: unknown[] = [];
+    const pool: PgPoolLike = {
+      connect: async () => ({
+        query: async () => ({ rows: [], rowCount: 0 }) as never,
+        release: (destroy?: Error | boolean) => void released.push(destroy),
+      }),
+      query: async () => ({ rows: [], rowCount: 0 }) as never,
+    };
+    expect(await transaction(pool, async () => 7)).toBe(7);
+    expect(released).toEqual([undefined]);
+    expect(() => createPostgresStorage({ pool, schema: "fake" })).not.toThrow();
+  });
+
+  it("an idle pooled client's error emitted on the pool does not throw; the host's own listener still hears it; one listener per pool", () => {
+    const pool = new FakePool(new FakeClient());
+    expect(() => pool.emit("error", new Error("before"))).toThrow("before"); // what a bare pg.Pool does
+    createPostgresStorage({ pool, schema: "fake" });
+    createPostgresStorage({ pool, schema: "fake_two" });
+    expect(pool.listenerCount("error")).toBe(1);
+    expect(() => pool.emit("error", new Error("idle client died"))).not.toThrow();
+    const heard: Error[] = [];
+    pool.on("error", (e: Error) => heard.push(e));
+    pool.emit("error", new Error("again"));
+    expect(heard.map((e) => e.message)).toEqual(["again"]);
+  });
+});

@@ -21,12 +21,14 @@ export type {
   AcknowledgeResult,
   BulkSendProgress,
   BulkSendResult,
+  BulkSendWait,
   StaleReleaseResult,
   StaleReleaseJob,
 } from "./engine/engine.js";
 export { AssignmentError, isAssignmentError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
-export type { RefusalReason, JoinRefusalReason, ReassignSource, CampaignSettingsPatch } from "./core/campaign.js";
+export type { RefusalReason, JoinRefusalReason, ReassignSource, CampaignSettingsPatch, Decision } from "./core/campaign.js";
+export { finishBulkSend, bulkSendRunning } from "./core/campaign.js";
 export {
   isAutoOptOut,
   OPT_OUT_KEYWORDS,

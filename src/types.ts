@@ -119,6 +119,15 @@ export interface Sender {
   readonly via: "admin" | "invite";
 }
 
+/**
+ * The bulk send of a campaign launched with `bulkSend: true` (C6). While `finishedAt` is `null` the
+ * bulk send owns every initial message: nothing not-started is handed to a texter.
+ */
+export interface BulkSendState {
+  /** When nothing was left pending (the campaign became active, or will on resume), or `null` while it runs. */
+  readonly finishedAt: number | null;
+}
+
 /** A campaign aggregate: settings, roster, lifecycle and invite link. Small; conversations live in storage. */
 export interface Campaign {
   /** Stable id. */
@@ -141,6 +150,8 @@ export interface Campaign {
   readonly schedule: CampaignSchedule;
   /** Senders in the order they were added (that order breaks ties in the launch split, C4). */
   readonly senders: readonly Sender[];
+  /** The bulk send (C6) when launched with one, else `null`. */
+  readonly bulkSend: BulkSendState | null;
   /** Optimistic-concurrency version; storage increments it on every committed change. */
   readonly version: number;
 }
@@ -179,7 +190,7 @@ export interface ContactInput {
 export interface SenderCounts {
   /** The sender. */
   readonly userId: string;
-  /** Conversations held, any status. */
+  /** Conversations held, any status but opted out (O3, A1). */
   readonly held: number;
   /** Held and waiting for the initial message. */
   readonly notStarted: number;
@@ -187,13 +198,16 @@ export interface SenderCounts {
   readonly needsReply: number;
 }
 
-/** The conversations overview (A1). Opted-out conversations count in `total` only. */
+/**
+ * The conversations overview (A1). Opted-out conversations count in `total` and `byStatus.opted_out`
+ * only: never as unassigned work, never as held (O3).
+ */
 export interface ConversationsOverview {
   /** The campaign. */
   readonly campaignId: string;
   /** Every conversation in the campaign, whatever its status. */
   readonly total: number;
-  /** Conversations nobody holds, any status. */
+  /** Conversations nobody holds, any status but opted out. */
   readonly unassigned: number;
   /** Unassigned and waiting for the initial message. */
   readonly unassignedNotStarted: number;
@@ -271,6 +285,8 @@ export interface EventPayloads {
     /** State after. */
     to: CampaignStatus;
   };
+  /** The bulk send had nothing left pending (C6); a `bulk_sending` campaign became active in the same step. */
+  "campaign.bulk_send_finished": Record<string, never>;
   /** The invite link was enabled (L1). The token is not in the event. */
   "campaign.invite_link_enabled": Record<string, never>;
   /** The invite link was disabled and its token revoked (L4). */

@@ -354,11 +354,11 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       clock.advance(120_000); // 11:01
       const before = await eventCount(engine);
       const r = await engine.releaseStale({ campaignId });
-      expect(r).toEqual({ released: 1, byTexter: { t1: [first!.id] } });
+      expect(r).toEqual({ released: 1, byTexter: [{ texterId: "t1", conversationIds: [first!.id] }] });
       const events = (await engine.readEvents({ after: before })).filter((e) => e.campaignId === campaignId);
       expect(events.map((e) => [e.type, e.data])).toEqual([["conversations.unassigned", { texterId: "t1", conversationIds: [first!.id], reason: "stale_release" }]]);
       clock.advance(3600_000); // 12:01: the reply has waited two hours
-      expect(await engine.releaseStale({ campaignId })).toEqual({ released: 1, byTexter: { t1: [third!.id] } });
+      expect(await engine.releaseStale({ campaignId })).toEqual({ released: 1, byTexter: [{ texterId: "t1", conversationIds: [third!.id] }] });
       expect((await engine.getConversation(second!.id)).assigneeId).toBe("t1");
       expect((await engine.getConversation(third!.id)).assigneeId).toBeNull();
     });
@@ -414,9 +414,9 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       await engine.addSenders({ actorId: admin, campaignId, userIds: texters });
       const launched = await engine.launchCampaign({ actorId: admin, campaignId, bulkSend: true });
       expect(launched.campaign.status).toBe("bulk_sending");
-      expect(launched.assigned).toBe(30); // C4 still splits at launch
-      // During the bulk send nothing not-started is handed out.
-      await engine.unassignAll({ actorId: admin, campaignId });
+      expect(launched.assigned).toBe(0); // C4: a bulk-send launch splits nothing
+      // Bulk Unassign All has nothing to do; during the bulk send nothing not-started is handed out.
+      expect(await engine.unassignAll({ actorId: admin, campaignId })).toEqual({ unassigned: 0 });
       expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "nothing_available" });
       // Two workers drain it; replies arrive for some.
       const sent: string[] = [];
@@ -428,7 +428,7 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       expect(new Set(sent).size).toBe(30);
       expect(sent).toHaveLength(30);
       expect((await engine.getCampaign(campaignId)).status).toBe("active");
-      expect(await engine.getBulkSendProgress({ campaignId })).toEqual({ total: 30, sent: 30, pending: 0, status: "active" });
+      expect(await engine.getBulkSendProgress({ campaignId })).toEqual({ total: 30, sent: 30, pending: 0, status: "active", waiting: null });
       const replied = [`${campaignId}:20`, `${campaignId}:7`];
       for (const id of replied) {
         clock.advance(1000);
@@ -447,6 +447,7 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       expect(await engine.leaseInitialSends({ campaignId, workerId: "x", limit: 5 })).toHaveLength(1);
       const wrong = await engine.acknowledgeInitialSends({ campaignId, workerId: "x", conversationIds: leased.map((c) => c.id) });
       expect(wrong).toEqual({ sent: 0, rejected: leased.map((c) => c.id), pending: 3, finished: false });
+      expect(await engine.leaseInitialSends({ campaignId, workerId: "y", limit: 5 })).toEqual([]); // all three leased
       const right = await engine.acknowledgeInitialSends({ campaignId, workerId: "w", conversationIds: leased.map((c) => c.id) });
       expect(right).toEqual({ sent: 2, rejected: [], pending: 1, finished: false });
     });

@@ -103,13 +103,19 @@ export function createCampaign(
     invite: { enabled: false, token: null, revokedTokens: [] },
     schedule: { ...DEFAULT_SCHEDULE },
     senders: [],
+    bulkSend: null,
     version: 1,
   };
   return { state, events: [event("campaign.created", ctx, org.id, input.id, { title: input.title })] };
 }
 
 /** A decision that only changes the aggregate. */
-export type Decision = { readonly state: Campaign; readonly events: EventDraft[] };
+export type Decision = {
+  /** The next aggregate (the same object when nothing changes). */
+  readonly state: Campaign;
+  /** Events to record in the same atomic step. */
+  readonly events: EventDraft[];
+};
 
 /** Settings a host may change (S1, S5, S7, S9, and the title). */
 export interface CampaignSettingsPatch {
@@ -153,7 +159,7 @@ export function updateSettings(
   ctx: Context,
 ): Decision {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   const changes: Record<string, unknown> = {};
   const state = produce(campaign, (d) => {
@@ -205,25 +211,30 @@ export function updateSettings(
  * Launch (C1, C4): draft → active. If the campaign has senders, every unassigned open conversation
  * is split among them round-robin in roster order, in hand-out order — as even as possible, the
  * remainder going one each to the first senders. With no senders everything stays unassigned.
+ * With `bulkSend` (C6) it becomes `bulk_sending` and nothing is split: the bulk send owns every
+ * initial message, and texters get conversations only after theirs went out. (Storage finishes the
+ * bulk send in the same step when nothing is pending: see {@link finishBulkSend}.)
  */
 export function launch(org: Organization, campaign: Campaign, ctx: Context, options: { bulkSend?: boolean } = {}): CampaignPlan {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   if (campaign.status !== "draft") {
     invalidState(`Campaign "${campaign.id}" is ${campaign.status}; only a draft can be launched (C1, C7).`, {
       campaignId: campaign.id,
       status: campaign.status,
     });
   }
-  const to = options.bulkSend === true ? "bulk_sending" : "active";
+  const bulk = options.bulkSend === true;
+  const to = bulk ? "bulk_sending" : "active";
   const state = produce(campaign, (d) => {
     d.status = to;
     d.launchedAt = ctx.now;
+    if (bulk) d.bulkSend = { finishedAt: null };
     bump(d);
   });
   const senderIds = campaign.senders.map((s) => s.userId);
   const moves: MoveSpec[] =
-    senderIds.length === 0
+    senderIds.length === 0 || bulk
       ? []
       : [{ from: { kind: "unassigned" }, statuses: "open", limit: null, to: senderIds }];
   return {
@@ -240,13 +251,22 @@ export function launch(org: Organization, campaign: Campaign, ctx: Context, opti
   };
 }
 
+/** True while a bulk send owns the campaign's initial messages (C6): launched with one, not yet finished, not archived. */
+export function bulkSendRunning(campaign: Campaign): boolean {
+  return campaign.bulkSend !== null && campaign.bulkSend.finishedAt === null && campaign.status !== "archived";
+}
+
 const STATUS_CHANGES: Record<"pause" | "resume" | "archive", { from: CampaignStatus[]; to: CampaignStatus }> = {
-  pause: { from: ["active"], to: "paused" },
+  pause: { from: ["active", "bulk_sending"], to: "paused" },
   resume: { from: ["paused"], to: "active" },
-  archive: { from: ["active", "paused"], to: "archived" },
+  archive: { from: ["active", "paused", "bulk_sending"], to: "archived" },
 };
 
-/** Pause (active → paused), resume (paused → active) or archive (active/paused → archived, final) (C1). */
+/**
+ * Pause (active or bulk sending → paused, C6: pausing stops the bulk send), resume (paused → active,
+ * or back to bulk sending while its bulk send has pending initial messages) or archive (active,
+ * bulk sending or paused → archived, final) (C1).
+ */
 export function changeStatus(
   org: Organization,
   campaign: Campaign,
@@ -254,7 +274,7 @@ export function changeStatus(
   ctx: Context,
 ): Decision {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   const rule = STATUS_CHANGES[change];
   if (!rule.from.includes(campaign.status)) {
     invalidState(
@@ -262,15 +282,14 @@ export function changeStatus(
       { campaignId: campaign.id, status: campaign.status },
     );
   }
+  const to = change === "resume" && bulkSendRunning(campaign) ? "bulk_sending" : rule.to;
   const state = produce(campaign, (d) => {
-    d.status = rule.to;
+    d.status = to;
     bump(d);
   });
   return {
     state,
-    events: [
-      event("campaign.status_changed", ctx, org.id, campaign.id, { from: campaign.status, to: rule.to }),
-    ],
+    events: [event("campaign.status_changed", ctx, org.id, campaign.id, { from: campaign.status, to })],
   };
 }
 
@@ -282,7 +301,7 @@ export function enableInviteLink(
   ctx: Context,
 ): Decision {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   if (!campaign.selfAssignment.enabled) {
     invalidState("Enable self assignment before enabling the sender invite link (L1).", {
@@ -301,7 +320,7 @@ export function enableInviteLink(
 /** Disable the invite link, revoking its token for good (L4). Already disabled: unchanged. */
 export function disableInviteLink(org: Organization, campaign: Campaign, ctx: Context): Decision {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   if (!campaign.invite.enabled || campaign.invite.token === null) return { state: campaign, events: [] };
   const revoked = campaign.invite.token;
   const state = produce(campaign, (d) => {
@@ -321,7 +340,7 @@ export function addSenders(
   ctx: Context,
 ): Decision {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   const strangers = userIds.filter((u) => roleOf(org, u) === undefined);
   if (strangers.length > 0) {
@@ -368,7 +387,7 @@ export function removeSender(
   ctx: Context,
 ): CampaignPlan {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   assertSenders(campaign, [input.userId], "The removed user");
   if (input.reassignTo.includes(input.userId)) {
@@ -407,7 +426,7 @@ export function removeSender(
 /** Bulk Unassign All (A2): every assigned conversation becomes unassigned, whatever its status. */
 export function unassignAll(org: Organization, campaign: Campaign, ctx: Context): CampaignPlan {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   return plan(
     campaign,
@@ -437,7 +456,7 @@ export function reassign(
   ctx: Context,
 ): CampaignPlan {
   assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId);
+  assertManager(org, ctx.actorId, { campaignId: campaign.id });
   assertNotArchived(campaign);
   if (campaign.status === "draft") {
     invalidState("Launch the campaign before reassigning; at launch conversations are split among senders (C4).", {
@@ -447,12 +466,15 @@ export function reassign(
   const targets = [...new Set(input.to)];
   assertSenders(campaign, targets, "Reassignment targets");
   if (input.from !== "unassigned") assertSenders(campaign, input.from.senderIds, "Source senders");
+  // C6: while the bulk send owns the initial messages, no not-started work goes to a texter.
+  const bulk = bulkSendRunning(campaign);
+  if (bulk && input.filter === "not_started") return plan(campaign, []);
   const move: MoveSpec = {
     from:
       input.from === "unassigned"
         ? { kind: "unassigned" }
         : { kind: "holders", holderIds: [...new Set(input.from.senderIds)] },
-    statuses: input.filter === "any" ? "open" : input.filter,
+    statuses: input.filter === "any" ? (bulk ? "started" : "open") : input.filter,
     limit: input.count,
     to: targets,
   };
@@ -498,24 +520,33 @@ function claimPlan(campaign: Campaign, now: number): ClaimPlan {
     maxHeld: sa.maxHeldPerTexter,
     gate: gateLimits(sa.gate),
     // C6: while the bulk send owns the initial messages, nothing not-started is handed to a texter.
-    ranks: campaign.status === "bulk_sending" ? ranks.filter((r) => r !== 1) : ranks,
+    ranks: bulkSendRunning(campaign) ? ranks.filter((r) => r !== 1) : ranks,
     contactZoneOpen: (timeZone) => withinTextingHours(now, { ...campaign.schedule, timeZone }),
   };
 }
 
 /**
- * The bulk send finished (C6): every initial message was acknowledged, so a `bulk_sending`
- * campaign becomes `active`. Any other state: unchanged.
+ * The bulk send has nothing left pending (C6): storage calls this in the same atomic step as the
+ * change that left nothing pending (the last acknowledgement, an opt-out, a close, the host
+ * recording a send itself, a launch with nothing to send). The bulk send is marked finished and a
+ * `bulk_sending` campaign becomes `active`; a paused one stays paused (and resumes as active).
+ * Anything else — no bulk send, already finished, archived — is returned unchanged.
  */
-export function finishBulkSend(campaign: Campaign, ctx: Context): Decision {
-  if (campaign.status !== "bulk_sending") return { state: campaign, events: [] };
+export function finishBulkSend(campaign: Campaign, now: number): Decision {
+  if (!bulkSendRunning(campaign)) return { state: campaign, events: [] };
+  const ctx: Context = { now, actorId: null };
+  const to = campaign.status === "bulk_sending" ? "active" : campaign.status;
   const state = produce(campaign, (d) => {
-    d.status = "active";
+    d.bulkSend = { finishedAt: now };
+    d.status = to;
     bump(d);
   });
   return {
     state,
-    events: [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: "bulk_sending", to: "active" })],
+    events: [
+      event("campaign.bulk_send_finished", ctx, campaign.orgId, campaign.id, {}),
+      ...(to === campaign.status ? [] : [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: campaign.status, to })]),
+    ],
   };
 }
 

@@ -6,8 +6,11 @@
 import type { AssignReason, Conversation, EventDraft, UnassignReason } from "../types.js";
 import { type Context, event } from "./decision.js";
 
-/** Which conversations a move or listing considers, by status. */
-export type StatusSet = "open" | "needs_reply" | "not_started" | "all";
+/**
+ * Which conversations a move or listing considers, by status: `open` = not closed and not opted
+ * out; `started` = open and past its initial message (needs reply, initial sent, replied).
+ */
+export type StatusSet = "open" | "started" | "needs_reply" | "not_started" | "all";
 
 /**
  * Where a move takes conversations from: the unassigned pool, the named holders, or every holder.

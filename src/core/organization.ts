@@ -8,24 +8,41 @@ import type { Organization, Role } from "../types.js";
 import { type Context, type Decision, event } from "./decision.js";
 import { DEFAULT_BATCH_SIZE, canManage, roleOf } from "./policy.js";
 
-/** Throw unless the actor is an owner or admin of the organization (A6). Returns the actor's role. */
-export function assertManager(org: Organization, actorId: string | null): Role {
+/**
+ * Throw unless the actor is an owner or admin of the organization (A6). Returns the actor's role.
+ * The error names only the actor and what the caller named: with `on.campaignId` (a campaign-scoped
+ * call) it does not even say which organization runs the campaign.
+ */
+export function assertManager(org: Organization, actorId: string | null, on?: { readonly campaignId: string }): Role {
   const role = actorId === null ? undefined : roleOf(org, actorId);
+  const target = on === undefined ? { orgId: org.id } : { campaignId: on.campaignId };
   if (role === undefined) {
     throw new AssignmentError(
       "NOT_A_MEMBER",
-      `User "${String(actorId)}" is not a member of organization "${org.id}"; add them with addMember first.`,
-      { details: { orgId: org.id, userId: actorId } },
+      on === undefined
+        ? `User "${String(actorId)}" is not a member of organization "${org.id}"; add them with addMember first.`
+        : `User "${String(actorId)}" is not a member of the organization that runs campaign "${on.campaignId}".`,
+      { details: { ...target, userId: actorId } },
     );
   }
   if (!canManage(role)) {
     throw new AssignmentError(
       "NOT_AUTHORIZED",
       `User "${String(actorId)}" is a ${role}; only owners and admins may do this (A6).`,
-      { details: { orgId: org.id, userId: actorId, role } },
+      { details: { ...target, userId: actorId, role } },
     );
   }
   return role;
+}
+
+/** `members` with `userId` set to `role`: an own property even for names like `__proto__` (no prototype setter). */
+function withMember(members: Readonly<Record<string, Role>>, userId: string, role: Role): Record<string, Role> {
+  return Object.fromEntries([...Object.entries(members).filter(([u]) => u !== userId), [userId, role]]);
+}
+
+/** `members` without `userId`. */
+function withoutMember(members: Readonly<Record<string, Role>>, userId: string): Record<string, Role> {
+  return Object.fromEntries(Object.entries(members).filter(([u]) => u !== userId));
 }
 
 /** A new organization whose creator is its first owner. Default batch size 300 (O2). */
@@ -36,7 +53,7 @@ export function createOrganization(
   const state: Organization = {
     id: input.id,
     name: input.name,
-    members: { [input.ownerId]: "owner" },
+    members: withMember({}, input.ownerId, "owner"),
     defaultBatchSize: DEFAULT_BATCH_SIZE,
     createdAt: ctx.now,
     version: 1,
@@ -81,10 +98,7 @@ export function addMember(
       { details: { orgId: org.id, userId: input.userId } },
     );
   }
-  const state = produce(org, (d) => {
-    d.members[input.userId] = input.role;
-    d.version += 1;
-  });
+  const state: Organization = { ...org, members: withMember(org.members, input.userId, input.role), version: org.version + 1 };
   return {
     state,
     events: [event("organization.member_added", ctx, org.id, null, input)],
@@ -111,10 +125,7 @@ export function setMemberRole(
       details: { orgId: org.id, userId: input.userId },
     });
   }
-  const state = produce(org, (d) => {
-    d.members[input.userId] = input.role;
-    d.version += 1;
-  });
+  const state: Organization = { ...org, members: withMember(org.members, input.userId, input.role), version: org.version + 1 };
   return {
     state,
     events: [
@@ -149,10 +160,7 @@ export function removeMember(
       details: { orgId: org.id, userId: input.userId },
     });
   }
-  const state = produce(org, (d) => {
-    delete d.members[input.userId];
-    d.version += 1;
-  });
+  const state: Organization = { ...org, members: withoutMember(org.members, input.userId), version: org.version + 1 };
   return { state, events: [event("organization.member_removed", ctx, org.id, null, input)] };
 }
 

@@ -18,7 +18,6 @@ import {
   decideRequest,
   disableInviteLink,
   enableInviteLink,
-  finishBulkSend,
   launch,
   reassign,
   removeSender,
@@ -27,7 +26,8 @@ import {
   type CampaignPlan,
 } from "../core/campaign.js";
 import { type Context, event } from "../core/decision.js";
-import { MAX_IDLE_MS, idleCutoff } from "../core/time.js";
+import { MAX_IDLE_MS, allowedRanks, idleCutoff, withinTextingHours } from "../core/time.js";
+import { nextOpening } from "../core/next-opening.js";
 import {
   addMember,
   assertManager,
@@ -179,6 +179,23 @@ export interface AcknowledgeResult {
   readonly finished: boolean;
 }
 
+/**
+ * Why a bulk send cannot go on now (C6, T1–T3), and when it may (epoch ms, or `null` when no time
+ * will do: an admin must act, or the campaign is over).
+ * - `paused`: the campaign is paused; resume it.
+ * - `archived`: the campaign was archived before its bulk send finished.
+ * - `before_start`: before the campaign's start date (T3).
+ * - `campaign_ended`: after its end date no initial message goes out (T3).
+ * - `outside_texting_hours`: outside the campaign's texting hours (T1).
+ * - `outside_contact_hours`: what is left waits for its contacts' texting hours (T2).
+ */
+export interface BulkSendWait {
+  /** Why. */
+  readonly reason: "paused" | "archived" | "before_start" | "campaign_ended" | "outside_texting_hours" | "outside_contact_hours";
+  /** When it may go on, or `null`. */
+  readonly until: number | null;
+}
+
 /** Result of {@link Engine.getBulkSendProgress}. */
 export interface BulkSendProgress {
   /** Conversations that need or needed an initial message (opted-out ones excluded). */
@@ -189,22 +206,35 @@ export interface BulkSendProgress {
   readonly pending: number;
   /** The campaign's state (`bulk_sending` until done, then `active`). */
   readonly status: CampaignStatus;
+  /** Why the bulk send cannot go on now (campaign-wide reasons only), or `null`. */
+  readonly waiting: BulkSendWait | null;
 }
 
-/** Result of {@link Engine.bulkSend}. */
+/**
+ * Result of {@link Engine.bulkSend}. `finished: false, waiting: null` means the remaining initial
+ * messages are leased to other workers: call again after their lease time to pick up what a crashed
+ * worker left.
+ */
 export interface BulkSendResult {
   /** Initial messages this worker sent and acknowledged. */
   readonly sent: number;
-  /** True when the bulk send is complete and the campaign active. */
+  /** True when the bulk send is complete (the campaign is active, or resumes as active). */
   readonly finished: boolean;
+  /** Why it stopped before finishing, and when to call again; `null` when finished or nothing was waiting on time. */
+  readonly waiting: BulkSendWait | null;
 }
 
 /** Result of {@link Engine.releaseStale}. */
 export interface StaleReleaseResult {
   /** Conversations returned to the pool. */
   readonly released: number;
-  /** The released conversation ids by former holder. */
-  readonly byTexter: Readonly<Record<string, readonly string[]>>;
+  /** The released conversation ids by former holder, one entry per texter in the order first released. */
+  readonly byTexter: readonly {
+    /** The former holder. */
+    readonly texterId: string;
+    /** What went back to the pool. */
+    readonly conversationIds: readonly string[];
+  }[];
 }
 
 /** Result of {@link Engine.optOut}. */
@@ -308,6 +338,8 @@ export class Engine {
     const actorId = v.text(i.actorId, "actorId");
     const orgId = v.text(i.orgId, "orgId");
     const userId = v.text(i.userId, "userId");
+    // Authorization first: an unauthorized caller learns nothing about the user's campaigns.
+    assertManager(await this.loadOrg(orgId), actorId);
     const campaigns = await this.storage.listCampaigns(orgId);
     const busy = campaigns.filter(
       (c) => c.status !== "archived" && c.senders.some((s) => s.userId === userId),
@@ -445,7 +477,7 @@ export class Engine {
     return this.retry(async () => {
       const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
       const ctx = this.ctx(actorId);
-      assertManager(org, actorId);
+      assertManager(org, actorId, { campaignId });
       if (campaign.status !== "draft" && campaign.status !== "active") {
         throw new AssignmentError(
           "INVALID_STATE",
@@ -515,7 +547,9 @@ export class Engine {
     const campaignId = v.text(i.campaignId, "campaignId");
     const bulkSend = v.optionalBool(i.bulkSend, "bulkSend") ?? false;
     const r = await this.commitPlan(campaignId, (org, c) => launch(org, c, this.ctx(actorId), { bulkSend }));
-    return { campaign: r.campaign, assigned: r.moved.flat().length };
+    // A bulk send with nothing to send finished in the same step (C6): report the stored campaign.
+    const campaign = bulkSend ? await this.loadCampaign(campaignId) : r.campaign;
+    return { campaign, assigned: r.moved.flat().length };
   }
 
   /** Pause an active campaign (C1): requests and joins are refused until it is resumed (C7). */
@@ -630,6 +664,7 @@ export class Engine {
     const i = v.object(input);
     if (typeof i.token !== "string") v.text(i.token, "token");
     const token = i.token as string;
+    v.wellFormed(token, "token");
     const userId = v.text(i.userId, "userId");
     const campaignId =
       token.length === 0 || token.length > v.MAX_STRING_LENGTH
@@ -688,8 +723,7 @@ export class Engine {
     const filter = i.filter === undefined ? "all" : v.oneOf(i.filter, "filter", ["all", "actionable"] as const);
     const limit = i.limit === undefined ? 10_000 : v.integer(i.limit, "limit", 1, 1_000_000);
     const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
-    if (actorId !== texterId) assertManager(org, actorId);
-    else if (roleOf(org, actorId) === undefined) assertManager(org, actorId);
+    if (actorId !== texterId || roleOf(org, actorId) === undefined) assertManager(org, actorId, { campaignId });
     const rows = await this.storage.listConversations({
       campaignId,
       holderId: texterId,
@@ -718,7 +752,7 @@ export class Engine {
     const role = roleOf(org, actorId);
     const admin = role === "owner" || role === "admin";
     if (!admin) {
-      if (role === undefined) assertManager(org, actorId);
+      if (role === undefined) assertManager(org, actorId, { campaignId });
       if (!campaign.selfAssignment.allowSelfRelease) {
         throw new AssignmentError(
           "SELF_RELEASE_NOT_ALLOWED",
@@ -788,7 +822,7 @@ export class Engine {
     const sa = campaign.selfAssignment;
     const ctx = this.ctx(null);
     if (campaign.status === "archived" || (sa.releaseNotStartedAfterMs === null && sa.releaseNeedsReplyAfterMs === null)) {
-      return { released: 0, byTexter: {} };
+      return { released: 0, byTexter: [] };
     }
     const cutoff = (ms: number | null) => (ms === null ? null : idleCutoff(ctx.now, ms, campaign.schedule));
     const released = await this.storage.releaseStale({
@@ -796,17 +830,12 @@ export class Engine {
       notStartedBefore: cutoff(sa.releaseNotStartedAfterMs),
       needsReplyBefore: cutoff(sa.releaseNeedsReplyAfterMs),
       now: ctx.now,
-      events: (list) => {
-        const byTexter = new Map<string, string[]>();
-        for (const c of list) byTexter.set(c.assigneeId!, [...(byTexter.get(c.assigneeId!) ?? []), c.id]);
-        return [...byTexter].map(([texterId, conversationIds]) =>
+      events: (list) =>
+        [...groupIds(list)].map(([texterId, conversationIds]) =>
           event("conversations.unassigned", ctx, campaign.orgId, campaignId, { texterId, conversationIds, reason: "stale_release" }),
-        );
-      },
+        ),
     });
-    const byTexter: Record<string, string[]> = {};
-    for (const c of released) (byTexter[c.assigneeId!] ??= []).push(c.id);
-    return { released: released.length, byTexter };
+    return { released: released.length, byTexter: [...groupIds(released)].map(([texterId, conversationIds]) => ({ texterId, conversationIds })) };
   }
 
   // ================================================================== bulk send (C6)
@@ -815,29 +844,20 @@ export class Engine {
    * Lease up to `limit` pending initial messages of a bulk-sending campaign to a host worker for
    * `leaseMs` (C6). Several workers can lease at once without ever getting the same conversation
    * while its lease runs; a worker that crashes leaves its unacknowledged leases to expire and be
-   * leased again. Returns `[]` once the campaign is active (nothing pending).
+   * leased again. The time rules hold as for texters: nothing outside the campaign's texting hours
+   * (T1), nothing to a contact outside their own hours (T2), nothing before the start or after the
+   * end (T3). Returns `[]` when nothing may be sent now — paused, archived, active (nothing pending),
+   * or waiting on time; {@link Engine.getBulkSendProgress} says which.
    */
   async leaseInitialSends(input: { campaignId: string; workerId: string; limit?: number; leaseMs?: number }): Promise<readonly Conversation[]> {
-    const i = v.object(input);
-    const campaignId = v.text(i.campaignId, "campaignId");
-    const workerId = v.text(i.workerId, "workerId");
-    const limit = i.limit === undefined ? 100 : v.integer(i.limit, "limit", 1, 10_000);
-    const leaseMs = i.leaseMs === undefined ? 60_000 : v.integer(i.leaseMs, "leaseMs", 1, 86_400_000);
-    const campaign = await this.loadCampaign(campaignId);
-    if (campaign.status === "active") return [];
-    if (campaign.status !== "bulk_sending") {
-      throw new AssignmentError("INVALID_STATE", `Campaign "${campaignId}" is ${campaign.status}; only a bulk-sending campaign has initial messages to lease (C6).`, {
-        details: { campaignId, status: campaign.status },
-      });
-    }
-    return this.storage.leaseInitialSends({ campaignId, workerId, limit, leaseMs, now: this.clock() });
+    return (await this.lease(input)).conversations;
   }
 
   /**
    * Acknowledge initial messages a worker sent (C6): each conversation it leased becomes
    * `initial_sent` (an event each); ids it does not hold a lease on are returned as `rejected`,
    * unchanged, so a send is never recorded twice. When nothing is pending any more, the campaign
-   * becomes active (`finished: true`).
+   * becomes active in the same atomic step (`finished: true`).
    */
   async acknowledgeInitialSends(input: {
     campaignId: string;
@@ -860,20 +880,12 @@ export class Engine {
           event("conversation.status_changed", ctx, campaign.orgId, campaignId, { conversationId: c.id, from: c.status, to: "initial_sent" }),
         ),
     });
-    let finished = false;
-    if (outcome.pending === 0) {
-      const r = await this.commitPlan(campaignId, (_org, c) => {
-        const d = finishBulkSend(c, ctx);
-        return { state: d.state, moves: [], events: () => d.events };
-      });
-      finished = r.campaign.status === "active";
-    }
-    return { sent: outcome.sent.length, rejected: outcome.rejected, pending: outcome.pending, finished };
+    return { sent: outcome.sent.length, rejected: outcome.rejected, pending: outcome.pending, finished: outcome.finished };
   }
 
   /**
    * Bulk-send progress (C6): `total` conversations that need or needed an initial message (opted-out
-   * ones excluded), `pending` still waiting, `sent` the rest.
+   * ones excluded), `pending` still waiting, `sent` the rest, and why the bulk send cannot go on now.
    */
   async getBulkSendProgress(input: { campaignId: string }): Promise<BulkSendProgress> {
     const i = v.object(input);
@@ -881,14 +893,17 @@ export class Engine {
     const campaign = await this.loadCampaign(campaignId);
     const o = await this.storage.overview(campaignId);
     const total = o.total - o.byStatus.opted_out;
-    return { total, pending: o.byStatus.not_started, sent: total - o.byStatus.not_started, status: campaign.status };
+    const pending = o.byStatus.not_started;
+    const waiting = campaign.bulkSend !== null && campaign.bulkSend.finishedAt === null ? bulkWait(campaign, this.clock()) : null;
+    return { total, pending, sent: total - pending, status: campaign.status, waiting };
   }
 
   /**
    * Drain a bulk send as one worker (C6): lease a batch, call `send` for each conversation, acknowledge
    * the ones sent, repeat until nothing is left to lease. Run it in several processes at once to send
    * faster. A `send` that throws leaves that conversation unacknowledged (it is leased again after
-   * `leaseMs`); the error is rethrown after the batch's successful sends are acknowledged.
+   * `leaseMs`); the error is rethrown after the batch's successful sends are acknowledged. When the
+   * time rules (T1–T3) or a pause stop it, it returns with `waiting` saying why and until when.
    */
   async bulkSend(input: {
     campaignId: string;
@@ -898,18 +913,20 @@ export class Engine {
     leaseMs?: number;
   }): Promise<BulkSendResult> {
     const i = v.object(input);
-    if (typeof i.send !== "function") v.text(i.send, "send");
-    const send = i.send as (c: Conversation) => Promise<void>;
+    const send = v.fn<(c: Conversation) => Promise<void>>(i.send, "send");
+    const request = {
+      campaignId: v.text(i.campaignId, "campaignId"),
+      workerId: v.text(i.workerId, "workerId"),
+      limit: i.batchSize === undefined ? undefined : v.integer(i.batchSize, "batchSize", 1, 10_000),
+      leaseMs: i.leaseMs === undefined ? undefined : v.integer(i.leaseMs, "leaseMs", 1, 86_400_000),
+    };
     let sent = 0;
-    let finished = false;
     for (;;) {
-      const leased = await this.leaseInitialSends({
-        campaignId: input.campaignId,
-        workerId: input.workerId,
-        ...(input.batchSize === undefined ? {} : { limit: input.batchSize }),
-        ...(input.leaseMs === undefined ? {} : { leaseMs: input.leaseMs }),
-      });
-      if (leased.length === 0) return { sent, finished: finished || (await this.getCampaign(input.campaignId)).status === "active" };
+      const { conversations: leased, campaign, waiting } = await this.lease(request);
+      if (leased.length === 0) {
+        const finished = campaign.status === "active" || (campaign.bulkSend !== null && campaign.bulkSend.finishedAt !== null);
+        return { sent, finished, waiting: finished ? null : waiting };
+      }
       const done: string[] = [];
       let failure: unknown = undefined;
       for (const c of leased) {
@@ -921,11 +938,44 @@ export class Engine {
           break;
         }
       }
-      const ack = await this.acknowledgeInitialSends({ campaignId: input.campaignId, workerId: input.workerId, conversationIds: done });
+      const ack = await this.acknowledgeInitialSends({ campaignId: request.campaignId, workerId: request.workerId, conversationIds: done });
       sent += ack.sent;
-      finished = ack.finished;
       if (failure !== undefined) throw failure;
+      if (ack.finished) return { sent, finished: true, waiting: null };
     }
+  }
+
+  /** Lease for {@link Engine.leaseInitialSends} and {@link Engine.bulkSend}: the leased conversations, the campaign, and why nothing more may go now. */
+  private async lease(input: unknown): Promise<{ conversations: readonly Conversation[]; campaign: Campaign; waiting: BulkSendWait | null }> {
+    const i = v.object(input);
+    const campaignId = v.text(i.campaignId, "campaignId");
+    const workerId = v.text(i.workerId, "workerId");
+    const limit = i.limit === undefined ? 100 : v.integer(i.limit, "limit", 1, 10_000);
+    const leaseMs = i.leaseMs === undefined ? 60_000 : v.integer(i.leaseMs, "leaseMs", 1, 86_400_000);
+    const campaign = await this.loadCampaign(campaignId);
+    if (campaign.status === "draft" || (campaign.bulkSend === null && campaign.status !== "active")) {
+      throw new AssignmentError("INVALID_STATE", `Campaign "${campaignId}" is ${campaign.status}; only a bulk-sending campaign has initial messages to lease (C6).`, {
+        details: { campaignId, status: campaign.status },
+      });
+    }
+    const now = this.clock();
+    const waiting = campaign.bulkSend !== null && campaign.bulkSend.finishedAt === null ? bulkWait(campaign, now) : null;
+    if (campaign.status !== "bulk_sending" || waiting !== null) return { conversations: [], campaign, waiting };
+    const schedule = campaign.schedule;
+    const outcome = await this.storage.leaseInitialSends({
+      campaignId,
+      workerId,
+      limit,
+      leaseMs,
+      now,
+      contactZoneOpen: (timeZone) => withinTextingHours(now, { ...schedule, timeZone }),
+    });
+    const zones = outcome.closedZones.map((timeZone) => nextOpening(now, { ...schedule, timeZone }));
+    return {
+      conversations: outcome.conversations,
+      campaign,
+      waiting: zones.length === 0 ? null : { reason: "outside_contact_hours", until: Math.min(...zones) },
+    };
   }
 
   // ================================================================== admin
@@ -936,7 +986,7 @@ export class Engine {
     const actorId = v.text(i.actorId, "actorId");
     const campaignId = v.text(i.campaignId, "campaignId");
     const { campaign, org } = await this.loadCampaignAndOrg(campaignId);
-    assertManager(org, actorId);
+    assertManager(org, actorId, { campaignId });
     const counts = await this.storage.overview(campaignId);
     const rows = new Map(counts.senders.map((s) => [s.userId, s]));
     const senders = campaign.senders.map(
@@ -1026,7 +1076,7 @@ export class Engine {
     const current = await this.conversationOf(i);
     if (actorId !== undefined && current.assigneeId !== actorId) {
       const campaign = await this.loadCampaign(current.campaignId);
-      assertManager(await this.loadOrg(campaign.orgId), actorId);
+      assertManager(await this.loadOrg(campaign.orgId), actorId, { campaignId: campaign.id });
     }
     return this.recordMessaging(current, "closed", actorId ?? null);
   }
@@ -1045,16 +1095,19 @@ export class Engine {
       orgId,
       contactId,
       now: ctx.now,
-      events: (before) => [
-        ...before.map((c) =>
-          event("conversation.status_changed", ctx, orgId, c.campaignId, {
-            conversationId: c.id,
-            from: c.status,
-            to: "opted_out",
-          }),
-        ),
-        event("contact.opted_out", ctx, orgId, null, { contactId, conversationIds: before.map((c) => c.id) }),
-      ],
+      events: (before, alreadyOptedOut) =>
+        alreadyOptedOut && before.length === 0
+          ? [] // a repeated opt-out changes nothing and records nothing
+          : [
+              ...before.map((c) =>
+                event("conversation.status_changed", ctx, orgId, c.campaignId, {
+                  conversationId: c.id,
+                  from: c.status,
+                  to: "opted_out",
+                }),
+              ),
+              event("contact.opted_out", ctx, orgId, null, { contactId, conversationIds: before.map((c) => c.id) }),
+            ],
     });
     return { conversations: changed.length };
   }
@@ -1228,6 +1281,31 @@ export class Engine {
   }
 }
 
+/** Conversation ids by holder, in first-seen order. */
+function groupIds(conversations: readonly Conversation[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const c of conversations) {
+    const list = groups.get(c.assigneeId!);
+    if (list === undefined) groups.set(c.assigneeId!, [c.id]);
+    else list.push(c.id);
+  }
+  return groups;
+}
+
+/** Why a running bulk send cannot go on at `now` (campaign-wide: pause, T1, T3), or `null`. */
+function bulkWait(campaign: Campaign, now: number): BulkSendWait | null {
+  if (campaign.status === "paused") return { reason: "paused", until: null };
+  if (campaign.status === "archived") return { reason: "archived", until: null };
+  const schedule = campaign.schedule;
+  if (!allowedRanks(now, schedule).includes(1)) {
+    return schedule.endsAt !== null && now >= schedule.endsAt
+      ? { reason: "campaign_ended", until: null }
+      : { reason: "before_start", until: schedule.startsAt };
+  }
+  if (!withinTextingHours(now, schedule)) return { reason: "outside_texting_hours", until: nextOpening(now, schedule) };
+  return null;
+}
+
 /** A running periodic stale release; see {@link startStaleRelease}. */
 export interface StaleReleaseJob {
   /** Stop it (a run in progress finishes). */
@@ -1248,27 +1326,31 @@ export function startStaleRelease(
     onError?: (error: unknown) => void;
   },
 ): StaleReleaseJob {
-  if (!Number.isInteger(options.everyMs) || options.everyMs < 1000) {
-    throw new AssignmentError("INVALID_INPUT", '"everyMs" must be a whole number of milliseconds, at least 1000.', { details: { field: "everyMs" } });
-  }
+  if (!(engine instanceof Engine)) v.fn(undefined, "engine");
+  const o = v.object(options, "options");
+  // setInterval takes at most 2^31 − 1 ms; beyond it Node fires every millisecond.
+  const everyMs = v.integer(o.everyMs, "everyMs", 1000, 2 ** 31 - 1);
+  const campaignIds = typeof o.campaignIds === "function" ? (o.campaignIds as () => Promise<readonly string[]>) : v.textList(o.campaignIds, "campaignIds", { allowEmpty: true });
+  const onReleased = o.onReleased === undefined ? undefined : v.fn<(campaignId: string, result: StaleReleaseResult) => void>(o.onReleased, "onReleased");
+  const onError = o.onError === undefined ? undefined : v.fn<(error: unknown) => void>(o.onError, "onError");
   let running = false;
   let stopped = false;
   const tick = async () => {
     if (running || stopped) return;
     running = true;
     try {
-      const ids = typeof options.campaignIds === "function" ? await options.campaignIds() : options.campaignIds;
+      const ids = typeof campaignIds === "function" ? await campaignIds() : campaignIds;
       for (const campaignId of ids) {
         const result = await engine.releaseStale({ campaignId });
-        if (result.released > 0) options.onReleased?.(campaignId, result);
+        if (result.released > 0) onReleased?.(campaignId, result);
       }
     } catch (error) {
-      options.onError?.(error);
+      onError?.(error);
     } finally {
       running = false;
     }
   };
-  const timer = setInterval(() => void tick(), options.everyMs);
+  const timer = setInterval(() => void tick(), everyMs);
   timer.unref?.();
   return {
     stop() {

@@ -28,11 +28,23 @@ export function object(value: unknown, field = "input"): Record<string, unknown>
   return value as Record<string, unknown>;
 }
 
-/** A non-empty string of at most {@link MAX_STRING_LENGTH} characters (an id or a name). */
+/**
+ * A non-empty string of at most {@link MAX_STRING_LENGTH} UTF-16 code units (an id, a name, a key):
+ * well-formed Unicode with no NUL character, so every adapter stores exactly what it was given.
+ */
 export function text(value: unknown, field: string): string {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_STRING_LENGTH) {
     fail(field, `a non-empty string of at most ${MAX_STRING_LENGTH} characters`, value);
   }
+  return wellFormed(value, field);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string with no NUL character and no lone surrogate (identifiers and strings, SPEC). */
+export function wellFormed(value: string, field: string): string {
+  if (value.includes("\u0000")) fail(field, "a string without NUL characters", value);
+  if (LONE_SURROGATE.test(value)) fail(field, "well-formed Unicode (no lone surrogate)", value);
   return value;
 }
 
@@ -116,4 +128,10 @@ export function timeZone(value: unknown, field: string): string {
 export function clock(value: unknown, field: string): string {
   if (typeof value !== "string" || parseClock(value) === null) fail(field, 'a local time "HH:MM" from "00:00" to "24:00"', value);
   return value;
+}
+
+/** A function (a callback the host passes). */
+export function fn<F extends (...args: never[]) => unknown>(value: unknown, field: string): F {
+  if (typeof value !== "function") fail(field, "a function", value);
+  return value as F;
 }

@@ -7,6 +7,7 @@
 import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
+  LeaseOutcome,
   LeaseRequest,
   StaleReleaseRequest,
   CampaignCommit,
@@ -37,6 +38,7 @@ import type {
 } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { claimRoom } from "../storage/claim-room.js";
+import { bulkSendRunning, finishBulkSend } from "../core/campaign.js";
 import { CampaignTable, statusCode } from "./campaign-table.js";
 
 /** Options of {@link createMemoryStorage}. */
@@ -83,6 +85,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 const STATUS_COUNT = CONVERSATION_STATUSES.length;
 const NEEDS_REPLY = statusCode("needs_reply");
 const NOT_STARTED = statusCode("not_started");
+const OPTED_OUT = statusCode("opted_out");
 
 class MemoryAdapter implements MemoryStorage {
   private readonly orgs = new Map<string, Organization>();
@@ -181,7 +184,7 @@ class MemoryAdapter implements MemoryStorage {
           return { conversation: table.conversation(s), fromHolder };
         });
       });
-      return { result: { kind: "committed" as const, moved }, events: commit.events(moved) };
+      return { result: { kind: "committed" as const, moved }, events: [...commit.events(moved), ...this.finishIfDone(slot, commit.now)] };
     });
   }
 
@@ -268,42 +271,50 @@ class MemoryAdapter implements MemoryStorage {
       const replyAt = before.status === "needs_reply" ? before.replyAt! : change.now;
       table.setStatus(s, change.to, replyAt);
       const after = table.conversation(s);
-      return { result: { kind: "changed" as const, before, after }, events: change.events(before, after) };
+      return { result: { kind: "changed" as const, before, after }, events: [...change.events(before, after), ...this.finishIfDone(slot, change.now)] };
     });
   }
 
   async optOut(request: OptOutRequest): Promise<OptOutOutcome> {
     const ids = this.campaignsByOrg.get(request.orgId) ?? [];
-    const touched: { table: CampaignTable; slot: number }[] = [];
+    const touched: { slot: CampaignSlot; s: number }[] = [];
     for (const id of ids) {
-      const { table } = this.campaigns.get(id)!;
-      const s = table.slotOfContact(request.contactId);
-      if (s !== -1 && table.statusOf(s) !== "opted_out") touched.push({ table, slot: s });
+      const slot = this.campaigns.get(id)!;
+      const s = slot.table.slotOfContact(request.contactId);
+      if (s !== -1 && slot.table.statusOf(s) !== "opted_out") touched.push({ slot, s });
     }
-    const before = touched.map(({ table, slot }) => table.conversation(slot));
-    const events = request.events(before);
+    const before = touched.map(({ slot, s }) => slot.table.conversation(s));
+    const alreadyOptedOut = this.optOuts.get(request.orgId)?.has(request.contactId) === true;
+    const events = request.events(before, alreadyOptedOut);
     // Nothing below can throw: the events are built, the changes are plain column writes.
     let set = this.optOuts.get(request.orgId);
     if (set === undefined) this.optOuts.set(request.orgId, (set = new Set()));
     set.add(request.contactId);
-    for (const { table, slot } of touched) table.setStatus(slot, "opted_out", NaN);
+    for (const { slot, s } of touched) slot.table.setStatus(s, "opted_out", NaN);
+    for (const slot of new Set(touched.map((t) => t.slot))) events.push(...this.finishIfDone(slot, request.now));
     this.appendEvents(events);
-    return { changed: before };
+    return { changed: before, alreadyOptedOut };
   }
 
-  async leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]> {
+  async leaseInitialSends(request: LeaseRequest): Promise<LeaseOutcome> {
     const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined) return [];
+    if (slot === undefined || slot.campaign.status !== "bulk_sending") return { conversations: [], closedZones: [] };
     return this.step(slot, null, () => {
       const { table } = slot;
-      const slots = table.leasePending(request.workerId, request.limit, request.now, request.now + request.leaseMs);
-      return { result: slots.map((s) => table.conversation(s)), events: [] };
+      const { slots, closedZones } = table.leasePending(
+        request.workerId,
+        request.limit,
+        request.now,
+        request.now + request.leaseMs,
+        request.contactZoneOpen ?? undefined,
+      );
+      return { result: { conversations: slots.map((s) => table.conversation(s)), closedZones }, events: [] };
     });
   }
 
   async acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
     const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined) return { sent: [], rejected: request.conversationIds, pending: 0 };
+    if (slot === undefined) return { sent: [], rejected: request.conversationIds, pending: 0, finished: false };
     return this.step(slot, null, () => {
       const { table } = slot;
       const sent: Conversation[] = [];
@@ -318,7 +329,11 @@ class MemoryAdapter implements MemoryStorage {
         table.setStatus(s, "initial_sent", NaN);
         table.clearLease(s);
       }
-      return { result: { sent, rejected, pending: table.pendingCount() }, events: request.events(sent) };
+      const finishing = this.finishIfDone(slot, request.now);
+      return {
+        result: { sent, rejected, pending: table.pendingCount(), finished: finishing.length > 0 },
+        events: [...request.events(sent), ...finishing],
+      };
     });
   }
 
@@ -361,18 +376,20 @@ class MemoryAdapter implements MemoryStorage {
     >;
     const unassigned = table.countsOf(null);
     for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += unassigned[c]!;
-    const senders = table.activeHolders().map((userId) => {
+    const senders = table.activeHolders().flatMap((userId) => {
       const counts = table.countsOf(userId);
       for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += counts[c]!;
+      const held = table.heldCount(userId) - counts[OPTED_OUT]!;
+      if (held === 0) return [];
       return {
         userId,
-        held: table.heldCount(userId),
+        held,
         notStarted: counts[NOT_STARTED]!,
         needsReply: counts[NEEDS_REPLY]!,
       };
     });
     let unassignedTotal = 0;
-    for (let c = 0; c < STATUS_COUNT; c++) unassignedTotal += unassigned[c]!;
+    for (let c = 0; c < STATUS_COUNT; c++) if (c !== OPTED_OUT) unassignedTotal += unassigned[c]!;
     return {
       campaignId,
       total: table.size,
@@ -416,6 +433,14 @@ class MemoryAdapter implements MemoryStorage {
       slot.campaign = previous;
       throw error;
     }
+  }
+
+  /** The bulk-send rule (C6): inside a step, finish a running bulk send that has nothing pending. */
+  private finishIfDone(slot: CampaignSlot, now: number): EventDraft[] {
+    if (!bulkSendRunning(slot.campaign) || slot.table.pendingCount() > 0) return [];
+    const d = finishBulkSend(slot.campaign, now);
+    slot.campaign = d.state;
+    return d.events;
   }
 
   private indexTokens(campaign: Campaign): void {

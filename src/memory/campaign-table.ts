@@ -28,6 +28,8 @@ function matches(set: StatusSet, code: number): boolean {
       return true;
     case "open":
       return RANK_BY_CODE[code] !== null;
+    case "started":
+      return RANK_BY_CODE[code] === 0 || RANK_BY_CODE[code] === 2;
     case "needs_reply":
       return code === STATUS_CODE.get("needs_reply");
     case "not_started":
@@ -42,6 +44,8 @@ function ranksOf(set: StatusSet): readonly number[] {
       return [0];
     case "not_started":
       return [1];
+    case "started":
+      return [0, 2];
     default:
       return [0, 1, 2];
   }
@@ -63,8 +67,11 @@ export class CampaignTable {
   private leaseUntil = new Float64Array(0);
   private readonly workers: string[] = [];
   private readonly workerIndex = new Map<string, number>();
-  /** Bulk send: every slot before the cursor was leased or was never pending. */
-  private bulkCursor = 0;
+  /**
+   * Bulk send: slots imported as pending, per contact zone (key: zone index + 1; 0 = unknown zone),
+   * in import order; every slot before a queue's cursor was leased or is no longer pending.
+   */
+  private readonly pendingQueues = new Map<number, { slots: number[]; cursor: number }>();
   /** Bulk send: slots leased and not yet acknowledged. */
   private readonly leased = new Set<number>();
   private readonly tzNames: string[] = [];
@@ -181,6 +188,7 @@ export class CampaignTable {
     this.leaseUntil[slot] = 0;
     this.unassignedCounts[code]! += 1;
     this.enterPool(slot);
+    if (status === "not_started") this.pendingQueue(this.tz[slot]! + 1).slots.push(slot);
     this.record(() => this.removeLast());
     return slot;
   }
@@ -192,6 +200,11 @@ export class CampaignTable {
 
   private removeLast(): void {
     const slot = this.size - 1;
+    const queue = this.pendingQueues.get(this.tz[slot]! + 1);
+    if (queue !== undefined && queue.slots[queue.slots.length - 1] === slot) {
+      queue.slots.pop();
+      queue.cursor = Math.min(queue.cursor, queue.slots.length);
+    }
     const code = this.status[slot]!;
     if (this.holder[slot] !== NONE) this.setHolder(slot, null, NaN);
     this.unassignedCounts[code]! -= 1;
@@ -398,37 +411,78 @@ export class CampaignTable {
     });
   }
 
+  private pendingQueue(key: number): { slots: number[]; cursor: number } {
+    let q = this.pendingQueues.get(key);
+    if (q === undefined) this.pendingQueues.set(key, (q = { slots: [], cursor: 0 }));
+    return q;
+  }
+
+  /** The first slot of a pending queue that is still pending and not leased, or -1; moves the cursor past the rest. */
+  private queueHead(q: { slots: number[]; cursor: number }): number {
+    const notStarted = STATUS_CODE.get("not_started")!;
+    const before = q.cursor;
+    while (q.cursor < q.slots.length) {
+      const slot = q.slots[q.cursor]!;
+      if (this.status[slot] === notStarted && this.leaseOwner[slot] === NONE) break;
+      q.cursor++;
+    }
+    if (q.cursor !== before) this.record(() => (q.cursor = before));
+    return q.cursor < q.slots.length ? q.slots[q.cursor]! : NONE;
+  }
+
   /**
    * Lease up to `limit` pending (`not_started`) slots to a worker until `until`: first those whose
-   * lease expired (a crashed worker's), then never-leased ones in import order. O(limit + leases out).
+   * lease expired (a crashed worker's), then never-leased ones in import order, merged across the
+   * contact zones `zoneOpen` allows (T2; unknown zones always). Returns the slots and the names of the
+   * closed zones that still have pending slots. O(limit · zones + leases out).
    */
-  leasePending(workerId: string, limit: number, now: number, until: number): number[] {
+  leasePending(
+    workerId: string,
+    limit: number,
+    now: number,
+    until: number,
+    zoneOpen?: (zone: string) => boolean,
+  ): { slots: number[]; closedZones: string[] } {
     let w = this.workerIndex.get(workerId);
     if (w === undefined) {
       w = this.workers.length;
       this.workers.push(workerId);
       this.workerIndex.set(workerId, w);
     }
+    const open = (key: number) => key === 0 || zoneOpen === undefined || zoneOpen(this.tzNames[key - 1]!);
     const notStarted = STATUS_CODE.get("not_started")!;
     const taken: number[] = [];
+    const closed = new Set<number>();
     for (const slot of [...this.leased]) {
       if (taken.length >= limit) break;
       if (this.status[slot] !== notStarted) this.setLease(slot, NONE, 0);
       else if (this.leaseUntil[slot]! <= now) {
-        this.setLease(slot, w, until);
-        taken.push(slot);
+        if (!open(this.tz[slot]! + 1)) closed.add(this.tz[slot]! + 1);
+        else {
+          this.setLease(slot, w, until);
+          taken.push(slot);
+        }
       }
     }
-    const cursorBefore = this.bulkCursor;
-    while (taken.length < limit && this.bulkCursor < this.size) {
-      const slot = this.bulkCursor++;
-      if (this.status[slot] === notStarted && this.leaseOwner[slot] === NONE) {
-        this.setLease(slot, w, until);
-        taken.push(slot);
-      }
+    const queues: { slots: number[]; cursor: number }[] = [];
+    for (const [key, q] of this.pendingQueues) {
+      if (open(key)) queues.push(q);
+      else if (this.queueHead(q) !== NONE) closed.add(key);
     }
-    if (this.bulkCursor !== cursorBefore) this.record(() => (this.bulkCursor = cursorBefore));
-    return taken.sort((a, b) => a - b);
+    while (taken.length < limit) {
+      let best = NONE;
+      for (const q of queues) {
+        const head = this.queueHead(q);
+        if (head !== NONE && (best === NONE || head < best)) best = head;
+      }
+      if (best === NONE) break;
+      this.setLease(best, w, until);
+      taken.push(best);
+    }
+    return {
+      slots: taken.sort((a, b) => a - b),
+      closedZones: [...closed].map((key) => this.tzNames[key - 1]!).sort(),
+    };
   }
 
   /** True when the slot is pending and leased to this worker. */

@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
+  LeaseOutcome,
   LeaseRequest,
   StaleReleaseRequest,
   CampaignCommit,
@@ -247,7 +248,7 @@ class PostgresAdapter implements PostgresStorage {
     return releaseStale(this.pool, this.schema, request);
   }
 
-  leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]> {
+  leaseInitialSends(request: LeaseRequest): Promise<LeaseOutcome> {
     return leaseInitialSends(this.pool, this.schema, request);
   }
 

@@ -10,9 +10,12 @@
  */
 import {
   CONVERSATION_STATUSES,
+  bulkSendRunning,
+  finishBulkSend,
   handOutRank,
   type AcknowledgeOutcome,
   type AcknowledgeRequest,
+  type LeaseOutcome,
   type LeaseRequest,
   type StaleReleaseRequest,
   type Campaign,
@@ -173,12 +176,20 @@ function toConversation(r: Row): Conversation {
   };
 }
 
+/** A stored campaign; rows written before bulk-send state existed have no `bulkSend`. */
+function toCampaign(data: string): Campaign {
+  const c = JSON.parse(data) as Campaign;
+  return c.bulkSend === undefined ? { ...c, bulkSend: null } : c;
+}
+
 function statusWhere(set: StatusSet): string {
   switch (set) {
     case "all":
       return "1";
     case "open":
       return "rank <= 2";
+    case "started":
+      return "rank IN (0, 2)";
     case "needs_reply":
       return `status = ${code("needs_reply")}`;
     case "not_started":
@@ -194,6 +205,9 @@ class SqliteAdapter implements SqliteStorage {
   migrate(): void {
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
     this.db.exec(SCHEMA);
+    // A bulk send started before its state was stored: mark it running, so the step that leaves nothing pending finishes it.
+    this.db.exec(`UPDATE campaigns SET data = json_set(data, '$.bulkSend', json('{"finishedAt":null}'))
+      WHERE json_extract(data, '$.status') = 'bulk_sending' AND json_type(data, '$.bulkSend') IS NULL`);
   }
 
   private sql(text: string): SqliteStatementLike {
@@ -226,6 +240,18 @@ class SqliteAdapter implements SqliteStorage {
 
   private version(campaignId: string): number | undefined {
     return (this.sql("SELECT version FROM campaigns WHERE id = ?").get(campaignId) as { version: number } | undefined)?.version;
+  }
+
+  /** The bulk-send rule (C6): inside a step, finish a running bulk send that has nothing pending. */
+  private finishIfDone(campaignId: string, now: number): boolean {
+    const row = this.sql("SELECT data FROM campaigns WHERE id = ?").get(campaignId) as { data: string } | undefined;
+    const campaign = row === undefined ? null : (toCampaign(row.data));
+    if (campaign === null || !bulkSendRunning(campaign)) return false;
+    if (this.sql("SELECT 1 FROM conversations WHERE campaign_id = ? AND status = 0 LIMIT 1").get(campaignId) !== undefined) return false;
+    const d = finishBulkSend(campaign, now);
+    this.saveCampaign(d.state);
+    this.record(d.events);
+    return true;
   }
 
   private saveCampaign(c: Campaign): void {
@@ -281,7 +307,7 @@ class SqliteAdapter implements SqliteStorage {
   getCampaign(campaignId: string) {
     return this.read(() => {
       const row = this.sql("SELECT data FROM campaigns WHERE id = ?").get(campaignId) as { data: string } | undefined;
-      return row === undefined ? null : (JSON.parse(row.data) as Campaign);
+      return row === undefined ? null : (toCampaign(row.data));
     });
   }
 
@@ -290,13 +316,13 @@ class SqliteAdapter implements SqliteStorage {
       const row = this.sql(
         "SELECT c.data AS campaign, o.data AS org FROM campaigns c JOIN organizations o ON o.id = c.org_id WHERE c.id = ?",
       ).get(campaignId) as { campaign: string; org: string } | undefined;
-      return row === undefined ? null : { campaign: JSON.parse(row.campaign) as Campaign, organization: JSON.parse(row.org) as Organization };
+      return row === undefined ? null : { campaign: toCampaign(row.campaign), organization: JSON.parse(row.org) as Organization };
     });
   }
 
   listCampaigns(orgId: string) {
     return this.read(() =>
-      (this.sql("SELECT data FROM campaigns WHERE org_id = ? ORDER BY id").all(orgId) as { data: string }[]).map((r) => JSON.parse(r.data) as Campaign),
+      (this.sql("SELECT data FROM campaigns WHERE org_id = ? ORDER BY id").all(orgId) as { data: string }[]).map((r) => toCampaign(r.data)),
     );
   }
 
@@ -339,6 +365,7 @@ class SqliteAdapter implements SqliteStorage {
       if (commit.next !== null) this.saveCampaign(commit.next);
       const moved = commit.moves.map((m) => this.runMove(commit.campaignId, m, commit.now));
       this.record(commit.events(moved));
+      this.finishIfDone(commit.campaignId, commit.now);
       return { kind: "committed", moved };
     });
   }
@@ -483,34 +510,45 @@ class SqliteAdapter implements SqliteStorage {
       );
       const after = toConversation(this.row(r.campaign_id, r.seq)!);
       this.record(change.events(before, after));
+      if (before.status === "not_started") this.finishIfDone(r.campaign_id, change.now);
       return { kind: "changed", before, after };
     });
   }
 
   optOut(req: OptOutRequest): Promise<OptOutOutcome> {
     return this.write((): OptOutOutcome => {
-      this.sql("INSERT OR IGNORE INTO opt_outs (org_id, contact_id) VALUES (?, ?)").run(req.orgId, req.contactId);
+      const alreadyOptedOut = this.sql("INSERT OR IGNORE INTO opt_outs (org_id, contact_id) VALUES (?, ?)").run(req.orgId, req.contactId).changes === 0;
       const rows = this.sql(
         `SELECT ${COLUMNS} FROM conversations WHERE campaign_id IN (SELECT id FROM campaigns WHERE org_id = ?) AND contact_id = ? AND status <> ? ORDER BY campaign_id, seq`,
       ).all(req.orgId, req.contactId, code("opted_out")) as Row[];
       const update = this.sql("UPDATE conversations SET status = ?, rank = ?, reply_at = NULL, sort_key = seq WHERE campaign_id = ? AND seq = ?");
       for (const r of rows) update.run(code("opted_out"), rankOf("opted_out"), r.campaign_id, r.seq);
       const before = rows.map(toConversation);
-      this.record(req.events(before));
-      return { changed: before };
+      this.record(req.events(before, alreadyOptedOut));
+      for (const campaignId of new Set(rows.filter((r) => r.status === 0).map((r) => r.campaign_id))) this.finishIfDone(campaignId, req.now);
+      return { changed: before, alreadyOptedOut };
     });
   }
 
   // ------------------------------------------------------------------ bulk send (C6)
 
-  leaseInitialSends(req: LeaseRequest): Promise<readonly Conversation[]> {
-    return this.write(() => {
+  leaseInitialSends(req: LeaseRequest): Promise<LeaseOutcome> {
+    return this.write((): LeaseOutcome => {
+      const status = this.sql("SELECT json_extract(data, '$.status') AS status FROM campaigns WHERE id = ?").get(req.campaignId) as { status: string } | undefined;
+      if (status?.status !== "bulk_sending") return { conversations: [], closedZones: [] };
+      const open = req.contactZoneOpen;
+      const zones = (this.sql("SELECT DISTINCT contact_tz AS tz FROM conversations WHERE campaign_id = ? AND status = 0 AND contact_tz IS NOT NULL").all(req.campaignId) as { tz: string }[]).map((r) => r.tz);
+      const closed = open === null ? [] : zones.filter((z) => !open(z)).sort();
       const rows = this.sql(
-        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND status = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY seq LIMIT ?`,
-      ).all(req.campaignId, req.now, req.limit) as Row[];
+        `SELECT ${COLUMNS} FROM conversations WHERE campaign_id = ? AND status = 0 AND (lease_until IS NULL OR lease_until <= ?)
+         AND (contact_tz IS NULL OR contact_tz NOT IN (SELECT value FROM json_each(?))) ORDER BY seq LIMIT ?`,
+      ).all(req.campaignId, req.now, JSON.stringify(closed), req.limit) as Row[];
       const lease = this.sql("UPDATE conversations SET lease_owner = ?, lease_until = ? WHERE campaign_id = ? AND seq = ?");
       for (const r of rows) lease.run(req.workerId, req.now + req.leaseMs, req.campaignId, r.seq);
-      return rows.map(toConversation);
+      const waiting = this.sql(
+        "SELECT 1 FROM conversations WHERE campaign_id = ? AND status = 0 AND contact_tz = ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+      );
+      return { conversations: rows.map(toConversation), closedZones: closed.filter((z) => waiting.get(req.campaignId, z, req.now) !== undefined) };
     });
   }
 
@@ -534,8 +572,9 @@ class SqliteAdapter implements SqliteStorage {
         mark.run(r.campaign_id, r.seq);
       }
       this.record(req.events(sent));
+      const finished = sent.length > 0 && this.finishIfDone(req.campaignId, req.now);
       const pending = (this.sql("SELECT count(*) AS n FROM conversations WHERE campaign_id = ? AND status = 0").get(req.campaignId) as { n: number }).n;
-      return { sent, rejected, pending };
+      return { sent, rejected, pending, finished };
     });
   }
 
@@ -589,6 +628,8 @@ class SqliteAdapter implements SqliteStorage {
         const status = CONVERSATION_STATUSES[r.status]!;
         o.total += r.n;
         byStatus[status] += r.n;
+        // Opted-out conversations count in the total only (O3, A1).
+        if (status === "opted_out") continue;
         if (r.assignee === null) {
           o.unassigned += r.n;
           if (status === "not_started") o.unassignedNotStarted += r.n;

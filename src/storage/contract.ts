@@ -205,14 +205,19 @@ export interface OptOutRequest {
   readonly contactId: string;
   /** The engine's clock. */
   readonly now: number;
-  /** Builds the events from the conversations changed (each as it was before). */
-  readonly events: (changed: readonly Conversation[]) => EventDraft[];
+  /**
+   * Builds the events from the conversations changed (each as it was before) and whether the contact
+   * was opted out already (then nothing changed and no event is recorded: a no-op records nothing).
+   */
+  readonly events: (changed: readonly Conversation[], alreadyOptedOut: boolean) => EventDraft[];
 }
 
 /** Result of {@link StorageAdapter.optOut}. */
 export interface OptOutOutcome {
   /** Conversations that became `opted_out`, each as it was before. */
   readonly changed: readonly Conversation[];
+  /** True when the contact was opted out in the organization before this call. */
+  readonly alreadyOptedOut: boolean;
 }
 
 /** A release of named conversations back to the pool (S9, or an admin's targeted unassign). */
@@ -254,6 +259,9 @@ export type ReleaseOutcome =
  * A lease of pending initial messages for a bulk send (C6): up to `limit` conversations still
  * `not_started` (any holder) whose lease is free or expired, oldest import first, leased to `workerId`
  * until `now + leaseMs`. Concurrent leases never return the same conversation while its lease runs.
+ * Only while the campaign is `bulk_sending` (checked inside the step: a paused campaign leases
+ * nothing). T2: a conversation whose contact's zone is known and fails `contactZoneOpen` is not
+ * leased; its zone is reported in `closedZones`.
  */
 export interface LeaseRequest {
   /** The campaign. */
@@ -264,8 +272,18 @@ export interface LeaseRequest {
   readonly limit: number;
   /** How long the lease lasts, ms; past it, the conversations can be leased again (a crashed worker). */
   readonly leaseMs: number;
+  /** T2: whether a contact in this IANA zone may get an initial message now; `null` = no restriction. */
+  readonly contactZoneOpen: ((timeZone: string) => boolean) | null;
   /** The engine's clock. */
   readonly now: number;
+}
+
+/** Result of {@link StorageAdapter.leaseInitialSends}. */
+export interface LeaseOutcome {
+  /** The conversations leased, in import order. */
+  readonly conversations: readonly Conversation[];
+  /** Zones closed now (T2) that still have pending initial messages nobody holds a lease on. */
+  readonly closedZones: readonly string[];
 }
 
 /**
@@ -292,11 +310,10 @@ export interface AcknowledgeOutcome {
   readonly sent: readonly Conversation[];
   /** Ids not acknowledged: unknown, not leased to this worker, or already sent. */
   readonly rejected: readonly string[];
-  /**
-   * Conversations of the campaign still `not_started`, counted after this step committed — so that of
-   * several workers acknowledging the last sends at once, the last to commit sees 0.
-   */
+  /** Conversations of the campaign still `not_started` after this step (exact: steps are serialized for this count). */
   readonly pending: number;
+  /** True when this step finished the bulk send (see the bulk-send rule on {@link StorageAdapter}). */
+  readonly finished: boolean;
 }
 
 /**
@@ -348,6 +365,11 @@ export interface CampaignWithOrganization {
  *   step and return `conflict`, writing nothing, when it differs;
  * - claims and moves never hand out a conversation somebody else holds (I1) and never lose or
  *   duplicate one (I2);
+ * - the bulk-send rule (C6): a step that can leave a campaign with no `not_started` conversation —
+ *   `commitCampaign` (a launch), `recordStatus`, `optOut`, `acknowledgeInitialSends` — checks, inside
+ *   the step, every campaign it touched whose bulk send runs (`bulkSend.finishedAt === null`, not
+ *   archived); if nothing is pending it stores `finishBulkSend(campaign, now)` and records its events
+ *   in the same step;
  * - methods throw only for faults (connection lost, disk full); the engine wraps those.
  */
 export interface StorageAdapter {
@@ -398,7 +420,7 @@ export interface StorageAdapter {
   /** The overview counts (A1); `senders` holds one row per holder that holds anything. */
   overview(campaignId: string): Promise<ConversationsOverview>;
   /** Lease pending initial messages for a bulk send; see {@link LeaseRequest}. */
-  leaseInitialSends(request: LeaseRequest): Promise<readonly Conversation[]>;
+  leaseInitialSends(request: LeaseRequest): Promise<LeaseOutcome>;
   /** Acknowledge sent initial messages; see {@link AcknowledgeRequest}. */
   acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome>;
   /** Release idle held conversations (T4); returns them as they were before. See {@link StaleReleaseRequest}. */

@@ -40,13 +40,24 @@ export interface GeneratedMembers {
   readonly members: Record<string, Role>;
 }
 
+/**
+ * Ids that are names of `Object.prototype` properties: storage keyed by a plain object mistakes them
+ * for what every object already has (identifiers and strings, SPEC). Every id arbitrary mixes them in.
+ */
+export const PROTOTYPE_KEYS: readonly string[] = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+
+/** A user id: short names, often a prototype key. */
+export function userId(): fc.Arbitrary<string> {
+  return fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/), fc.constantFrom(...PROTOTYPE_KEYS));
+}
+
 /** An organization's members: user ids with roles (at least one owner), as `addMember` input. */
 export function organizationMembers(): fc.Arbitrary<GeneratedMembers> {
   return fc
     .record({
       ownerId: fc.constantFrom("owner", "founder"),
       members: fc.dictionary(
-        fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/),
+        userId(),
         fc.constantFrom<Role>("owner", "admin", "texter", "texter", "texter"),
         { maxKeys: 8 },
       ),
@@ -91,9 +102,14 @@ export function settingsPatch(): fc.Arbitrary<SettingsPatch> {
   );
 }
 
-/** Contact ids `c0`…`c{n-1}`. */
+/** Contact number `i`'s id: the first ones are prototype keys ({@link PROTOTYPE_KEYS}), then `c4`, `c5`, …. */
+export function contactName(i: number): string {
+  return PROTOTYPE_KEYS[i] ?? `c${i}`;
+}
+
+/** One of `contacts` contact ids ({@link contactName}). */
 export function contactId(contacts = 12): fc.Arbitrary<string> {
-  return fc.integer({ min: 0, max: contacts - 1 }).map((i) => `c${i}`);
+  return fc.integer({ min: 0, max: contacts - 1 }).map(contactName);
 }
 
 /** A contact pool to import: a few contact ids, repeats allowed (C2). */

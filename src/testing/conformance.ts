@@ -15,25 +15,45 @@ import { checkBulkSend } from "./bulk-send.js";
 import { checkContactZones, checkStaleRelease, checkStartAndEnd } from "./time-rules.js";
 import * as races from "./races.js";
 import { warmUp } from "./warm-up.js";
-import { type InspectedConversation, createWorlds } from "./world.js";
+import { type InspectedConversation, type Inspector, createWorlds, toInspector } from "./world.js";
 
 /** Groups of checks; each can be switched off for an adapter that lacks the capability. */
 export type ConformanceGroup = "model" | "races" | "atomicity" | "bulk" | "time";
 
-/** How to build, read and clean the adapter under test. */
-export interface ConformanceOptions {
+/**
+ * How to build, read and clean the adapter under test.
+ * @typeParam S - your storage's type (inferred from `createStorage`), so `inspect`, `reset` and
+ * `close` can use its own methods — e.g. the in-memory adapter's `inspect`.
+ */
+export interface ConformanceOptions<S extends StorageAdapter = StorageAdapter> {
   /** A storage to test. Called once per check; every check uses fresh, unique ids. */
-  createStorage(): StorageAdapter | Promise<StorageAdapter>;
+  createStorage(): S | Promise<S>;
   /**
    * Independent reader of what the storage persisted for a campaign: every conversation with its
    * contact, holder and status — read from the database or files directly, not through the adapter's
    * query methods, so the suite checks storage and not the adapter's word for it.
+   *
+   * Return the list, or an object with a `conversations` list, directly or as a promise: a SQL query
+   * (`async … => rows`) and the in-memory adapter's synchronous `storage.inspect(campaignId)` (which
+   * gives `{ conversations }`) both fit as they are.
    */
-  inspect(storage: StorageAdapter, campaignId: string): Promise<readonly InspectedConversation[]>;
-  /** Called before each check with the fresh storage (truncate tables, …). Optional. */
-  reset?(storage: StorageAdapter): Promise<void>;
-  /** Called after each check (close connections, delete files, …). Optional. */
-  close?(storage: StorageAdapter): Promise<void>;
+  inspect(
+    storage: S,
+    campaignId: string,
+  ):
+    | readonly InspectedConversation[]
+    | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }
+    | Promise<readonly InspectedConversation[] | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }>;
+  /** Called before each check with the fresh storage (truncate tables, …). Optional; may be synchronous. */
+  reset?(storage: S): void | Promise<void>;
+  /** Called after each check (close connections, delete files, …). Optional; may be synchronous. */
+  close?(storage: S): void | Promise<void>;
   /** Property runs per check; defaults: model 200, races 100. */
   readonly numRuns?: {
     /** Runs of each model-based check. */
@@ -59,17 +79,17 @@ export interface ConformanceCheck {
 }
 
 /** The conformance checks for an adapter; see {@link ConformanceOptions}. */
-export function conformanceChecks(options: ConformanceOptions): ConformanceCheck[] {
+export function conformanceChecks<S extends StorageAdapter>(options: ConformanceOptions<S>): ConformanceCheck[] {
   const groups = { model: true, races: true, atomicity: true, bulk: true, time: true, ...options.groups };
   const modelRuns = options.numRuns?.model ?? 200;
   const raceRuns = options.numRuns?.races ?? 100;
   const withStorage =
-    (body: (storage: StorageAdapter, inspect: (campaignId: string) => Promise<readonly InspectedConversation[]>) => Promise<void>) =>
+    (body: (storage: StorageAdapter, inspect: Inspector) => Promise<void>) =>
     async () => {
       const storage = await options.createStorage();
       try {
         await options.reset?.(storage);
-        await body(storage, (campaignId) => options.inspect(storage, campaignId));
+        await body(storage, toInspector((campaignId) => options.inspect(storage, campaignId)));
       } finally {
         await options.close?.(storage);
       }

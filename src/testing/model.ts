@@ -477,19 +477,20 @@ export class ReferenceModel {
     return ok(null);
   }
 
-  /** A1 overview counts. */
+  /** A1 overview counts: opted-out conversations in the total only (O3). */
   overview(campaignId: string): ModelOverview {
     const c = this.campaign(campaignId);
-    const un = c.conversations.filter((x) => x.holder === null);
+    const counted = c.conversations.filter((x) => x.status !== "opted_out");
+    const un = counted.filter((x) => x.holder === null);
     const holders = [...c.senders];
-    for (const x of c.conversations) if (x.holder !== null && !holders.includes(x.holder)) holders.push(x.holder);
+    for (const x of counted) if (x.holder !== null && !holders.includes(x.holder)) holders.push(x.holder);
     return {
       total: c.conversations.length,
       unassigned: un.length,
       unassignedNotStarted: un.filter((x) => x.status === "not_started").length,
       unassignedNeedsReply: un.filter((x) => x.status === "needs_reply").length,
       senders: holders.map((userId) => {
-        const held = this.heldBy(campaignId, userId);
+        const held = this.heldBy(campaignId, userId).filter((x) => x.status !== "opted_out");
         return {
           userId,
           held: held.length,

@@ -22,8 +22,46 @@ export interface InspectedConversation {
   readonly status: ConversationStatus;
 }
 
-/** Reads a campaign's persisted conversations straight from storage (for the memory adapter: its `inspect`). */
+/**
+ * Reads a campaign's persisted conversations straight from storage, as a promise of the list. The
+ * kit's options ({@link WorldOptions.inspect}, `ConformanceOptions.inspect`) also take a reader that
+ * answers synchronously or with an object holding `conversations` (what `MemoryStorage.inspect`
+ * returns); the kit turns those into this shape.
+ */
 export type Inspector = (campaignId: string) => Promise<readonly InspectedConversation[]>;
+
+/**
+ * Turn a reader that returns a campaign's conversations — a list or an object with a `conversations`
+ * list, directly or as a promise — into an {@link Inspector}. Anything else is rejected with a
+ * `TypeError` naming what came back, so a mis-wired reader fails loudly instead of comparing nothing.
+ */
+export function toInspector(
+  read: (
+    campaignId: string,
+  ) =>
+    | readonly InspectedConversation[]
+    | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }
+    | Promise<readonly InspectedConversation[] | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }>,
+): Inspector {
+  return async (campaignId) => {
+    const got: unknown = await read(campaignId);
+    if (Array.isArray(got)) return got as readonly InspectedConversation[];
+    if (typeof got === "object" && got !== null && Array.isArray((got as { conversations?: unknown }).conversations)) {
+      return (got as { conversations: readonly InspectedConversation[] }).conversations;
+    }
+    const what =
+      got === null ? "null" : typeof got === "object" ? `an object with keys ${JSON.stringify(Object.keys(got))}` : typeof got;
+    throw new TypeError(
+      `inspect(${JSON.stringify(campaignId)}) must give the campaign's conversations: a list, or an object with a "conversations" list (directly or as a promise); it gave ${what}.`,
+    );
+  };
+}
 
 /** The model side. */
 export interface ModelWorld {
@@ -51,21 +89,25 @@ export interface RealWorld {
   readonly storage?: StorageAdapter;
 }
 
-/** The people of a world: an owner, an admin, four texters and a stranger who is not a member. */
+/**
+ * The people of a world: an owner, an admin, four texters and a stranger who is not a member. Two
+ * texters and the stranger are named like `Object.prototype` properties, so storage that keys plain
+ * objects by user id fails the model (identifiers and strings, SPEC).
+ */
 export const WORLD_USERS: {
   /** The organization's owner. */
   readonly owner: "owner";
   /** An admin. */
   readonly admin: "boss";
   /** Texters (members). */
-  readonly texters: readonly ["t1", "t2", "t3", "t4"];
+  readonly texters: readonly ["t1", "t2", "__proto__", "constructor"];
   /** Not a member. */
-  readonly stranger: "stranger";
+  readonly stranger: "toString";
 } = {
   owner: "owner",
   admin: "boss",
-  texters: ["t1", "t2", "t3", "t4"],
-  stranger: "stranger",
+  texters: ["t1", "t2", "__proto__", "constructor"],
+  stranger: "toString",
 };
 
 /** Everybody who may act in a generated command, stranger included. */
@@ -87,12 +129,33 @@ export interface Worlds {
 /** Where the previous world on the same storage stopped reading events (worlds may share a storage). */
 const cursors = new WeakMap<StorageAdapter, number>();
 
-/** Options of {@link createWorlds}. */
-export interface WorldOptions {
+/**
+ * Options of {@link createWorlds}.
+ * @typeParam S - your storage's type, so `inspect` can call its own methods (e.g. `MemoryStorage.inspect`).
+ */
+export interface WorldOptions<S extends StorageAdapter = StorageAdapter> {
   /** A fresh storage for each run. */
-  readonly storage: () => StorageAdapter | Promise<StorageAdapter>;
-  /** Reader of that storage's persisted state. */
-  readonly inspect: (storage: StorageAdapter) => Inspector;
+  readonly storage: () => S | Promise<S>;
+  /**
+   * Reader of that storage's persisted state: given the storage, a function from a campaign id to
+   * that campaign's conversations, read straight from storage. It may return a list or an object with
+   * a `conversations` list, directly or as a promise — so the in-memory adapter wires up as
+   * `inspect: (storage) => (campaignId) => storage.inspect(campaignId)`.
+   */
+  readonly inspect: (
+    storage: S,
+  ) => (
+    campaignId: string,
+  ) =>
+    | readonly InspectedConversation[]
+    | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }
+    | Promise<readonly InspectedConversation[] | {
+        /** The campaign's conversations. */
+        readonly conversations: readonly InspectedConversation[];
+      }>;
   /** Number of campaigns (default 2, so organization-wide opt-outs cross campaigns). */
   readonly campaigns?: number;
 }
@@ -101,7 +164,7 @@ export interface WorldOptions {
  * Build both worlds: one organization (owner, admin, texters t1–t4) and draft campaigns, in the
  * engine and in the model. For `fc.asyncModelRun`.
  */
-export async function createWorlds(options: WorldOptions): Promise<Worlds> {
+export async function createWorlds<S extends StorageAdapter>(options: WorldOptions<S>): Promise<Worlds> {
   const storage = await options.storage();
   const real = {
     now: Date.UTC(2026, 0, 5, 15, 0, 0),
@@ -131,7 +194,7 @@ export async function createWorlds(options: WorldOptions): Promise<Worlds> {
   const world: RealWorld = Object.assign(real, {
     storage,
     engine,
-    inspect: options.inspect(storage),
+    inspect: toInspector(options.inspect(storage)),
     campaignIds,
     orgId: org.id,
   });

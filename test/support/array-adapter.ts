@@ -5,6 +5,7 @@
  * `broken-adapters.ts` each get exactly one thing wrong.
  */
 import { handOutRank } from "../../src/core/policy.js";
+import { bulkSendRunning, finishBulkSend } from "../../src/core/campaign.js";
 import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
@@ -41,7 +42,8 @@ export function byHandOut(a: Conversation, b: Conversation): number {
   return order(a) - order(b) || (order(a) === 0 ? a.replyAt! - b.replyAt! : 0) || a.seq - b.seq;
 }
 function matches(set: StatusSet, c: Conversation): boolean {
-  return set === "all" || (set === "open" ? handOutRank(c.status) !== null : c.status === set);
+  const rank = handOutRank(c.status);
+  return set === "all" || (set === "open" ? rank !== null : set === "started" ? rank === 0 || rank === 2 : c.status === set);
 }
 const copy = (rows: Row[]) => rows.map((r) => ({ ...r }));
 
@@ -61,6 +63,12 @@ export class ArrayAdapter implements StorageAdapter {
 
   protected record(events: readonly EventDraft[]): void {
     for (const e of events) this.log.push({ ...e, seq: this.log.length + 1 } as SelfAssignEvent);
+  }
+
+  /** The bulk-send rule (C6): the finished campaign and its events when `rows` leave nothing pending. */
+  protected finishIfDone(campaign: Campaign | undefined, rows: readonly Row[], now: number): { state: Campaign; events: EventDraft[] } | null {
+    if (campaign === undefined || !bulkSendRunning(campaign) || rows.some((r) => r.status === "not_started")) return null;
+    return finishBulkSend(campaign, now);
   }
 
   async insertOrganization(org: Organization, events: readonly EventDraft[]) {
@@ -130,9 +138,11 @@ export class ArrayAdapter implements StorageAdapter {
     const draft = copy(this.rows.get(commit.campaignId)!);
     const moved = commit.moves.map((m) => this.move(draft, m, commit.now));
     const events = commit.events(moved);
+    const finished = this.finishIfDone(commit.next ?? this.campaigns.get(commit.campaignId), draft, commit.now);
     if (commit.next) this.campaigns.set(commit.campaignId, commit.next);
+    if (finished) this.campaigns.set(commit.campaignId, finished.state);
     this.rows.set(commit.campaignId, draft);
-    this.record(events);
+    this.record([...events, ...(finished?.events ?? [])]);
     return { kind: "committed", moved };
   }
 
@@ -244,8 +254,10 @@ export class ArrayAdapter implements StorageAdapter {
     r.status = change.to;
     const after = { ...r };
     const events = change.events(before, after);
+    const finished = this.finishIfDone(this.campaigns.get(change.campaignId), draft, change.now);
     this.rows.set(change.campaignId, draft);
-    this.record(events);
+    if (finished) this.campaigns.set(change.campaignId, finished.state);
+    this.record([...events, ...(finished?.events ?? [])]);
     return { kind: "changed", before, after };
   }
 
@@ -263,13 +275,19 @@ export class ArrayAdapter implements StorageAdapter {
       }
       drafts.set(c.id, draft);
     }
-    const events = req.events(before);
+    const alreadyOptedOut = this.optOuts.get(req.orgId)?.has(req.contactId) === true;
+    const events = req.events(before, alreadyOptedOut);
+    const finished = [...drafts].flatMap(([id, draft]) => {
+      const f = this.finishIfDone(this.campaigns.get(id), draft, req.now);
+      return f === null ? [] : [f];
+    });
     for (const [id, draft] of drafts) this.rows.set(id, draft);
+    for (const f of finished) this.campaigns.set(f.state.id, f.state);
     const set = this.optOuts.get(req.orgId) ?? new Set<string>();
     set.add(req.contactId);
     this.optOuts.set(req.orgId, set);
-    this.record(events);
-    return { changed: before };
+    this.record([...events, ...finished.flatMap((f) => f.events)]);
+    return { changed: before, alreadyOptedOut };
   }
 
   async getConversation(id: string) {
@@ -288,8 +306,9 @@ export class ArrayAdapter implements StorageAdapter {
   }
   async overview(campaignId: string): Promise<ConversationsOverview> {
     const rows = this.rows.get(campaignId) ?? [];
-    const un = rows.filter((r) => r.assigneeId === null);
-    const holders = [...new Set(rows.map((r) => r.assigneeId).filter((h): h is string => h !== null))];
+    const counted = rows.filter((r) => r.status !== "opted_out"); // opted out: in the total only (O3, A1)
+    const un = counted.filter((r) => r.assigneeId === null);
+    const holders = [...new Set(counted.map((r) => r.assigneeId).filter((h): h is string => h !== null))];
     return {
       campaignId,
       total: rows.length,
@@ -298,7 +317,7 @@ export class ArrayAdapter implements StorageAdapter {
       unassignedNeedsReply: un.filter((r) => r.status === "needs_reply").length,
       byStatus: Object.fromEntries(CONVERSATION_STATUSES.map((s) => [s, rows.filter((r) => r.status === s).length])) as ConversationsOverview["byStatus"],
       senders: holders.map((userId) => {
-        const mine = rows.filter((r) => r.assigneeId === userId);
+        const mine = counted.filter((r) => r.assigneeId === userId);
         return {
           userId,
           held: mine.length,
@@ -309,11 +328,13 @@ export class ArrayAdapter implements StorageAdapter {
     };
   }
   async leaseInitialSends(req: LeaseRequest) {
-    const rows = (this.rows.get(req.campaignId) ?? [])
-      .filter((r) => r.status === "not_started" && (this.leases.get(r.id)?.until ?? -Infinity) <= req.now)
-      .slice(0, req.limit);
+    if (this.campaigns.get(req.campaignId)?.status !== "bulk_sending") return { conversations: [], closedZones: [] };
+    const free = (this.rows.get(req.campaignId) ?? []).filter((r) => r.status === "not_started" && (this.leases.get(r.id)?.until ?? -Infinity) <= req.now);
+    const open = (r: Row) => r.contactTimeZone === null || req.contactZoneOpen === null || req.contactZoneOpen(r.contactTimeZone);
+    const rows = free.filter(open).slice(0, req.limit);
     for (const r of rows) this.leases.set(r.id, { owner: req.workerId, until: req.now + req.leaseMs });
-    return rows.map((r) => ({ ...r }));
+    const closedZones = [...new Set(free.filter((r) => !open(r)).map((r) => r.contactTimeZone!))].sort();
+    return { conversations: rows.map((r) => ({ ...r })), closedZones };
   }
 
   async acknowledgeInitialSends(req: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
@@ -330,10 +351,12 @@ export class ArrayAdapter implements StorageAdapter {
       r.status = "initial_sent";
     }
     const events = req.events(sent);
+    const finished = sent.length > 0 ? this.finishIfDone(this.campaigns.get(req.campaignId), draft, req.now) : null;
     this.rows.set(req.campaignId, draft);
+    if (finished) this.campaigns.set(req.campaignId, finished.state);
     for (const c of sent) this.leases.delete(c.id);
-    this.record(events);
-    return { sent, rejected, pending: draft.filter((r) => r.status === "not_started").length };
+    this.record([...events, ...(finished?.events ?? [])]);
+    return { sent, rejected, pending: draft.filter((r) => r.status === "not_started").length, finished: finished !== null };
   }
 
   async releaseStale(req: StaleReleaseRequest) {

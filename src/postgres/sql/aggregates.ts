@@ -4,8 +4,10 @@
  * keys, so membership is unique and tokens are looked up by index.
  * @module
  */
+import { finishBulkSend } from "../../core/campaign.js";
 import type { Campaign, Organization, Role, Sender } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import { insertEvents } from "./events.js";
 
 type Queryable = Pick<PgClientLike, "query"> | PgPoolLike;
 
@@ -138,7 +140,8 @@ export async function listCampaigns(db: Queryable, schema: string, orgId: string
 }
 
 function toCampaign(row: CampaignRow): Omit<Campaign, "senders"> {
-  return { ...row.data, id: row.id, orgId: row.org_id, version: row.version, status: row.status };
+  // Rows written before bulk-send state existed have no `bulkSend`.
+  return { ...row.data, bulkSend: row.data.bulkSend ?? null, id: row.id, orgId: row.org_id, version: row.version, status: row.status };
 }
 
 interface SenderRow {
@@ -235,4 +238,43 @@ export async function checkVersion(
   );
   const row = rows[0];
   return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq), zones: row.zones };
+}
+
+/**
+ * The bulk-send rule (C6), inside the caller's transaction: `sent` conversations of the campaign just
+ * stopped being pending. Counts them off the campaign's pending counter (the row lock serializes the
+ * counting, so of concurrent steps the last one sees 0) and, when nothing is left, finishes the bulk
+ * send in this same transaction. Returns the pending count left (0 when the campaign runs no bulk send)
+ * and whether this step finished it.
+ */
+export async function settleBulkSend(
+  client: PgClientLike,
+  schema: string,
+  campaignId: string,
+  sent: number,
+  now: number,
+): Promise<{ pending: number; finished: boolean }> {
+  const { rows } = await client.query<{ bulk_pending: string }>(
+    `UPDATE ${schema}.campaigns SET bulk_pending = bulk_pending - $2 WHERE id = $1 AND bulk_pending IS NOT NULL RETURNING bulk_pending`,
+    [campaignId, sent],
+  );
+  if (rows[0] === undefined) return { pending: 0, finished: false };
+  const pending = Number(rows[0].bulk_pending);
+  if (pending > 0) return { pending, finished: false };
+  const campaign = (await loadCampaign(client, schema, campaignId))!;
+  const d = finishBulkSend(campaign, now);
+  await client.query(`UPDATE ${schema}.campaigns SET bulk_pending = NULL WHERE id = $1`, [campaignId]);
+  if (d.state !== campaign) await writeCampaign(client, schema, d.state);
+  await insertEvents(client, schema, d.events);
+  return { pending: 0, finished: d.state !== campaign };
+}
+
+/** Start counting a bulk send's pending initial messages (at launch), then settle it: a launch with nothing to send finishes at once. */
+export async function startBulkSend(client: PgClientLike, schema: string, campaignId: string, now: number): Promise<void> {
+  const { rowCount } = await client.query(
+    `UPDATE ${schema}.campaigns SET bulk_pending = (SELECT count(*) FROM ${schema}.conversations WHERE campaign_id = $1 AND status = 0)
+     WHERE id = $1 AND bulk_pending IS NULL`,
+    [campaignId],
+  );
+  if ((rowCount ?? 0) > 0) await settleBulkSend(client, schema, campaignId, 0, now);
 }

@@ -7,7 +7,8 @@
  */
 import type { CampaignCommit, CommitOutcome, MoveSpec, Moved } from "../../storage/contract.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
-import { checkVersion, writeCampaign } from "./aggregates.js";
+import { bulkSendRunning } from "../../core/campaign.js";
+import { checkVersion, startBulkSend, writeCampaign } from "./aggregates.js";
 import { sqlLimit } from "./claim.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, statusCode, statusSql, toConversation } from "./rows.js";
@@ -64,6 +65,7 @@ export async function commitCampaign(pool: PgPoolLike, schema: string, commit: C
     const moved: Moved[][] = [];
     for (const move of commit.moves) moved.push(await runMove(client, schema, commit.campaignId, move, commit.now));
     await insertEvents(client, schema, commit.events(moved));
+    if (commit.next !== null && bulkSendRunning(commit.next)) await startBulkSend(client, schema, commit.campaignId, commit.now);
     return { kind: "committed", moved };
   });
 }

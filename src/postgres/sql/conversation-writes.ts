@@ -14,6 +14,7 @@ import type {
 } from "../../storage/contract.js";
 import type { Conversation } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
+import { settleBulkSend } from "./aggregates.js";
 import { insertEvents } from "./events.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, rankOf, statusCode, toConversation } from "./rows.js";
 import { Rollback, transaction } from "./transaction.js";
@@ -40,6 +41,7 @@ export async function recordStatus(pool: PgPoolLike, schema: string, change: Sta
     );
     const after = toConversation(updated.rows[0]!);
     await insertEvents(client, schema, change.events(before, after));
+    if (before.status === "not_started") await settleBulkSend(client, schema, change.campaignId, 1, change.now);
     return { kind: "changed", before, after };
   });
 }
@@ -103,10 +105,11 @@ export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleR
 export async function optOut(pool: PgPoolLike, schema: string, req: OptOutRequest): Promise<OptOutOutcome> {
   return transaction<OptOutOutcome>(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:opt-out:${req.orgId}`]);
-    await client.query(
+    const inserted = await client.query(
       `INSERT INTO ${schema}.opt_outs (org_id, contact_id, at) VALUES ($1, $2, $3) ON CONFLICT (org_id, contact_id) DO NOTHING`,
       [req.orgId, req.contactId, req.now],
     );
+    const alreadyOptedOut = inserted.rowCount === 0;
     const { rows } = await client.query<ConversationRow>(
       `SELECT ${CONVERSATION_COLUMNS.split(", ").map((c) => `v.${c}`).join(", ")}
        FROM ${schema}.campaign_contacts k
@@ -124,7 +127,12 @@ export async function optOut(pool: PgPoolLike, schema: string, req: OptOutReques
         [rows.map((r) => r.campaign_id), rows.map((r) => r.seq)],
       );
     }
-    await insertEvents(client, schema, req.events(before));
-    return { changed: before };
+    await insertEvents(client, schema, req.events(before, alreadyOptedOut));
+    const pendingBy = new Map<string, number>();
+    for (const c of before) if (c.status === "not_started") pendingBy.set(c.campaignId, (pendingBy.get(c.campaignId) ?? 0) + 1);
+    for (const [campaignId, n] of [...pendingBy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      await settleBulkSend(client, schema, campaignId, n, req.now);
+    }
+    return { changed: before, alreadyOptedOut };
   });
 }

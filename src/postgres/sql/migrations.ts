@@ -143,6 +143,16 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE assignee IS NULL AND rank = 1`,
     ],
   },
+  {
+    version: 4,
+    description: "bulk send: a pending counter per running bulk send, so the step that leaves nothing pending finishes it (C6)",
+    statements: [
+      `ALTER TABLE $schema.campaigns ADD COLUMN bulk_pending bigint`,
+      `UPDATE $schema.campaigns c SET data = jsonb_set(c.data, '{bulkSend}', '{"finishedAt": null}'),
+         bulk_pending = (SELECT count(*) FROM $schema.conversations v WHERE v.campaign_id = c.id AND v.status = 0)
+       WHERE c.status = 'bulk_sending'`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

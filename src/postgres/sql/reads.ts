@@ -52,6 +52,8 @@ export async function overview(pool: PgPoolLike, schema: string, campaignId: str
     const n = Number(r.n);
     total += n;
     byStatus[CONVERSATION_STATUSES[r.status]!] += n;
+    // Opted-out conversations count in the total only (O3, A1).
+    if (r.status === statusCode("opted_out")) continue;
     if (r.assignee === null) {
       unassigned += n;
       if (r.status === ns) unassignedNotStarted += n;

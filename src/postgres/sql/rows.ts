@@ -19,6 +19,8 @@ export function statusSql(set: StatusSet): string {
       return "TRUE";
     case "open":
       return "rank <= 2";
+    case "started":
+      return "rank IN (0, 2)";
     case "needs_reply":
       return `status = ${statusCode("needs_reply")}`;
     case "not_started":

@@ -156,7 +156,10 @@ async function main() {
   const senders = new Set((await engine.getCampaign(campaign.id)).senders.map((s) => s.userId));
   for (const r of rows) if (r.holder !== null && !senders.has(r.holder)) problems.push(`I2: ${r.id} held by non-sender ${r.holder}`);
   const held = o.senders.reduce((n, s) => n + s.held, 0);
-  if (held + o.unassigned !== o.total) problems.push(`A1: held ${held} + unassigned ${o.unassigned} != total ${o.total}`);
+  // A1: opted-out conversations count in the total only (never as held or unassigned work).
+  if (held + o.unassigned + o.byStatus.opted_out !== o.total) {
+    problems.push(`A1: held ${held} + unassigned ${o.unassigned} + opted out ${o.byStatus.opted_out} != total ${o.total}`);
+  }
   for (const r of rows) {
     if (r.holder !== null && handedOut.get(r.id) !== r.holder) problems.push(`I1: ${r.id} is held by ${r.holder}, but was handed to ${handedOut.get(r.id)}`);
   }

@@ -12,7 +12,9 @@
  * - `SELF_RELEASE_NOT_ALLOWED`: the campaign does not let texters hand conversations back (S9).
  * - `NOT_HELD`: a conversation named for release is not held by the texter.
  * - `ALREADY_EXISTS`: an id given for a new organization or campaign is taken.
- * - `CONFLICT`: the operation lost too many races in a row; nothing was changed, retry later.
+ * - `TIMEOUT`: the operation waited longer than the engine's `waitTimeoutMs` for its turn behind
+ *   concurrent changes; nothing was changed, retry later.
+ * - `ABORTED`: the caller's `AbortSignal` aborted before the operation ran; nothing was changed.
  * - `STORAGE_ERROR`: the storage adapter failed; see `cause`. Nothing was changed (adapters are atomic).
  */
 export type ErrorCode =
@@ -28,7 +30,8 @@ export type ErrorCode =
   | "SELF_RELEASE_NOT_ALLOWED"
   | "NOT_HELD"
   | "ALREADY_EXISTS"
-  | "CONFLICT"
+  | "TIMEOUT"
+  | "ABORTED"
   | "STORAGE_ERROR";
 
 /**

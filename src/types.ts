@@ -45,14 +45,15 @@ export type GatePolicy = "no-pending-initials" | "no-pending-work" | "none";
 /** Status filter of admin reassignments (A3, A4). `any` means every open conversation (not closed, not opted out). */
 export type StatusFilter = "any" | "needs_reply" | "not_started";
 
-/** An organization and its members (O1, O2). */
+/**
+ * An organization (O1, O2). Its members are rows of their own ({@link Member}), not part of this
+ * aggregate: adding one never rewrites or version-checks the organization.
+ */
 export interface Organization {
   /** Stable id. */
   readonly id: string;
   /** Display name. */
   readonly name: string;
-  /** Members by user id. A user not listed here is not a member. */
-  readonly members: Readonly<Record<string, Role>>;
   /** Batch size a campaign starts with when self assignment is first enabled on it (O2). */
   readonly defaultBatchSize: number;
   /** Creation time, epoch milliseconds. */
@@ -109,7 +110,17 @@ export interface CampaignSchedule {
   readonly endsAt: number | null;
 }
 
-/** A sender (texter) on a campaign. */
+/** A member of an organization (O1). A user with no member row is not a member. */
+export interface Member {
+  /** The user id. */
+  readonly userId: string;
+  /** Their role. */
+  readonly role: Role;
+  /** When they were added, epoch milliseconds. */
+  readonly addedAt: number;
+}
+
+/** A sender (texter) on a campaign: a row of its own, in the order senders were added (C3, C4). */
 export interface Sender {
   /** The user id (an organization member, C3). */
   readonly userId: string;
@@ -128,7 +139,11 @@ export interface BulkSendState {
   readonly finishedAt: number | null;
 }
 
-/** A campaign aggregate: settings, roster, lifecycle and invite link. Small; conversations live in storage. */
+/**
+ * A campaign aggregate: settings, lifecycle and invite link. Small: its senders ({@link Sender}) and
+ * conversations are rows in storage, so a join or a claim never rewrites it; its `version` guards
+ * settings and lifecycle only.
+ */
 export interface Campaign {
   /** Stable id. */
   readonly id: string;
@@ -148,8 +163,6 @@ export interface Campaign {
   readonly invite: InviteLink;
   /** Time zone, texting hours, start and end (T1, T3). */
   readonly schedule: CampaignSchedule;
-  /** Senders in the order they were added (that order breaks ties in the launch split, C4). */
-  readonly senders: readonly Sender[];
   /** The bulk send (C6) when launched with one, else `null`. */
   readonly bulkSend: BulkSendState | null;
   /** Optimistic-concurrency version; storage increments it on every committed change. */
@@ -273,10 +286,10 @@ export interface EventPayloads {
     /** The changed settings and their new values. */
     changes: Record<string, unknown>;
   };
-  /** The campaign was launched (C4). */
+  /** The campaign was launched (C4); what the launch split is told by `conversations.assigned` facts (reason `launch`). */
   "campaign.launched": {
-    /** Conversations split among senders at launch. */
-    assigned: number;
+    /** True for a bulk-send launch (C6), which splits nothing. */
+    bulkSend: boolean;
   };
   /** The campaign's lifecycle state changed (C1). */
   "campaign.status_changed": {

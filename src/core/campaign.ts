@@ -1,31 +1,16 @@
 /**
- * Campaign decisions (C1–C5, C7, S1, S5, S7, S9, L1–L4, A2–A6): pure functions from the campaign
- * aggregate, the organization and a command to the next aggregate, the bulk moves storage must run
- * and the events that describe the change. Nothing here executes anything.
+ * Campaign decisions (C1, C4, C6, C7, S1, L1, L4, T1, T3): pure functions from the aggregate, the
+ * actor and a command to a plan — the next aggregate, moves, the facts. Nothing here executes
+ * anything; senders and conversations are rows in storage.
  * @module
  */
 import { produce } from "immer";
 import { AssignmentError } from "../errors.js";
-import type {
-  Campaign,
-  CampaignSchedule,
-  CampaignStatus,
-  Conversation,
-  EventDraft,
-  GatePolicy,
-  Organization,
-  StatusFilter,
-} from "../types.js";
+import type { Campaign, CampaignSchedule, CampaignStatus, GatePolicy, Organization, SelfAssignmentSettings } from "../types.js";
+import { type Actor, type CampaignPlan, NOTHING } from "./changes.js";
 import { type Context, event, invalidState } from "./decision.js";
-import {
-  type MoveSpec,
-  type Moved,
-  assignedEvents,
-  reassignedEvents,
-  unassignedEvents,
-} from "./moves.js";
 import { assertManager } from "./organization.js";
-import { acceptsRequests, gateLimits, isSender, roleOf } from "./policy.js";
+import { nextOpening } from "./next-opening.js";
 import { allowedRanks, parseClock, withinTextingHours } from "./time.js";
 
 /** A new campaign's schedule: 09:00–21:00 in America/New_York, no start or end date (T1, T3). */
@@ -37,54 +22,31 @@ export const DEFAULT_SCHEDULE: CampaignSchedule = {
   endsAt: null,
 };
 
-/** What a campaign decision asks the engine to commit atomically. */
-export interface CampaignPlan {
-  /** The next aggregate (the same object when it does not change). */
-  readonly state: Campaign;
-  /** Bulk moves to run in the same step. */
-  readonly moves: readonly MoveSpec[];
-  /** Events, built from what the moves moved. */
-  readonly events: (moved: readonly (readonly Moved[])[]) => EventDraft[];
-}
-
-function plan(
-  state: Campaign,
-  events: EventDraft[],
-  moves: readonly MoveSpec[] = [],
-  movedEvents: (moved: readonly (readonly Moved[])[]) => EventDraft[] = () => [],
-): CampaignPlan {
-  return { state, moves, events: (moved) => [...events, ...movedEvents(moved)] };
-}
-
 function bump(draft: { version: number }): void {
   draft.version += 1;
 }
 
-function assertSameOrg(org: Organization, campaign: Campaign): void {
-  if (org.id !== campaign.orgId) {
-    throw new AssignmentError("INVALID_INPUT", "Organization does not own this campaign.", {
-      details: { orgId: org.id, campaignId: campaign.id },
-    });
+/** Throw unless the actor may manage this campaign (A6); the error says nothing about the campaign's organization. */
+export function assertCampaignManager(campaign: Campaign, actor: Actor): void {
+  assertManager(actor, { campaignId: campaign.id });
+}
+
+/** Throw `INVALID_STATE` for an archived campaign (C7: it can only be read). */
+export function assertNotArchived(campaign: Campaign): void {
+  if (campaign.status === "archived") {
+    invalidState(`Campaign "${campaign.id}" is archived; archived campaigns can only be read (C7).`, { campaignId: campaign.id, status: campaign.status });
   }
 }
 
-function assertNotArchived(campaign: Campaign): void {
-  if (campaign.status === "archived") {
-    invalidState(`Campaign "${campaign.id}" is archived; archived campaigns can only be read (C7).`, {
-      campaignId: campaign.id,
-      status: campaign.status,
-    });
-  }
+/** A plan that replaces the aggregate and records facts. */
+function change(next: Campaign, facts: CampaignPlan["facts"]): CampaignPlan {
+  return { next, senders: null, moves: [], facts };
 }
 
 /** A new draft campaign; self assignment off (S1), no senders, invite link disabled. */
-export function createCampaign(
-  org: Organization,
-  input: { id: string; title: string },
-  ctx: Context,
-): Decision {
-  assertManager(org, ctx.actorId);
-  const state: Campaign = {
+export function createCampaign(org: Organization, actor: Actor, input: { id: string; title: string }, ctx: Context): CampaignPlan & { next: Campaign } {
+  assertManager(actor, { orgId: org.id });
+  const next: Campaign = {
     id: input.id,
     orgId: org.id,
     title: input.title,
@@ -102,22 +64,13 @@ export function createCampaign(
     },
     invite: { enabled: false, token: null, revokedTokens: [] },
     schedule: { ...DEFAULT_SCHEDULE },
-    senders: [],
     bulkSend: null,
     version: 1,
   };
-  return { state, events: [event("campaign.created", ctx, org.id, input.id, { title: input.title })] };
+  return { next, senders: null, moves: [], facts: [event("campaign.created", ctx, org.id, input.id, { title: input.title })] };
 }
 
-/** A decision that only changes the aggregate. */
-export type Decision = {
-  /** The next aggregate (the same object when nothing changes). */
-  readonly state: Campaign;
-  /** Events to record in the same atomic step. */
-  readonly events: EventDraft[];
-};
-
-/** Settings a host may change (S1, S5, S7, S9, and the title). */
+/** Settings a host may change (S1, S5, S7, S9, T1, T3, T4, and the title). */
 export interface CampaignSettingsPatch {
   /** New title. */
   readonly title?: string;
@@ -147,52 +100,45 @@ export interface CampaignSettingsPatch {
   readonly endsAt?: number | null;
 }
 
+/** Where each setting lives in the aggregate. Typed over every key of the patch, so a new setting cannot be left out. */
+export const SETTING_PLACES: { readonly [K in keyof CampaignSettingsPatch]-?: "campaign" | "selfAssignment" | "schedule" } = {
+  title: "campaign",
+  enabled: "selfAssignment",
+  batchSize: "selfAssignment",
+  gate: "selfAssignment",
+  maxHeldPerTexter: "selfAssignment",
+  allowSelfRelease: "selfAssignment",
+  releaseNotStartedAfterMs: "selfAssignment",
+  releaseNeedsReplyAfterMs: "selfAssignment",
+  timeZone: "schedule",
+  textingHoursStart: "schedule",
+  textingHoursEnd: "schedule",
+  startsAt: "schedule",
+  endsAt: "schedule",
+};
+
 /**
  * Change settings (S1). When self assignment is enabled for the first time and no batch size was
  * ever set, the campaign takes the organization's default (O2); later changes to the default do not
  * touch it. Settings can change in draft and after launch, not once archived.
  */
-export function updateSettings(
-  org: Organization,
-  campaign: Campaign,
-  patch: CampaignSettingsPatch,
-  ctx: Context,
-): Decision {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
+export function updateSettings(campaign: Campaign, actor: Actor, patch: CampaignSettingsPatch, defaultBatchSize: number, ctx: Context): CampaignPlan {
+  assertCampaignManager(campaign, actor);
   assertNotArchived(campaign);
   const changes: Record<string, unknown> = {};
-  const state = produce(campaign, (d) => {
-    const sa = d.selfAssignment;
-    if (patch.title !== undefined && patch.title !== d.title) d.title = changes.title = patch.title;
-    if (patch.enabled !== undefined && patch.enabled !== sa.enabled) sa.enabled = changes.enabled = patch.enabled;
-    if (patch.batchSize !== undefined && patch.batchSize !== sa.batchSize) {
-      sa.batchSize = changes.batchSize = patch.batchSize;
-    }
-    if (sa.enabled && sa.batchSize === null) sa.batchSize = changes.batchSize = org.defaultBatchSize;
-    if (patch.gate !== undefined && patch.gate !== sa.gate) sa.gate = changes.gate = patch.gate;
-    if (patch.maxHeldPerTexter !== undefined && patch.maxHeldPerTexter !== sa.maxHeldPerTexter) {
-      sa.maxHeldPerTexter = changes.maxHeldPerTexter = patch.maxHeldPerTexter;
-    }
-    if (patch.allowSelfRelease !== undefined && patch.allowSelfRelease !== sa.allowSelfRelease) {
-      sa.allowSelfRelease = changes.allowSelfRelease = patch.allowSelfRelease;
-    }
-    for (const key of ["releaseNotStartedAfterMs", "releaseNeedsReplyAfterMs"] as const) {
+  const next = produce(campaign, (d) => {
+    for (const key of Object.keys(SETTING_PLACES) as (keyof CampaignSettingsPatch)[]) {
       const value = patch[key];
-      if (value !== undefined && value !== sa[key]) sa[key] = changes[key] = value;
+      const place = SETTING_PLACES[key];
+      const target = (place === "campaign" ? d : d[place]) as Record<string, unknown>;
+      if (value !== undefined && value !== target[key]) target[key] = changes[key] = value;
     }
-    const sc = d.schedule;
-    for (const key of ["timeZone", "textingHoursStart", "textingHoursEnd", "startsAt", "endsAt"] as const) {
-      const value = patch[key];
-      if (value !== undefined && value !== sc[key]) {
-        (sc as Record<string, unknown>)[key] = value;
-        changes[key] = value;
-      }
-    }
+    const sa: { -readonly [K in keyof SelfAssignmentSettings]: SelfAssignmentSettings[K] } = d.selfAssignment;
+    if (sa.enabled && sa.batchSize === null) sa.batchSize = changes.batchSize = defaultBatchSize;
     if (Object.keys(changes).length > 0) bump(d);
   });
-  if (state === campaign) return { state, events: [] };
-  const sc = state.schedule;
+  if (next === campaign) return NOTHING;
+  const sc = next.schedule;
   if (parseClock(sc.textingHoursEnd)! <= parseClock(sc.textingHoursStart)!) {
     throw new AssignmentError("INVALID_INPUT", `Texting hours must close after they open (T1); got ${sc.textingHoursStart}–${sc.textingHoursEnd}.`, {
       details: { field: "textingHoursEnd" },
@@ -201,53 +147,34 @@ export function updateSettings(
   if (sc.startsAt !== null && sc.endsAt !== null && sc.endsAt <= sc.startsAt) {
     throw new AssignmentError("INVALID_INPUT", "A campaign must end after it starts (T3).", { details: { field: "endsAt" } });
   }
-  return {
-    state,
-    events: [event("campaign.settings_changed", ctx, org.id, campaign.id, { changes })],
-  };
+  return change(next, [event("campaign.settings_changed", ctx, campaign.orgId, campaign.id, { changes })]);
 }
 
 /**
- * Launch (C1, C4): draft → active. If the campaign has senders, every unassigned open conversation
- * is split among them round-robin in roster order, in hand-out order — as even as possible, the
- * remainder going one each to the first senders. With no senders everything stays unassigned.
- * With `bulkSend` (C6) it becomes `bulk_sending` and nothing is split: the bulk send owns every
- * initial message, and texters get conversations only after theirs went out. (Storage finishes the
- * bulk send in the same step when nothing is pending: see {@link finishBulkSend}.)
+ * Launch (C1, C4): draft → active. Every unassigned open conversation is split among the senders
+ * round-robin in roster order, in hand-out order — as even as possible, the remainder going one each
+ * to the first senders; with no senders everything stays unassigned. With `bulkSend` (C6) it becomes
+ * `bulk_sending` and nothing is split: the bulk send owns every initial message, and texters get
+ * conversations only after theirs went out (storage finishes the bulk send in the same step when
+ * nothing is pending: {@link finishBulkSend}).
  */
-export function launch(org: Organization, campaign: Campaign, ctx: Context, options: { bulkSend?: boolean } = {}): CampaignPlan {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
+export function launch(campaign: Campaign, actor: Actor, bulkSend: boolean, ctx: Context): CampaignPlan {
+  assertCampaignManager(campaign, actor);
   if (campaign.status !== "draft") {
-    invalidState(`Campaign "${campaign.id}" is ${campaign.status}; only a draft can be launched (C1, C7).`, {
-      campaignId: campaign.id,
-      status: campaign.status,
-    });
+    invalidState(`Campaign "${campaign.id}" is ${campaign.status}; only a draft can be launched (C1, C7).`, { campaignId: campaign.id, status: campaign.status });
   }
-  const bulk = options.bulkSend === true;
-  const to = bulk ? "bulk_sending" : "active";
-  const state = produce(campaign, (d) => {
+  const to = bulkSend ? "bulk_sending" : "active";
+  const next = produce(campaign, (d) => {
     d.status = to;
     d.launchedAt = ctx.now;
-    if (bulk) d.bulkSend = { finishedAt: null };
+    if (bulkSend) d.bulkSend = { finishedAt: null };
     bump(d);
   });
-  const senderIds = campaign.senders.map((s) => s.userId);
-  const moves: MoveSpec[] =
-    senderIds.length === 0 || bulk
-      ? []
-      : [{ from: { kind: "unassigned" }, statuses: "open", limit: null, to: senderIds }];
   return {
-    state,
-    moves,
-    events: (moved) => {
-      const conversations = (moved[0] ?? []).map((m) => m.conversation);
-      return [
-        event("campaign.status_changed", ctx, org.id, campaign.id, { from: "draft", to }),
-        event("campaign.launched", ctx, org.id, campaign.id, { assigned: conversations.length }),
-        ...assignedEvents(ctx, org.id, campaign.id, conversations, "launch"),
-      ];
-    },
+    next,
+    senders: null,
+    moves: bulkSend ? [] : [{ from: { kind: "unassigned" }, statuses: "open", limit: null, to: "senders", reason: "launch" }],
+    facts: [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: "draft", to }), event("campaign.launched", ctx, campaign.orgId, campaign.id, { bulkSend })],
   };
 }
 
@@ -263,277 +190,64 @@ const STATUS_CHANGES: Record<"pause" | "resume" | "archive", { from: CampaignSta
 };
 
 /**
- * Pause (active or bulk sending → paused, C6: pausing stops the bulk send), resume (paused → active,
- * or back to bulk sending while its bulk send has pending initial messages) or archive (active,
- * bulk sending or paused → archived, final) (C1).
+ * Pause (active or bulk sending → paused; C6: pausing stops the bulk send), resume (paused → active,
+ * or back to bulk sending while its bulk send has pending initial messages) or archive (active, bulk
+ * sending or paused → archived, final) (C1).
  */
-export function changeStatus(
-  org: Organization,
-  campaign: Campaign,
-  change: "pause" | "resume" | "archive",
-  ctx: Context,
-): Decision {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  const rule = STATUS_CHANGES[change];
+export function changeStatus(campaign: Campaign, actor: Actor, kind: "pause" | "resume" | "archive", ctx: Context): CampaignPlan {
+  assertCampaignManager(campaign, actor);
+  const rule = STATUS_CHANGES[kind];
   if (!rule.from.includes(campaign.status)) {
-    invalidState(
-      `Cannot ${change} campaign "${campaign.id}" while it is ${campaign.status}; allowed from ${rule.from.join(" or ")} (C1).`,
-      { campaignId: campaign.id, status: campaign.status },
-    );
+    invalidState(`Cannot ${kind} campaign "${campaign.id}" while it is ${campaign.status}; allowed from ${rule.from.join(" or ")} (C1).`, {
+      campaignId: campaign.id,
+      status: campaign.status,
+    });
   }
-  const to = change === "resume" && bulkSendRunning(campaign) ? "bulk_sending" : rule.to;
-  const state = produce(campaign, (d) => {
+  const to = kind === "resume" && bulkSendRunning(campaign) ? "bulk_sending" : rule.to;
+  const next = produce(campaign, (d) => {
     d.status = to;
     bump(d);
   });
-  return {
-    state,
-    events: [event("campaign.status_changed", ctx, org.id, campaign.id, { from: campaign.status, to })],
-  };
+  return change(next, [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: campaign.status, to })]);
 }
 
 /** Enable the invite link with a fresh token (L1, L4). Needs self assignment enabled. Already enabled: unchanged. */
-export function enableInviteLink(
-  org: Organization,
-  campaign: Campaign,
-  token: string,
-  ctx: Context,
-): Decision {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
+export function enableInviteLink(campaign: Campaign, actor: Actor, token: string, ctx: Context): CampaignPlan {
+  assertCampaignManager(campaign, actor);
   assertNotArchived(campaign);
-  if (!campaign.selfAssignment.enabled) {
-    invalidState("Enable self assignment before enabling the sender invite link (L1).", {
-      campaignId: campaign.id,
-    });
-  }
-  if (campaign.invite.enabled) return { state: campaign, events: [] };
-  const state = produce(campaign, (d) => {
+  if (!campaign.selfAssignment.enabled) invalidState("Enable self assignment before enabling the sender invite link (L1).", { campaignId: campaign.id });
+  if (campaign.invite.enabled) return NOTHING;
+  const next = produce(campaign, (d) => {
     d.invite.enabled = true;
     d.invite.token = token;
     bump(d);
   });
-  return { state, events: [event("campaign.invite_link_enabled", ctx, org.id, campaign.id, {})] };
+  return change(next, [event("campaign.invite_link_enabled", ctx, campaign.orgId, campaign.id, {})]);
 }
 
 /** Disable the invite link, revoking its token for good (L4). Already disabled: unchanged. */
-export function disableInviteLink(org: Organization, campaign: Campaign, ctx: Context): Decision {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  if (!campaign.invite.enabled || campaign.invite.token === null) return { state: campaign, events: [] };
+export function disableInviteLink(campaign: Campaign, actor: Actor, ctx: Context): CampaignPlan {
+  assertCampaignManager(campaign, actor);
   const revoked = campaign.invite.token;
-  const state = produce(campaign, (d) => {
+  if (!campaign.invite.enabled || revoked === null) return NOTHING;
+  const next = produce(campaign, (d) => {
     d.invite.enabled = false;
     d.invite.token = null;
     d.invite.revokedTokens.push(revoked);
     bump(d);
   });
-  return { state, events: [event("campaign.invite_link_disabled", ctx, org.id, campaign.id, {})] };
-}
-
-/** Add senders (C3, C5): organization members only; existing senders are skipped. Nothing is assigned. */
-export function addSenders(
-  org: Organization,
-  campaign: Campaign,
-  userIds: readonly string[],
-  ctx: Context,
-): Decision {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  assertNotArchived(campaign);
-  const strangers = userIds.filter((u) => roleOf(org, u) === undefined);
-  if (strangers.length > 0) {
-    throw new AssignmentError(
-      "NOT_A_MEMBER",
-      `Only organization members can be senders (C3); not members: ${strangers.join(", ")}.`,
-      { details: { campaignId: campaign.id, userIds: strangers } },
-    );
-  }
-  const fresh = [...new Set(userIds)].filter((u) => !isSender(campaign, u));
-  if (fresh.length === 0) return { state: campaign, events: [] };
-  const state = produce(campaign, (d) => {
-    for (const userId of fresh) d.senders.push({ userId, addedAt: ctx.now, via: "admin" });
-    bump(d);
-  });
-  return {
-    state,
-    events: fresh.map((texterId) =>
-      event("sender.joined", ctx, org.id, campaign.id, { texterId, via: "admin" }),
-    ),
-  };
-}
-
-function assertSenders(campaign: Campaign, userIds: readonly string[], role: string): void {
-  const missing = userIds.filter((u) => !isSender(campaign, u));
-  if (missing.length > 0) {
-    throw new AssignmentError(
-      "NOT_A_SENDER",
-      `${role} must be senders on campaign "${campaign.id}" (A5); not senders: ${missing.join(", ")}.`,
-      { details: { campaignId: campaign.id, userIds: missing } },
-    );
-  }
+  return change(next, [event("campaign.invite_link_disabled", ctx, campaign.orgId, campaign.id, {})]);
 }
 
 /**
- * Remove a sender (C3). Their open conversations go to `reassignTo` round-robin when given (those
- * targets must be other senders, A5), otherwise back to the pool; their closed and opted-out
- * conversations become unassigned either way, so nobody but a sender ever holds a conversation.
+ * The bulk send has nothing left pending (C6). Storage applies it in the same atomic step as the
+ * change that left nothing pending (the last acknowledgement, an opt-out, a close, the host recording
+ * a send itself, a launch with nothing to send): the bulk send is marked finished and a `bulk_sending`
+ * campaign becomes `active`; a paused one stays paused (and resumes as active). Anything else is
+ * returned unchanged. The facts have no actor.
  */
-export function removeSender(
-  org: Organization,
-  campaign: Campaign,
-  input: { userId: string; reassignTo: readonly string[] },
-  ctx: Context,
-): CampaignPlan {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  assertNotArchived(campaign);
-  assertSenders(campaign, [input.userId], "The removed user");
-  if (input.reassignTo.includes(input.userId)) {
-    throw new AssignmentError("INVALID_INPUT", "Cannot reassign a removed sender's conversations to themselves.", {
-      details: { campaignId: campaign.id, userId: input.userId },
-    });
-  }
-  assertSenders(campaign, input.reassignTo, "Reassignment targets");
-  const state = produce(campaign, (d) => {
-    d.senders = d.senders.filter((s) => s.userId !== input.userId);
-    bump(d);
-  });
-  const from = { kind: "holders", holderIds: [input.userId] } as const;
-  const targets = [...new Set(input.reassignTo)];
-  const moves: MoveSpec[] =
-    targets.length > 0
-      ? [
-          { from, statuses: "open", limit: null, to: targets },
-          { from, statuses: "all", limit: null, to: null },
-        ]
-      : [{ from, statuses: "all", limit: null, to: null }];
-  return plan(
-    state,
-    [event("sender.removed", ctx, org.id, campaign.id, { texterId: input.userId })],
-    moves,
-    (moved) =>
-      targets.length > 0
-        ? [
-            ...reassignedEvents(ctx, org.id, campaign.id, moved[0] ?? []),
-            ...unassignedEvents(ctx, org.id, campaign.id, moved[1] ?? [], "sender_removed"),
-          ]
-        : unassignedEvents(ctx, org.id, campaign.id, moved[0] ?? [], "sender_removed"),
-  );
-}
-
-/** Bulk Unassign All (A2): every assigned conversation becomes unassigned, whatever its status. */
-export function unassignAll(org: Organization, campaign: Campaign, ctx: Context): CampaignPlan {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  assertNotArchived(campaign);
-  return plan(
-    campaign,
-    [],
-    [{ from: { kind: "all_holders" }, statuses: "all", limit: null, to: null }],
-    (moved) => unassignedEvents(ctx, org.id, campaign.id, moved[0] ?? [], "unassign_all"),
-  );
-}
-
-/** Source of a reassignment (A3, A4): the unassigned pool or named senders. */
-export type ReassignSource =
-  | "unassigned"
-  | {
-      /** Move conversations held by these senders. */
-      readonly senderIds: readonly string[];
-    };
-
-/**
- * Reassign Some (A3, `count` given) or Reassign All (A4, `count` null): move the conversations
- * matching the filter from the source, in hand-out order, round-robin across the target senders.
- * `any` means every open conversation (closed and opted-out ones are never reassigned).
- */
-export function reassign(
-  org: Organization,
-  campaign: Campaign,
-  input: { from: ReassignSource; filter: StatusFilter; count: number | null; to: readonly string[] },
-  ctx: Context,
-): CampaignPlan {
-  assertSameOrg(org, campaign);
-  assertManager(org, ctx.actorId, { campaignId: campaign.id });
-  assertNotArchived(campaign);
-  if (campaign.status === "draft") {
-    invalidState("Launch the campaign before reassigning; at launch conversations are split among senders (C4).", {
-      campaignId: campaign.id,
-    });
-  }
-  const targets = [...new Set(input.to)];
-  assertSenders(campaign, targets, "Reassignment targets");
-  if (input.from !== "unassigned") assertSenders(campaign, input.from.senderIds, "Source senders");
-  // C6: while the bulk send owns the initial messages, no not-started work goes to a texter.
-  const bulk = bulkSendRunning(campaign);
-  if (bulk && input.filter === "not_started") return plan(campaign, []);
-  const move: MoveSpec = {
-    from:
-      input.from === "unassigned"
-        ? { kind: "unassigned" }
-        : { kind: "holders", holderIds: [...new Set(input.from.senderIds)] },
-    statuses: input.filter === "any" ? (bulk ? "started" : "open") : input.filter,
-    limit: input.count,
-    to: targets,
-  };
-  return plan(campaign, [], [move], (moved) =>
-    reassignedEvents(ctx, org.id, campaign.id, moved[0] ?? []),
-  );
-}
-
-/** Why a request or an invite join was refused. Stable codes, in the order S2 checks them. */
-export type RefusalReason =
-  | "campaign_not_active"
-  | "self_assignment_disabled"
-  | "not_a_sender"
-  | "outside_texting_hours"
-  | "batch_unfinished"
-  | "cap_reached"
-  | "nothing_available";
-
-/** The claim a successful pre-check asks storage for. */
-export interface ClaimPlan {
-  /** Batch size. */
-  readonly limit: number;
-  /** Cap on what the texter holds after the claim (S7). */
-  readonly maxHeld: number | null;
-  /** Gate limits (S5). */
-  readonly gate: {
-    /** Most pending initials the texter may hold. */
-    readonly maxNotStarted: number | null;
-    /** Most unanswered replies the texter may hold. */
-    readonly maxNeedsReply: number | null;
-  };
-  /** Hand-out ranks the claim may take (T3). */
-  readonly ranks: readonly (0 | 1 | 2)[];
-  /** Whether a contact's zone is inside texting hours now (T2). */
-  readonly contactZoneOpen: (timeZone: string) => boolean;
-}
-
-function claimPlan(campaign: Campaign, now: number): ClaimPlan {
-  const sa = campaign.selfAssignment;
-  const ranks = allowedRanks(now, campaign.schedule);
-  return {
-    limit: sa.batchSize ?? 1,
-    maxHeld: sa.maxHeldPerTexter,
-    gate: gateLimits(sa.gate),
-    // C6: while the bulk send owns the initial messages, nothing not-started is handed to a texter.
-    ranks: bulkSendRunning(campaign) ? ranks.filter((r) => r !== 1) : ranks,
-    contactZoneOpen: (timeZone) => withinTextingHours(now, { ...campaign.schedule, timeZone }),
-  };
-}
-
-/**
- * The bulk send has nothing left pending (C6): storage calls this in the same atomic step as the
- * change that left nothing pending (the last acknowledgement, an opt-out, a close, the host
- * recording a send itself, a launch with nothing to send). The bulk send is marked finished and a
- * `bulk_sending` campaign becomes `active`; a paused one stays paused (and resumes as active).
- * Anything else — no bulk send, already finished, archived — is returned unchanged.
- */
-export function finishBulkSend(campaign: Campaign, now: number): Decision {
-  if (!bulkSendRunning(campaign)) return { state: campaign, events: [] };
+export function finishBulkSend(campaign: Campaign, now: number): { readonly state: Campaign; readonly facts: CampaignPlan["facts"] } {
+  if (!bulkSendRunning(campaign)) return { state: campaign, facts: [] };
   const ctx: Context = { now, actorId: null };
   const to = campaign.status === "bulk_sending" ? "active" : campaign.status;
   const state = produce(campaign, (d) => {
@@ -543,90 +257,53 @@ export function finishBulkSend(campaign: Campaign, now: number): Decision {
   });
   return {
     state,
-    events: [
+    facts: [
       event("campaign.bulk_send_finished", ctx, campaign.orgId, campaign.id, {}),
       ...(to === campaign.status ? [] : [event("campaign.status_changed", ctx, campaign.orgId, campaign.id, { from: campaign.status, to })]),
     ],
   };
 }
 
-/**
- * *Request Conversations* pre-checks (S2), in order: campaign accepting requests, self assignment
- * on, texter a sender (and still a member). The gate, the cap and the pool are checked by storage
- * in the claim's atomic step.
- */
-export function decideRequest(
-  org: Organization,
-  campaign: Campaign,
-  texterId: string,
-  now: number,
-): { kind: "refuse"; reason: RefusalReason } | { kind: "claim"; claim: ClaimPlan } {
-  assertSameOrg(org, campaign);
-  if (!acceptsRequests(campaign)) return { kind: "refuse", reason: "campaign_not_active" };
-  if (!campaign.selfAssignment.enabled) return { kind: "refuse", reason: "self_assignment_disabled" };
-  if (!isSender(campaign, texterId) || roleOf(org, texterId) === undefined) {
-    return { kind: "refuse", reason: "not_a_sender" };
+/** C2: contacts are imported into a draft or active campaign only. */
+export function assertImportable(campaign: Campaign, actor: Actor): void {
+  assertCampaignManager(campaign, actor);
+  if (campaign.status !== "draft" && campaign.status !== "active") {
+    invalidState(`Contacts can be imported into a draft or active campaign (C2); "${campaign.id}" is ${campaign.status}.`, {
+      campaignId: campaign.id,
+      status: campaign.status,
+    });
   }
-  if (!withinTextingHours(now, campaign.schedule)) return { kind: "refuse", reason: "outside_texting_hours" };
-  return { kind: "claim", claim: claimPlan(campaign, now) };
 }
 
-/** Why an invite join was refused (L2). */
-export type JoinRefusalReason =
-  | "invalid_token"
-  | "token_revoked"
-  | "not_a_member"
-  | "campaign_not_active"
-  | "self_assignment_disabled"
-  | "outside_texting_hours";
-
 /**
- * Invite join pre-checks (L2) and the aggregate change (L3): the member becomes a sender (if not
- * already) and, when they hold nothing, gets a first batch — a claim with `onlyIfHoldingNone`.
+ * Why a bulk send cannot go on now (C6, T1–T3), and when it may (epoch ms, or `null` when no time
+ * will do: an admin must act, or the campaign is over).
  */
-export function decideJoin(
-  org: Organization,
-  campaign: Campaign,
-  token: string,
-  userId: string,
-  ctx: Context,
-):
-  | { kind: "refuse"; reason: JoinRefusalReason }
-  | { kind: "join"; state: Campaign; alreadySender: boolean; claim: ClaimPlan; events: EventDraft[] } {
-  assertSameOrg(org, campaign);
-  if (campaign.invite.token !== token || !campaign.invite.enabled) {
-    return {
-      kind: "refuse",
-      reason: campaign.invite.revokedTokens.includes(token) ? "token_revoked" : "invalid_token",
-    };
-  }
-  if (roleOf(org, userId) === undefined) return { kind: "refuse", reason: "not_a_member" };
-  if (campaign.status !== "active") return { kind: "refuse", reason: "campaign_not_active" };
-  if (!campaign.selfAssignment.enabled) return { kind: "refuse", reason: "self_assignment_disabled" };
-  if (!withinTextingHours(ctx.now, campaign.schedule)) return { kind: "refuse", reason: "outside_texting_hours" };
-  const alreadySender = isSender(campaign, userId);
-  if (alreadySender) {
-    return { kind: "join", state: campaign, alreadySender, claim: claimPlan(campaign, ctx.now), events: [] };
-  }
-  const state = produce(campaign, (d) => {
-    d.senders.push({ userId, addedAt: ctx.now, via: "invite" });
-    bump(d);
-  });
-  return {
-    kind: "join",
-    state,
-    alreadySender,
-    claim: claimPlan(campaign, ctx.now),
-    events: [event("sender.joined", ctx, org.id, campaign.id, { texterId: userId, via: "invite" })],
-  };
+export interface BulkSendWait {
+  /**
+   * `paused` (resume it), `archived` (it will not go on), `before_start` / `campaign_ended` (T3),
+   * `outside_texting_hours` (T1), `outside_contact_hours` (T2: what is left waits for its contacts' hours).
+   */
+  readonly reason: "paused" | "archived" | "before_start" | "campaign_ended" | "outside_texting_hours" | "outside_contact_hours";
+  /** When it may go on, or `null`. */
+  readonly until: number | null;
 }
 
-/** Events of a successful claim. */
-export function claimEvents(
-  ctx: Context,
-  campaign: Campaign,
-  claimed: readonly Conversation[],
-  reason: "request" | "invite",
-): EventDraft[] {
-  return assignedEvents(ctx, campaign.orgId, campaign.id, claimed, reason);
+/** Why a bulk send that has not finished cannot go on at `now` for campaign-wide reasons (a pause, T1, T3), or `null`. */
+export function bulkSendWait(campaign: Campaign, now: number): BulkSendWait | null {
+  if (campaign.bulkSend === null || campaign.bulkSend.finishedAt !== null) return null;
+  if (campaign.status === "paused") return { reason: "paused", until: null };
+  if (campaign.status === "archived") return { reason: "archived", until: null };
+  const schedule = campaign.schedule;
+  if (!allowedRanks(now, schedule).includes(1)) {
+    return schedule.endsAt !== null && now >= schedule.endsAt ? { reason: "campaign_ended", until: null } : { reason: "before_start", until: schedule.startsAt };
+  }
+  if (!withinTextingHours(now, schedule)) return { reason: "outside_texting_hours", until: nextOpening(now, schedule) };
+  return null;
+}
+
+/** T2 for a bulk send: the earliest opening among the closed contact zones that still have pending work. */
+export function contactZonesWait(campaign: Campaign, closedZones: readonly string[], now: number): BulkSendWait | null {
+  if (closedZones.length === 0) return null;
+  return { reason: "outside_contact_hours", until: Math.min(...closedZones.map((timeZone) => nextOpening(now, { ...campaign.schedule, timeZone }))) };
 }

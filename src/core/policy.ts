@@ -3,7 +3,7 @@
  * keywords. No I/O, no clock, no randomness.
  * @module
  */
-import type { Campaign, ConversationStatus, GatePolicy, Organization, Role } from "../types.js";
+import type { Campaign, Conversation, ConversationStatus, GatePolicy, Role } from "../types.js";
 
 /** Smallest and largest batch sizes (O2, S1). */
 export const BATCH_SIZE_MIN = 1;
@@ -58,18 +58,8 @@ export function gateLimits(policy: GatePolicy): {
 }
 
 /** True if the member's role may manage (A6): owners and admins. */
-export function canManage(role: Role | undefined): boolean {
+export function canManage(role: Role | null | undefined): boolean {
   return role === "owner" || role === "admin";
-}
-
-/** The member's role, or `undefined` when the user is not a member (O1). */
-export function roleOf(org: Organization, userId: string): Role | undefined {
-  return Object.prototype.hasOwnProperty.call(org.members, userId) ? org.members[userId] : undefined;
-}
-
-/** True if `userId` is a sender on the campaign. */
-export function isSender(campaign: Campaign, userId: string): boolean {
-  return campaign.senders.some((s) => s.userId === userId);
 }
 
 /** Campaign states in which requests and invite joins may be served (C7; `bulk_sending` per C6). */
@@ -116,4 +106,13 @@ export function isAutoOptOut(text: string): boolean {
     .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, "")
     .toUpperCase();
   return OPT_OUT_KEYWORDS.includes(word);
+}
+
+/**
+ * What a contact's reply means (M1, M3): with `autoOptOut` and the text of a *first* reply (the
+ * conversation is `initial_sent`), an opt-out keyword opts the contact out organization-wide (O3) and
+ * is not a reply; anything else is a reply (`needs_reply`).
+ */
+export function decideReply(current: Pick<Conversation, "status">, text: string | undefined, autoOptOut: boolean): "opt_out" | "reply" {
+  return autoOptOut && text !== undefined && current.status === "initial_sent" && isAutoOptOut(text) ? "opt_out" : "reply";
 }

@@ -1,66 +1,120 @@
 /**
- * Wraps every storage call once: a fault thrown by an adapter (lost connection, bug, full disk)
- * reaches the host as one `AssignmentError` with code `STORAGE_ERROR` and the fault as `cause`.
- * `details.outcome` is `"not_applied"` (the atomic step rolled back) or `"unknown"` when the adapter
- * says the fault hit while committing (an error object with `outcome: "unknown"`).
+ * The engine's view of an adapter: every method present (derivable ones filled in from the core
+ * ones), and every call's faults wrapped once — a fault thrown by an adapter (lost connection, bug,
+ * full disk) reaches the host as one `AssignmentError` with code `STORAGE_ERROR` and the fault as
+ * `cause`. `details.outcome` is `"not_applied"` (the atomic step rolled back) or `"unknown"` when the
+ * adapter says the fault hit while committing (an error object with `outcome: "unknown"`).
  * @module
  */
 import { AssignmentError } from "../errors.js";
-import type { StorageAdapter } from "../storage/contract.js";
+import type { Capabilities } from "../storage/capabilities.js";
+import type { CoreStorage, DerivableStorage, StorageAdapter } from "../storage/contract.js";
+import type { CampaignContext } from "../storage/aggregates.js";
+import type { ConversationCounts } from "../storage/pool.js";
+import type { Member, Sender } from "../types.js";
 
-const METHODS = [
-  "insertOrganization",
-  "getOrganization",
-  "updateOrganization",
-  "insertCampaign",
-  "getCampaign",
-  "getCampaignWithOrganization",
-  "listCampaigns",
-  "findCampaignIdByInviteToken",
-  "commitCampaign",
-  "importConversations",
-  "findClaimByKey",
-  "claim",
-  "release",
-  "recordStatus",
-  "optOut",
-  "getConversation",
-  "listConversations",
-  "overview",
-  "leaseInitialSends",
-  "acknowledgeInitialSends",
-  "releaseStale",
-  "readEvents",
-] as const satisfies readonly (keyof StorageAdapter)[];
+/** What the engine calls: the core and derivable methods, always present, plus the declared capabilities. */
+export type Storage = CoreStorage &
+  Required<DerivableStorage> &
+  Pick<StorageAdapter, "leaseInitialSends" | "acknowledgeInitialSends" | "releaseStale"> & { readonly capabilities: Required<Capabilities> };
 
-/** The adapter with every method's faults wrapped as `STORAGE_ERROR`. */
-export function wrapStorage(storage: StorageAdapter): StorageAdapter {
-  for (const name of METHODS) {
-    if (typeof storage[name] !== "function") {
-      throw new AssignmentError("INVALID_INPUT", `The storage adapter has no method "${name}" (see StorageAdapter).`, {
-        details: { field: "storage", method: name },
-      });
+/** One entry per method the engine may call: the compiler checks that none is left unwrapped. */
+const METHODS: { readonly [K in keyof Omit<Storage, "capabilities">]-?: "core" | "derivable" | keyof Capabilities } = {
+  getOrganization: "core",
+  getCampaign: "core",
+  findCampaignByToken: "core",
+  readRoster: "core",
+  commitOrganization: "core",
+  commitCampaign: "core",
+  importConversations: "core",
+  claim: "core",
+  updateConversations: "core",
+  optOut: "core",
+  listConversations: "core",
+  readFacts: "core",
+  getContext: "derivable",
+  countConversations: "derivable",
+  leaseInitialSends: "bulkSend",
+  acknowledgeInitialSends: "bulkSend",
+  releaseStale: "staleRelease",
+};
+
+/** A campaign context from the core reads (four reads; adapters may do it in one). */
+async function deriveContext(s: CoreStorage, campaignId: string, userId: string): Promise<CampaignContext | null> {
+  const campaign = await s.getCampaign(campaignId);
+  if (campaign === null) return null;
+  const organization = await s.getOrganization(campaign.orgId);
+  if (organization === null) return null;
+  const member = (await s.readRoster({ roster: "members", orgId: campaign.orgId, userIds: [userId], limit: 1 })).rows[0] as Member | undefined;
+  const sender = (await s.readRoster({ roster: "senders", campaignId, userIds: [userId], limit: 1 })).rows[0] as Sender | undefined;
+  return { campaign, organization, role: member?.role ?? null, sender: sender ?? null };
+}
+
+/** Counts by holder and status from a listing of every conversation (adapters may count in place). */
+async function deriveCounts(s: CoreStorage, campaignId: string): Promise<ConversationCounts> {
+  const counts = new Map<string, { holder: string | null; status: ConversationCounts["rows"][number]["status"]; count: number }>();
+  let after: string | null = null;
+  do {
+    const page = await s.listConversations({ campaignId, statuses: "all", after, limit: 5000 });
+    for (const c of page.rows) {
+      const key = JSON.stringify([c.assigneeId, c.status]);
+      const row = counts.get(key);
+      if (row === undefined) counts.set(key, { holder: c.assigneeId, status: c.status, count: 1 });
+      else row.count++;
     }
+    after = page.cursor;
+  } while (after !== null);
+  return { rows: [...counts.values()] };
+}
+
+function wrapFault(name: string, error: unknown): never {
+  if (error instanceof AssignmentError) throw error;
+  const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
+  const why = error instanceof Error ? error.message : String(error);
+  throw new AssignmentError(
+    "STORAGE_ERROR",
+    unknown
+      ? `Storage failed while committing in ${name}: ${why}. The change may or may not have been made; a request retried with the same idempotency key returns its result if it was.`
+      : `Storage failed in ${name}: ${why}. Nothing was changed.`,
+    { cause: error, details: { method: name, outcome: unknown ? "unknown" : "not_applied" } },
+  );
+}
+
+/** The adapter as the engine uses it; throws `INVALID_INPUT` when a required or declared method is missing. */
+export function wrapStorage(adapter: StorageAdapter): Storage {
+  if (typeof adapter !== "object" || adapter === null) {
+    throw new AssignmentError("INVALID_INPUT", '"storage" must be a storage adapter (see StorageAdapter).', { details: { field: "storage" } });
   }
-  const wrapped = {} as Record<string, unknown>;
-  for (const name of METHODS) {
-    const method = storage[name] as (...args: unknown[]) => Promise<unknown>;
+  const capabilities: Required<Capabilities> = {
+    bulkSend: adapter.capabilities?.bulkSend === true,
+    staleRelease: adapter.capabilities?.staleRelease === true,
+    contactZones: adapter.capabilities?.contactZones === true,
+  };
+  const wrapped: Record<string, unknown> = { capabilities };
+  for (const [name, kind] of Object.entries(METHODS)) {
+    const own = (adapter as unknown as Record<string, unknown>)[name];
+    const required = kind === "core" || (kind !== "derivable" && capabilities[kind]);
+    if (typeof own !== "function") {
+      if (required) {
+        throw new AssignmentError("INVALID_INPUT", `The storage adapter has no method "${name}" (see StorageAdapter${kind === "core" ? "" : ` and its "${kind}" capability`}).`, {
+          details: { field: "storage", method: name },
+        });
+      }
+      if (kind !== "derivable") continue;
+    }
+    const method =
+      typeof own === "function"
+        ? (own as (...args: unknown[]) => Promise<unknown>).bind(adapter)
+        : name === "getContext"
+          ? (campaignId: unknown, userId: unknown) => deriveContext(adapter, campaignId as string, userId as string)
+          : (campaignId: unknown) => deriveCounts(adapter, campaignId as string);
     wrapped[name] = async (...args: unknown[]) => {
       try {
-        return await method.apply(storage, args);
+        return await method(...args);
       } catch (error) {
-        if (error instanceof AssignmentError) throw error;
-        const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
-        const why = error instanceof Error ? error.message : String(error);
-        throw new AssignmentError(
-          "STORAGE_ERROR",
-          unknown
-            ? `Storage failed while committing in ${name}: ${why}. The change may or may not have been made; a request retried with the same idempotency key returns its result if it was.`
-            : `Storage failed in ${name}: ${why}. Nothing was changed.`,
-          { cause: error, details: { method: name, outcome: unknown ? "unknown" : "not_applied" } },
-        );
+        wrapFault(name, error);
       }
     };
   }
-  return wrapped as unknown as StorageAdapter;
+  return wrapped as unknown as Storage;
 }

@@ -1,0 +1,195 @@
+/**
+ * What every engine module shares: the wrapped storage, the injected clock and id sources, the
+ * loaders that turn a missing row into its error, and waiting — an operation that loses a race to a
+ * concurrent change decides again, until it succeeds, its `signal` aborts, or its wait runs out.
+ * @module
+ */
+import { customAlphabet, nanoid } from "nanoid";
+import type { Actor, CampaignPlan } from "../core/changes.js";
+import type { Context } from "../core/decision.js";
+import { AssignmentError } from "../errors.js";
+import type { CampaignContext, CampaignOutcome } from "../storage/aggregates.js";
+import type { StorageAdapter } from "../storage/contract.js";
+import type { FactContext } from "../storage/facts.js";
+import type { Campaign, Conversation, Member, Organization } from "../types.js";
+import { parseConversationId } from "../storage/rules.js";
+import { type Storage, wrapStorage } from "./wrap-storage.js";
+
+/** Sources of time and randomness, injectable so tests control them, and how long to wait. */
+export interface EngineOptions {
+  /** Storage adapter; `createEngine` from `selfassign` defaults to a fresh in-memory storage. */
+  readonly storage: StorageAdapter;
+  /** Clock, epoch milliseconds; default `Date.now`. */
+  readonly clock?: () => number;
+  /** Id generator for organizations and campaigns; default nanoid with a prefix. */
+  readonly generateId?: (kind: "organization" | "campaign") => string;
+  /** Invite token generator; default 32 nanoid characters (192 bits). A custom one must give at least 120 bits of randomness (L1). */
+  readonly generateToken?: () => string;
+  /**
+   * Longest an operation waits for its turn under contention before failing with `TIMEOUT` (nothing
+   * changed), ms; default 30,000. Each call can also pass an `AbortSignal` as `signal`.
+   */
+  readonly waitTimeoutMs?: number;
+}
+
+const tokenAlphabet = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-", 32);
+
+/** Returned by an attempt that lost a race: decide again. */
+export const AGAIN: unique symbol = Symbol("again");
+
+/** The engine's shared state and helpers (one per engine). */
+export class Shell {
+  /** The adapter, wrapped. */
+  readonly storage: Storage;
+  /** The clock. */
+  readonly clock: () => number;
+  /** Ids for new organizations and campaigns. */
+  readonly generateId: (kind: "organization" | "campaign") => string;
+  /** Invite tokens. */
+  readonly generateToken: () => string;
+  /** How long to wait for a turn. */
+  readonly waitTimeoutMs: number;
+
+  constructor(options: EngineOptions) {
+    this.storage = wrapStorage(options.storage);
+    this.clock = options.clock ?? Date.now;
+    this.generateId = options.generateId ?? ((kind) => `${kind === "organization" ? "org" : "cmp"}_${nanoid(16)}`);
+    this.generateToken = options.generateToken ?? (() => tokenAlphabet());
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 30_000;
+  }
+
+  /** A decision context: now, and who acts. */
+  ctx(actorId: string | null): Context {
+    return { now: this.clock(), actorId };
+  }
+
+  /** The fact context of a write. */
+  facts(ctx: Context, orgId: string, campaignId: string | null): FactContext {
+    return { at: ctx.now, orgId, campaignId, actorId: ctx.actorId };
+  }
+
+  /**
+   * Run `attempt` until it does not lose a race: each `AGAIN` waits a little (jittered) and decides
+   * afresh. Fails with `ABORTED` when `signal` aborts and with `TIMEOUT` after `waitTimeoutMs`;
+   * nothing was changed either way.
+   */
+  async retry<T>(attempt: () => Promise<T | typeof AGAIN>, signal?: AbortSignal): Promise<T> {
+    const deadline = performance.now() + this.waitTimeoutMs;
+    for (let n = 0; ; n++) {
+      abortIf(signal);
+      const result = await attempt();
+      if (result !== AGAIN) return result;
+      if (performance.now() >= deadline) {
+        throw new AssignmentError("TIMEOUT", `The operation waited ${this.waitTimeoutMs} ms for its turn behind concurrent changes; nothing was changed. Retry it.`, {
+          details: { waitTimeoutMs: this.waitTimeoutMs },
+        });
+      }
+      if (n >= 1) await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** n) * Math.random()));
+    }
+  }
+
+  /** The organization, or `ORGANIZATION_NOT_FOUND`. */
+  async organization(orgId: string): Promise<Organization> {
+    const org = await this.storage.getOrganization(orgId);
+    if (org === null) throw new AssignmentError("ORGANIZATION_NOT_FOUND", `No organization "${orgId}".`, { details: { orgId } });
+    return org;
+  }
+
+  /** The campaign, or `CAMPAIGN_NOT_FOUND`. */
+  async campaign(campaignId: string): Promise<Campaign> {
+    const campaign = await this.storage.getCampaign(campaignId);
+    if (campaign === null) throw campaignNotFound(campaignId);
+    return campaign;
+  }
+
+  /** A campaign, its organization and one user's role and sender row, or `CAMPAIGN_NOT_FOUND`. */
+  async context(campaignId: string, userId: string): Promise<CampaignContext> {
+    const c = await this.storage.getContext(campaignId, userId);
+    if (c === null) throw campaignNotFound(campaignId);
+    return c;
+  }
+
+  /** A campaign with the actor (their role) in one read. */
+  async campaignActor(campaignId: string, actorId: string): Promise<{ campaign: Campaign; organization: Organization; actor: Actor }> {
+    const c = await this.context(campaignId, actorId);
+    return { campaign: c.campaign, organization: c.organization, actor: { id: actorId, role: c.role } };
+  }
+
+  /** A member row, or `null`. */
+  async member(orgId: string, userId: string): Promise<Member | null> {
+    return ((await this.storage.readRoster({ roster: "members", orgId, userIds: [userId], limit: 1 })).rows[0] as Member | undefined) ?? null;
+  }
+
+  /** The actor: their role in the organization. */
+  async actor(orgId: string, actorId: string): Promise<Actor> {
+    return { id: actorId, role: (await this.member(orgId, actorId))?.role ?? null };
+  }
+
+  /** One conversation, or `CONVERSATION_NOT_FOUND`. */
+  async conversation(conversationId: string): Promise<Conversation> {
+    const key = parseConversationId(conversationId);
+    const page = key === null ? null : await this.storage.listConversations({ campaignId: key.campaignId, statuses: "all", ids: [conversationId], limit: 1 });
+    const found = page?.rows[0];
+    if (found === undefined) {
+      throw new AssignmentError("CONVERSATION_NOT_FOUND", `No conversation "${conversationId}".`, { details: { conversationId } });
+    }
+    return found;
+  }
+
+  /**
+   * Decide a campaign change on the current aggregate and commit it, deciding again when another
+   * change got there first. Refusals become errors; returns the stored campaign and what moved.
+   */
+  async commitCampaign(
+    campaignId: string,
+    actorId: string,
+    decide: (campaign: Campaign, actor: Actor, ctx: Context, organization: Organization) => CampaignPlan,
+    signal?: AbortSignal,
+  ): Promise<Extract<CampaignOutcome, { kind: "committed" }>> {
+    return this.retry(async () => {
+      const { campaign, organization, actor } = await this.campaignActor(campaignId, actorId);
+      const ctx = this.ctx(actorId);
+      const plan = decide(campaign, actor, ctx, organization);
+      if (plan.next === null && plan.senders === null && plan.moves.length === 0 && plan.facts.length === 0) {
+        return { kind: "committed", campaign, added: [], moved: [] };
+      }
+      const outcome = await this.storage.commitCampaign({
+        campaignId,
+        expectedVersion: campaign.version,
+        next: plan.next,
+        senders: plan.senders,
+        moves: plan.moves,
+        now: ctx.now,
+        facts: plan.facts,
+        context: this.facts(ctx, campaign.orgId, campaignId),
+      });
+      switch (outcome.kind) {
+        case "conflict":
+          return AGAIN;
+        case "exists":
+          throw new AssignmentError("ALREADY_EXISTS", `Campaign "${campaignId}" already exists.`, { details: { campaignId } });
+        case "refused":
+          throw outcome.reason === "not_members"
+            ? new AssignmentError("NOT_A_MEMBER", `Only organization members can be senders (C3); not members: ${outcome.userIds.join(", ")}.`, {
+                details: { campaignId, userIds: outcome.userIds },
+              })
+            : new AssignmentError("NOT_A_SENDER", `Must be senders on campaign "${campaignId}" (A5, C3); not senders: ${outcome.userIds.join(", ")}.`, {
+                details: { campaignId, userIds: outcome.userIds },
+              });
+        case "committed":
+          return outcome;
+      }
+    }, signal);
+  }
+}
+
+function campaignNotFound(campaignId: string): AssignmentError {
+  return new AssignmentError("CAMPAIGN_NOT_FOUND", `No campaign "${campaignId}".`, { details: { campaignId } });
+}
+
+/** Throw `ABORTED` when the signal has aborted. */
+export function abortIf(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) {
+    throw new AssignmentError("ABORTED", "The operation was aborted by its signal; nothing was changed.", { cause: signal.reason });
+  }
+}

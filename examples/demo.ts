@@ -153,7 +153,7 @@ async function main() {
   const rows = storage.inspect(campaign.id).conversations;
   if (rows.length !== CONTACTS) problems.push(`I2: ${rows.length} conversations stored, ${CONTACTS} imported`);
   if (new Set(rows.map((r) => r.id)).size !== rows.length) problems.push("I2: a conversation is stored twice");
-  const senders = new Set((await engine.getCampaign(campaign.id)).senders.map((s) => s.userId));
+  const senders = new Set((await engine.listSenders({ actorId: admin, campaignId: campaign.id, limit: 1000 })).items.map((s) => s.userId));
   for (const r of rows) if (r.holder !== null && !senders.has(r.holder)) problems.push(`I2: ${r.id} held by non-sender ${r.holder}`);
   const held = o.senders.reduce((n, s) => n + s.held, 0);
   // A1: opted-out conversations count in the total only (never as held or unassigned work).

@@ -1,38 +1,41 @@
 import { describe, expect, it } from "vitest";
+import { addSenders, assertMayView, decideJoin, decideRelease, decideRequest, reassign, removeSender, unassignAll } from "../src/core/assignment.js";
 import {
-  addSenders,
+  assertImportable,
+  bulkSendWait,
   changeStatus,
   createCampaign,
-  decideJoin,
-  decideRequest,
   disableInviteLink,
   enableInviteLink,
+  finishBulkSend,
   launch,
-  reassign,
-  removeSender,
-  unassignAll,
   updateSettings,
 } from "../src/core/campaign.js";
+import type { Actor } from "../src/core/changes.js";
 import type { Context } from "../src/core/decision.js";
-import { addMember, createOrganization, setDefaultBatchSize, setMemberRole } from "../src/core/organization.js";
-import { TRANSITIONS, gateLimits, handOutRank, isAutoOptOut, isValidBatchSize } from "../src/core/policy.js";
+import { addMembers, createOrganization, removeMember, setDefaultBatchSize, setMemberRole } from "../src/core/organization.js";
+import { TRANSITIONS, decideReply, gateLimits, handOutRank, isAutoOptOut, isValidBatchSize } from "../src/core/policy.js";
 import { AssignmentError } from "../src/errors.js";
-import type { Campaign, Organization } from "../src/types.js";
+import type { Campaign, Member, Organization, Role, Sender } from "../src/types.js";
 
 /** Noon in New York (the default campaign time zone), inside the default texting hours. */
 const NOON = Date.UTC(2026, 10, 3, 17, 0, 0);
 const ctx = (actorId: string | null = "owner", now = NOON): Context => ({ now, actorId });
+const ROLES: Record<string, Role> = { owner: "owner", admin: "admin", t1: "texter", t2: "texter", t3: "texter" };
+const as = (id: string): Actor => ({ id, role: ROLES[id] ?? null });
+const member = (userId: string): Member | null => (ROLES[userId] === undefined ? null : { userId, role: ROLES[userId]!, addedAt: NOON });
+const sender = (userId: string): Sender => ({ userId, addedAt: NOON, via: "admin" });
 
 function org(): Organization {
-  let o = createOrganization({ id: "org", name: "Org", ownerId: "owner" }, ctx()).state;
-  o = addMember(o, { userId: "admin", role: "admin" }, ctx()).state;
-  for (const t of ["t1", "t2", "t3"]) o = addMember(o, { userId: t, role: "texter" }, ctx()).state;
-  return o;
+  return createOrganization({ id: "org", name: "Org", ownerId: "owner" }, ctx()).next;
 }
 
 function campaign(o = org()): Campaign {
-  return createCampaign(o, { id: "cmp", title: "GOTV" }, ctx()).state;
+  return createCampaign(o, as("owner"), { id: "cmp", title: "GOTV" }, ctx()).next;
 }
+
+/** Apply a plan's next aggregate (or keep the campaign). */
+const next = (c: Campaign, plan: { next: Campaign | null }) => plan.next ?? c;
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -45,122 +48,138 @@ function code(fn: () => unknown): string | undefined {
 }
 
 describe("core: organization (O1, O2, A6)", () => {
-  it("O1: the creator is the only owner; others are members only once added", () => {
-    const o = org();
-    expect(o.members).toEqual({ owner: "owner", admin: "admin", t1: "texter", t2: "texter", t3: "texter" });
-    expect(code(() => addMember(o, { userId: "t1", role: "admin" }, ctx()))).toBe("ALREADY_EXISTS");
+  it("O1: the creator is the first owner; adding members is a row change, owners only by owners", () => {
+    const plan = createOrganization({ id: "org", name: "Org", ownerId: "owner" }, ctx());
+    expect(plan.members).toEqual({ kind: "add", members: [{ userId: "owner", role: "owner" }] });
+    expect(plan.facts.map((f) => f.type)).toEqual(["organization.created"]);
+    expect(addMembers(as("admin"), "org", [{ userId: "a", role: "texter" }, { userId: "a", role: "admin" }]).members).toEqual({
+      kind: "add",
+      members: [{ userId: "a", role: "admin" }],
+    });
+    expect(code(() => addMembers(as("admin"), "org", [{ userId: "b", role: "owner" }]))).toBe("NOT_AUTHORIZED");
+    expect(code(() => addMembers(as("t1"), "org", [{ userId: "b", role: "texter" }]))).toBe("NOT_AUTHORIZED");
+    expect(code(() => addMembers(as("nobody"), "org", [{ userId: "b", role: "texter" }]))).toBe("NOT_A_MEMBER");
   });
 
   it("O2: default batch size is 300 until set; valid values are 1..5000", () => {
     const o = org();
     expect(o.defaultBatchSize).toBe(300);
-    expect(setDefaultBatchSize(o, { batchSize: 50 }, ctx()).state.defaultBatchSize).toBe(50);
+    expect(setDefaultBatchSize(o, as("owner"), 50, ctx()).next?.defaultBatchSize).toBe(50);
+    expect(setDefaultBatchSize(o, as("owner"), 300, ctx())).toEqual({ next: null, members: null, facts: [] });
     for (const bad of [0, 5001, 2.5, Number.NaN, -1, "10", null]) expect(isValidBatchSize(bad)).toBe(false);
     for (const good of [1, 300, 5000]) expect(isValidBatchSize(good)).toBe(true);
   });
 
-  it("A6: texters and strangers cannot manage; only owners grant the owner role; one owner stays", () => {
+  it("A6: texters and strangers cannot manage; only owners change the owner role", () => {
     const o = org();
-    expect(code(() => setDefaultBatchSize(o, { batchSize: 5 }, ctx("t1")))).toBe("NOT_AUTHORIZED");
-    expect(code(() => setDefaultBatchSize(o, { batchSize: 5 }, ctx("nobody")))).toBe("NOT_A_MEMBER");
-    expect(code(() => setMemberRole(o, { userId: "t1", role: "owner" }, ctx("admin")))).toBe("NOT_AUTHORIZED");
-    expect(code(() => setMemberRole(o, { userId: "owner", role: "texter" }, ctx("owner")))).toBe("INVALID_STATE");
+    expect(code(() => setDefaultBatchSize(o, as("t1"), 5, ctx("t1")))).toBe("NOT_AUTHORIZED");
+    expect(code(() => setDefaultBatchSize(o, as("nobody"), 5, ctx("nobody")))).toBe("NOT_A_MEMBER");
+    expect(code(() => setMemberRole(as("admin"), "org", "t1", member("t1"), "owner"))).toBe("NOT_AUTHORIZED");
+    expect(code(() => setMemberRole(as("owner"), "org", "ghost", member("ghost"), "admin"))).toBe("NOT_A_MEMBER");
+    expect(setMemberRole(as("owner"), "org", "t1", member("t1"), "texter").members).toBeNull();
+    expect(code(() => removeMember(as("admin"), "org", "owner", member("owner")))).toBe("NOT_AUTHORIZED");
+    expect(removeMember(as("owner"), "org", "t2", member("t2")).members).toEqual({ kind: "remove", userId: "t2" });
   });
 });
 
-describe("core: campaign lifecycle (C1, C3, C4, C7)", () => {
+describe("core: campaign lifecycle (C1, C2, C3, C4, C6, C7)", () => {
   it("C1: draft → active → paused → active → archived; nothing else", () => {
-    const o = org();
-    let c = campaign(o);
-    expect(code(() => changeStatus(o, c, "pause", ctx()))).toBe("INVALID_STATE");
-    expect(code(() => changeStatus(o, c, "archive", ctx()))).toBe("INVALID_STATE");
-    c = launch(o, c, ctx()).state;
+    let c = campaign();
+    expect(code(() => changeStatus(c, as("owner"), "pause", ctx()))).toBe("INVALID_STATE");
+    expect(code(() => changeStatus(c, as("owner"), "archive", ctx()))).toBe("INVALID_STATE");
+    c = next(c, launch(c, as("owner"), false, ctx()));
     expect(c.status).toBe("active");
-    expect(code(() => launch(o, c, ctx()))).toBe("INVALID_STATE");
-    c = changeStatus(o, c, "pause", ctx()).state;
+    expect(code(() => launch(c, as("owner"), false, ctx()))).toBe("INVALID_STATE");
+    c = next(c, changeStatus(c, as("owner"), "pause", ctx()));
     expect(c.status).toBe("paused");
-    c = changeStatus(o, c, "resume", ctx()).state;
-    c = changeStatus(o, c, "archive", ctx()).state;
+    c = next(c, changeStatus(c, as("owner"), "resume", ctx()));
+    c = next(c, changeStatus(c, as("owner"), "archive", ctx()));
     expect(c.status).toBe("archived");
-    expect(code(() => changeStatus(o, c, "resume", ctx()))).toBe("INVALID_STATE");
+    expect(code(() => changeStatus(c, as("owner"), "resume", ctx()))).toBe("INVALID_STATE");
   });
 
-  it("C3: only members can be senders; adding twice adds once", () => {
-    const o = org();
-    const c = campaign(o);
-    expect(code(() => addSenders(o, c, ["t1", "stranger"], ctx()))).toBe("NOT_A_MEMBER");
-    const d = addSenders(o, addSenders(o, c, ["t1"], ctx()).state, ["t1", "t2"], ctx());
-    expect(d.state.senders.map((s) => s.userId)).toEqual(["t1", "t2"]);
-    expect(d.events.map((e) => e.type)).toEqual(["sender.joined"]);
+  it("C2: contacts go into a draft or active campaign only", () => {
+    const c = campaign();
+    expect(code(() => assertImportable(c, as("owner")))).toBeUndefined();
+    expect(code(() => assertImportable(c, as("t1")))).toBe("NOT_AUTHORIZED");
+    const paused = next(next(c, launch(c, as("owner"), false, ctx())), changeStatus(next(c, launch(c, as("owner"), false, ctx())), as("owner"), "pause", ctx()));
+    expect(code(() => assertImportable(paused, as("owner")))).toBe("INVALID_STATE");
   });
 
-  it("C4: launch with senders asks for a round-robin split of every unassigned open conversation, in roster order", () => {
-    const o = org();
-    const c = addSenders(o, campaign(o), ["t2", "t1"], ctx()).state;
-    const p = launch(o, c, ctx());
-    expect(p.moves).toEqual([{ from: { kind: "unassigned" }, statuses: "open", limit: null, to: ["t2", "t1"] }]);
+  it("C3: adding senders is a row change (duplicates once); storage checks membership", () => {
+    expect(addSenders(campaign(), as("admin"), ["t1", "t2", "t1"]).senders).toEqual({ kind: "add", userIds: ["t1", "t2"], via: "admin" });
+    expect(code(() => addSenders(campaign(), as("t1"), ["t1"]))).toBe("NOT_AUTHORIZED");
   });
 
-  it("C4: launch with no senders keeps everything unassigned", () => {
-    const o = org();
-    expect(launch(o, campaign(o), ctx()).moves).toEqual([]);
+  it("C4: launch asks for a round-robin split of every unassigned open conversation among the senders, in roster order", () => {
+    const p = launch(campaign(), as("owner"), false, ctx());
+    expect(p.moves).toEqual([{ from: { kind: "unassigned" }, statuses: "open", limit: null, to: "senders", reason: "launch" }]);
+    expect(p.facts.map((f) => f.type)).toEqual(["campaign.status_changed", "campaign.launched"]);
+  });
+
+  it("C4, C6: a bulk-send launch splits nothing; the bulk send finishes into active, or stays paused", () => {
+    const p = launch(campaign(), as("owner"), true, ctx());
+    expect(p.moves).toEqual([]);
+    expect(p.next).toMatchObject({ status: "bulk_sending", bulkSend: { finishedAt: null } });
+    const done = finishBulkSend(p.next!, NOON + 1);
+    expect(done.state).toMatchObject({ status: "active", bulkSend: { finishedAt: NOON + 1 }, version: p.next!.version + 1 });
+    expect(done.facts.map((f) => f.type)).toEqual(["campaign.bulk_send_finished", "campaign.status_changed"]);
+    const paused = next(p.next!, changeStatus(p.next!, as("owner"), "pause", ctx()));
+    expect(finishBulkSend(paused, NOON).state.status).toBe("paused");
+    expect(next(paused, changeStatus(paused, as("owner"), "resume", ctx())).status).toBe("bulk_sending");
+    expect(bulkSendWait(paused, NOON)).toEqual({ reason: "paused", until: null });
   });
 
   it("C3: removing a sender reassigns open conversations to named senders, unassigns the rest", () => {
-    const o = org();
-    const c = addSenders(o, campaign(o), ["t1", "t2"], ctx()).state;
-    const p = removeSender(o, c, { userId: "t1", reassignTo: ["t2"] }, ctx());
-    expect(p.state.senders.map((s) => s.userId)).toEqual(["t2"]);
-    expect(p.moves.map((m) => [m.statuses, m.to])).toEqual([
-      ["open", ["t2"]],
-      ["all", null],
+    const p = removeSender(campaign(), as("owner"), { userId: "t1", reassignTo: ["t2"] }, ctx());
+    expect(p.senders).toEqual({ kind: "remove", userId: "t1" });
+    expect(p.moves.map((m) => [m.statuses, m.to, m.reason])).toEqual([
+      ["open", ["t2"], "reassign"],
+      ["all", null, "sender_removed"],
     ]);
-    expect(code(() => removeSender(o, c, { userId: "t3", reassignTo: [] }, ctx()))).toBe("NOT_A_SENDER");
-    expect(code(() => removeSender(o, c, { userId: "t1", reassignTo: ["t3"] }, ctx()))).toBe("NOT_A_SENDER");
+    expect(code(() => removeSender(campaign(), as("owner"), { userId: "t1", reassignTo: ["t1"] }, ctx()))).toBe("INVALID_INPUT");
   });
 
   it("C7: an archived campaign refuses changes", () => {
-    const o = org();
-    let c = launch(o, campaign(o), ctx()).state;
-    c = changeStatus(o, c, "archive", ctx()).state;
-    expect(code(() => addSenders(o, c, ["t1"], ctx()))).toBe("INVALID_STATE");
-    expect(code(() => updateSettings(o, c, { enabled: true }, ctx()))).toBe("INVALID_STATE");
-    expect(code(() => unassignAll(o, c, ctx()))).toBe("INVALID_STATE");
+    let c = next(campaign(), launch(campaign(), as("owner"), false, ctx()));
+    c = next(c, changeStatus(c, as("owner"), "archive", ctx()));
+    expect(code(() => addSenders(c, as("owner"), ["t1"]))).toBe("INVALID_STATE");
+    expect(code(() => updateSettings(c, as("owner"), { enabled: true }, 300, ctx()))).toBe("INVALID_STATE");
+    expect(code(() => unassignAll(c, as("owner")))).toBe("INVALID_STATE");
   });
 });
 
-describe("core: self assignment (S1, S2, S4, S5)", () => {
+describe("core: self assignment (S1, S2, S4, S5, S6, S9)", () => {
   it("S1: off by default; the first enable takes the organization default; later default changes do not touch it (O2)", () => {
-    let o = org();
-    let c = campaign(o);
+    let c = campaign();
     expect(c.selfAssignment.enabled).toBe(false);
-    o = setDefaultBatchSize(o, { batchSize: 120 }, ctx()).state;
-    c = updateSettings(o, c, { enabled: true }, ctx()).state;
+    c = next(c, updateSettings(c, as("owner"), { enabled: true }, 120, ctx()));
     expect(c.selfAssignment.batchSize).toBe(120);
-    o = setDefaultBatchSize(o, { batchSize: 7 }, ctx()).state;
-    c = updateSettings(o, c, { enabled: false }, ctx()).state;
-    c = updateSettings(o, c, { enabled: true }, ctx()).state;
+    c = next(c, updateSettings(c, as("owner"), { enabled: false }, 7, ctx()));
+    c = next(c, updateSettings(c, as("owner"), { enabled: true }, 7, ctx()));
     expect(c.selfAssignment.batchSize).toBe(120);
   });
 
-  it("S2: pre-checks in order — not active, disabled, not a sender", () => {
-    const o = org();
-    let c = addSenders(o, campaign(o), ["t1"], ctx()).state;
-    expect(decideRequest(o, c, "t1", NOON)).toEqual({ kind: "refuse", reason: "campaign_not_active" });
-    c = launch(o, c, ctx()).state;
-    expect(decideRequest(o, c, "t1", NOON)).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
-    c = updateSettings(o, c, { enabled: true, batchSize: 25 }, ctx()).state;
-    expect(decideRequest(o, c, "t2", NOON)).toEqual({ kind: "refuse", reason: "not_a_sender" });
-    const decided = decideRequest(o, c, "t1", NOON);
-    expect(decided).toEqual({
+  it("S2: pre-checks in order — not active, disabled, not a sender (or not a member), texting hours", () => {
+    let c = campaign();
+    const t1 = { role: "texter" as const, sender: sender("t1") };
+    expect(decideRequest(c, t1, NOON)).toEqual({ kind: "refuse", reason: "campaign_not_active" });
+    c = next(c, launch(c, as("owner"), false, ctx()));
+    expect(decideRequest(c, t1, NOON)).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
+    c = next(c, updateSettings(c, as("owner"), { enabled: true, batchSize: 25 }, 300, ctx()));
+    expect(decideRequest(c, { role: "texter", sender: null }, NOON)).toEqual({ kind: "refuse", reason: "not_a_sender" });
+    expect(decideRequest(c, { role: null, sender: sender("t1") }, NOON)).toEqual({ kind: "refuse", reason: "not_a_sender" });
+    expect(decideRequest(c, t1, NOON - 10 * 3600_000)).toEqual({ kind: "refuse", reason: "outside_texting_hours" });
+    expect(decideRequest(c, t1, NOON)).toEqual({
       kind: "claim",
-      claim: { limit: 25, maxHeld: null, gate: { maxNotStarted: 0, maxNeedsReply: null }, ranks: [0, 1, 2], contactZoneOpen: expect.any(Function) },
+      claim: {
+        limit: 25,
+        maxHeld: null,
+        gate: { maxNotStarted: 0, maxNeedsReply: null },
+        ranks: [0, 1, 2],
+        contactZones: { now: NOON, textingHoursStart: "09:00", textingHoursEnd: "21:00" },
+      },
     });
-    // T2: noon in New York is 01:00 in Singapore and 09:00 in Los Angeles.
-    if (decided.kind === "claim") {
-      expect(decided.claim.contactZoneOpen("Asia/Singapore")).toBe(false);
-      expect(decided.claim.contactZoneOpen("America/Los_Angeles")).toBe(true);
-    }
   });
 
   it("S4: rank — needs reply, not started, the rest; closed and opted out never", () => {
@@ -177,63 +196,69 @@ describe("core: self assignment (S1, S2, S4, S5)", () => {
     expect(gateLimits("no-pending-work")).toEqual({ maxNotStarted: 0, maxNeedsReply: 0 });
     expect(gateLimits("none")).toEqual({ maxNotStarted: null, maxNeedsReply: null });
   });
+
+  it("S6, S9: a texter sees only their own view and releases only their own, when allowed", () => {
+    const c = next(campaign(), launch(campaign(), as("owner"), false, ctx()));
+    expect(code(() => assertMayView(c, as("t1"), "t1"))).toBeUndefined();
+    expect(code(() => assertMayView(c, as("t1"), "t2"))).toBe("NOT_AUTHORIZED");
+    expect(code(() => assertMayView(c, as("admin"), "t2"))).toBeUndefined();
+    expect(code(() => decideRelease(c, as("t1")))).toBe("SELF_RELEASE_NOT_ALLOWED");
+    expect(decideRelease(c, as("admin"))).toEqual({ heldBy: null, reason: "admin_release" });
+    const open = next(c, updateSettings(c, as("owner"), { allowSelfRelease: true }, 300, ctx()));
+    expect(decideRelease(open, as("t1"))).toEqual({ heldBy: "t1", reason: "self_release" });
+    expect(code(() => decideRelease(open, as("nobody")))).toBe("NOT_A_MEMBER");
+  });
 });
 
 describe("core: invite link (L1–L4)", () => {
   it("L1, L4: enabling needs self assignment; disabling revokes the token for good", () => {
-    const o = org();
-    let c = campaign(o);
-    expect(code(() => enableInviteLink(o, c, "tok-1", ctx()))).toBe("INVALID_STATE");
-    c = updateSettings(o, c, { enabled: true }, ctx()).state;
-    c = enableInviteLink(o, c, "tok-1", ctx()).state;
+    let c = campaign();
+    expect(code(() => enableInviteLink(c, as("owner"), "tok-1", ctx()))).toBe("INVALID_STATE");
+    c = next(c, updateSettings(c, as("owner"), { enabled: true }, 300, ctx()));
+    c = next(c, enableInviteLink(c, as("owner"), "tok-1", ctx()));
     expect(c.invite).toEqual({ enabled: true, token: "tok-1", revokedTokens: [] });
-    c = disableInviteLink(o, c, ctx()).state;
-    c = enableInviteLink(o, c, "tok-2", ctx()).state;
+    c = next(c, disableInviteLink(c, as("owner"), ctx()));
+    c = next(c, enableInviteLink(c, as("owner"), "tok-2", ctx()));
     expect(c.invite).toEqual({ enabled: true, token: "tok-2", revokedTokens: ["tok-1"] });
   });
 
-  it("L2: each refusal has its own reason", () => {
-    const o = org();
-    let c = updateSettings(o, campaign(o), { enabled: true }, ctx()).state;
-    c = enableInviteLink(o, c, "tok-1", ctx()).state;
-    expect(decideJoin(o, c, "tok-1", "t1", ctx("t1"))).toEqual({ kind: "refuse", reason: "campaign_not_active" });
-    c = launch(o, c, ctx()).state;
-    expect(decideJoin(o, c, "tok-1", "stranger", ctx("stranger"))).toEqual({ kind: "refuse", reason: "not_a_member" });
-    expect(decideJoin(o, c, "nope", "t1", ctx("t1"))).toEqual({ kind: "refuse", reason: "invalid_token" });
-    const off = updateSettings(o, c, { enabled: false }, ctx()).state;
-    expect(decideJoin(o, off, "tok-1", "t1", ctx("t1"))).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
-    const revoked = disableInviteLink(o, c, ctx()).state;
-    expect(decideJoin(o, revoked, "tok-1", "t1", ctx("t1"))).toEqual({ kind: "refuse", reason: "token_revoked" });
-  });
-
-  it("L3: joining adds the member once, as an invite sender", () => {
-    const o = org();
-    let c = updateSettings(o, campaign(o), { enabled: true }, ctx()).state;
-    c = launch(o, enableInviteLink(o, c, "tok", ctx()).state, ctx()).state;
-    const d = decideJoin(o, c, "tok", "t1", ctx("t1"));
-    if (d.kind !== "join") throw new Error("expected a join");
-    expect(d.state.senders).toEqual([{ userId: "t1", addedAt: NOON, via: "invite" }]);
-    const again = decideJoin(o, d.state, "tok", "t1", ctx("t1"));
-    expect(again.kind === "join" && again.alreadySender).toBe(true);
+  it("L2, L3: each refusal has its own reason; a member joins (a sender already is told so)", () => {
+    let c = next(campaign(), updateSettings(campaign(), as("owner"), { enabled: true }, 300, ctx()));
+    c = next(c, enableInviteLink(c, as("owner"), "tok-1", ctx()));
+    const t1 = { role: "texter" as const, sender: null };
+    expect(decideJoin(c, "tok-1", t1, NOON)).toEqual({ kind: "refuse", reason: "campaign_not_active" });
+    c = next(c, launch(c, as("owner"), false, ctx()));
+    expect(decideJoin(c, "tok-1", { role: null, sender: null }, NOON)).toEqual({ kind: "refuse", reason: "not_a_member" });
+    expect(decideJoin(c, "nope", t1, NOON)).toEqual({ kind: "refuse", reason: "invalid_token" });
+    const off = next(c, updateSettings(c, as("owner"), { enabled: false }, 300, ctx()));
+    expect(decideJoin(off, "tok-1", t1, NOON)).toEqual({ kind: "refuse", reason: "self_assignment_disabled" });
+    const revoked = next(c, disableInviteLink(c, as("owner"), ctx()));
+    expect(decideJoin(revoked, "tok-1", t1, NOON)).toEqual({ kind: "refuse", reason: "token_revoked" });
+    expect(decideJoin(c, "tok-1", t1, NOON)).toMatchObject({ kind: "join", alreadySender: false });
+    expect(decideJoin(c, "tok-1", { role: "texter", sender: sender("t1") }, NOON)).toMatchObject({ kind: "join", alreadySender: true });
   });
 });
 
 describe("core: admin moves (A2–A5)", () => {
   it("A2: unassign all moves every held conversation, any status, to nobody", () => {
-    const o = org();
-    const c = launch(o, campaign(o), ctx()).state;
-    expect(unassignAll(o, c, ctx()).moves).toEqual([{ from: { kind: "all_holders" }, statuses: "all", limit: null, to: null }]);
+    const c = next(campaign(), launch(campaign(), as("owner"), false, ctx()));
+    expect(unassignAll(c, as("owner")).moves).toEqual([{ from: { kind: "all_holders" }, statuses: "all", limit: null, to: null, reason: "unassign_all" }]);
   });
 
-  it("A3, A4, A5: reassign maps the filter, the count and the targets; targets must be senders", () => {
-    const o = org();
-    const c = launch(o, addSenders(o, campaign(o), ["t1", "t2"], ctx()).state, ctx()).state;
-    expect(reassign(o, c, { from: "unassigned", filter: "needs_reply", count: 5, to: ["t1", "t2", "t1"] }, ctx()).moves).toEqual([
-      { from: { kind: "unassigned" }, statuses: "needs_reply", limit: 5, to: ["t1", "t2"] },
+  it("A3, A4, A5: reassign maps the filter, the count and the targets (storage checks they are senders)", () => {
+    const c = next(campaign(), launch(campaign(), as("owner"), false, ctx()));
+    expect(reassign(c, as("owner"), { from: "unassigned", filter: "needs_reply", count: 5, to: ["t1", "t2", "t1"] }).moves).toEqual([
+      { from: { kind: "unassigned" }, statuses: "needs_reply", limit: 5, to: ["t1", "t2"], reason: "reassign" },
     ]);
-    expect(reassign(o, c, { from: { senderIds: ["t1"] }, filter: "any", count: null, to: ["t2"] }, ctx()).moves[0]!.statuses).toBe("open");
-    expect(code(() => reassign(o, c, { from: "unassigned", filter: "any", count: null, to: ["t3"] }, ctx()))).toBe("NOT_A_SENDER");
-    expect(code(() => reassign(o, c, { from: "unassigned", filter: "any", count: null, to: ["t1"] }, ctx("t1")))).toBe("NOT_AUTHORIZED");
+    expect(reassign(c, as("owner"), { from: { senderIds: ["t1"] }, filter: "any", count: null, to: ["t2"] }).moves[0]!.statuses).toBe("open");
+    expect(code(() => reassign(c, as("t1"), { from: "unassigned", filter: "any", count: null, to: ["t1"] }))).toBe("NOT_AUTHORIZED");
+    expect(code(() => reassign(campaign(), as("owner"), { from: "unassigned", filter: "any", count: null, to: ["t1"] }))).toBe("INVALID_STATE");
+  });
+
+  it("C6: during a bulk send no not-started work is reassigned", () => {
+    const c = launch(campaign(), as("owner"), true, ctx()).next!;
+    expect(reassign(c, as("owner"), { from: "unassigned", filter: "not_started", count: null, to: ["t1"] }).moves).toEqual([]);
+    expect(reassign(c, as("owner"), { from: "unassigned", filter: "any", count: null, to: ["t1"] }).moves[0]!.statuses).toBe("started");
   });
 });
 
@@ -246,9 +271,13 @@ describe("core: conversation lifecycle (M1, M3)", () => {
     expect(TRANSITIONS.closed.from).not.toContain("opted_out");
   });
 
-  it("M3: automatic opt-out keywords, whole message only", () => {
+  it("M3: automatic opt-out keywords, whole message only, in a first reply", () => {
     for (const t of ["STOP", "stop", " Stop. ", "STOPALL", "unsubscribe", "Cancel!", "end", "QUIT"]) expect(isAutoOptOut(t)).toBe(true);
     for (const t of ["please stop texting me", "stopping by later", "", "no"]) expect(isAutoOptOut(t)).toBe(false);
+    expect(decideReply({ status: "initial_sent" }, "STOP", true)).toBe("opt_out");
+    expect(decideReply({ status: "initial_sent" }, "STOP", false)).toBe("reply");
+    expect(decideReply({ status: "replied" }, "STOP", true)).toBe("reply");
+    expect(decideReply({ status: "initial_sent" }, undefined, true)).toBe("reply");
   });
 });
 

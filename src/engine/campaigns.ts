@@ -91,7 +91,8 @@ export async function importContacts(shell: Shell, input: unknown): Promise<Impo
       returnIds: i.returnIds,
       context: shell.facts(ctx, campaign.orgId, i.campaignId),
     });
-    return outcome.kind === "conflict" ? AGAIN : { created: outcome.created, skipped: outcome.skipped, ids: outcome.ids };
+    if (outcome.kind === "conflict") return AGAIN;
+    return { created: outcome.created, skipped: outcome.skipped, ...(i.returnIds ? { ids: outcome.ids } : {}) };
   }, i.signal);
 }
 

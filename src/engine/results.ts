@@ -54,8 +54,8 @@ export interface ImportResult {
   readonly created: number;
   /** Contacts skipped because the campaign already held them (C2). */
   readonly skipped: number;
-  /** With `returnIds: true`: every contact's conversation id, in input order (empty otherwise). */
-  readonly ids: readonly {
+  /** Only with `returnIds: true`: every contact's conversation id, in input order. */
+  readonly ids?: readonly {
     /** The contact. */
     readonly contactId: string;
     /** Its conversation. */

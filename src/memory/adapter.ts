@@ -1,52 +1,39 @@
 /**
  * The in-memory storage adapter: for tests, demos and single-process hosts. Every method runs its
  * whole decision and write synchronously inside one step of the event loop, so it is atomic with
- * respect to every other call; a step that throws is rolled back through the table's journal.
+ * respect to every other call (and no caller ever waits: there is no lock to queue for); a step that
+ * throws is rolled back through the table's journal and the step's undo list.
  * @module
  */
+import { bulkSendRunning, finishBulkSend } from "../core/campaign.js";
+import type { Moved } from "../core/moves.js";
+import type { CampaignCommit, CampaignContext, CampaignOutcome, OrganizationCommit, OrganizationOutcome, RosterPage, RosterQuery } from "../storage/aggregates.js";
+import type { AcknowledgeOutcome, AcknowledgeRequest, LeaseOutcome, LeaseRequest, StaleReleaseRequest } from "../storage/capabilities.js";
+import type { StorageAdapter } from "../storage/contract.js";
+import { acknowledgedFacts, claimFacts, importedFacts, memberFacts, movedFacts, optOutFacts, senderFacts, unassignedFacts, updateFacts, type Fact, type FactQuery } from "../storage/facts.js";
 import type {
-  AcknowledgeOutcome,
-  AcknowledgeRequest,
-  LeaseOutcome,
-  LeaseRequest,
-  StaleReleaseRequest,
-  CampaignCommit,
-  CampaignWithOrganization,
   ClaimOutcome,
   ClaimRequest,
-  CommitOutcome,
+  ConversationCounts,
+  ConversationPage,
+  ConversationQuery,
+  ConversationUpdate,
   ImportOutcome,
   ImportRequest,
-  ListQuery,
-  Moved,
   OptOutOutcome,
   OptOutRequest,
-  ReleaseOutcome,
-  ReleaseRequest,
-  StatusChange,
-  StatusOutcome,
-  StorageAdapter,
-} from "../storage/contract.js";
-import type {
-  Campaign,
-  Conversation,
-  ConversationStatus,
-  ConversationsOverview,
-  EventDraft,
-  Organization,
-  SelfAssignEvent,
-} from "../types.js";
+  UpdateOutcome,
+} from "../storage/pool.js";
+import { claimRoom, replyAtAfter, statusCode, zoneOpen } from "../storage/rules.js";
+import type { Campaign, Conversation, ConversationStatus, Member, Organization, SelfAssignEvent, Sender } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
-import { claimRoom } from "../storage/claim-room.js";
-import { bulkSendRunning, finishBulkSend } from "../core/campaign.js";
-import { CampaignTable, statusCode } from "./campaign-table.js";
+import { CampaignTable } from "./campaign-table.js";
+import { applyUpdate, runMove } from "./pool-steps.js";
+import { Roster } from "./roster.js";
 
 /** Options of {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
-  /**
-   * Keep at most this many events in memory (oldest dropped first); default: keep all. Event
-   * positions (`seq`) keep counting either way.
-   */
+  /** Keep at most this many events in memory (oldest dropped first); default: keep all. Positions keep counting either way. */
   readonly maxEvents?: number;
 }
 
@@ -65,12 +52,6 @@ export interface MemoryInspection {
   }[];
 }
 
-interface CampaignSlot {
-  campaign: Campaign;
-  readonly table: CampaignTable;
-  readonly idempotency: Map<string, readonly Conversation[]>;
-}
-
 /** The in-memory adapter, with an inspection reader for tests. */
 export interface MemoryStorage extends StorageAdapter {
   /** The stored conversations of a campaign, read directly (not through the query methods). */
@@ -82,17 +63,28 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   return new MemoryAdapter(options);
 }
 
-const STATUS_COUNT = CONVERSATION_STATUSES.length;
+interface OrgSlot {
+  org: Organization;
+  readonly members: Roster<Member>;
+  readonly optOuts: Set<string>;
+  readonly campaigns: string[];
+}
+
+interface CampaignSlot {
+  campaign: Campaign;
+  readonly table: CampaignTable;
+  readonly senders: Roster<Sender>;
+  readonly keys: Map<string, readonly Conversation[]>;
+}
+
 const NEEDS_REPLY = statusCode("needs_reply");
 const NOT_STARTED = statusCode("not_started");
-const OPTED_OUT = statusCode("opted_out");
 
 class MemoryAdapter implements MemoryStorage {
-  private readonly orgs = new Map<string, Organization>();
+  readonly capabilities = { bulkSend: true, staleRelease: true, contactZones: true } as const;
+  private readonly orgs = new Map<string, OrgSlot>();
   private readonly campaigns = new Map<string, CampaignSlot>();
-  private readonly campaignsByOrg = new Map<string, string[]>();
   private readonly tokens = new Map<string, string>();
-  private readonly optOuts = new Map<string, Set<string>>();
   private readonly events: SelfAssignEvent[] = [];
   private eventSeq = 0;
   private readonly maxEvents: number;
@@ -101,346 +93,342 @@ class MemoryAdapter implements MemoryStorage {
     this.maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
   }
 
-  // ------------------------------------------------------------------ organizations
-
-  async insertOrganization(org: Organization, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
-    if (this.orgs.has(org.id)) return "exists";
-    this.orgs.set(org.id, org);
-    this.appendEvents(events);
-    return "ok";
-  }
+  // ------------------------------------------------------------------ aggregates and rosters
 
   async getOrganization(orgId: string): Promise<Organization | null> {
-    return this.orgs.get(orgId) ?? null;
-  }
-
-  async updateOrganization(
-    next: Organization,
-    expectedVersion: number,
-    events: readonly EventDraft[],
-  ): Promise<"ok" | "conflict"> {
-    const current = this.orgs.get(next.id);
-    if (current === undefined || current.version !== expectedVersion) return "conflict";
-    this.orgs.set(next.id, next);
-    this.appendEvents(events);
-    return "ok";
-  }
-
-  // ------------------------------------------------------------------ campaigns
-
-  async insertCampaign(campaign: Campaign, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
-    if (this.campaigns.has(campaign.id)) return "exists";
-    this.campaigns.set(campaign.id, {
-      campaign,
-      table: new CampaignTable(campaign.id),
-      idempotency: new Map(),
-    });
-    const list = this.campaignsByOrg.get(campaign.orgId) ?? [];
-    list.push(campaign.id);
-    this.campaignsByOrg.set(campaign.orgId, list);
-    this.indexTokens(campaign);
-    this.appendEvents(events);
-    return "ok";
+    return this.orgs.get(orgId)?.org ?? null;
   }
 
   async getCampaign(campaignId: string): Promise<Campaign | null> {
     return this.campaigns.get(campaignId)?.campaign ?? null;
   }
 
-  async getCampaignWithOrganization(campaignId: string): Promise<CampaignWithOrganization | null> {
-    const campaign = this.campaigns.get(campaignId)?.campaign;
-    const organization = campaign === undefined ? undefined : this.orgs.get(campaign.orgId);
-    return campaign === undefined || organization === undefined ? null : { campaign, organization };
-  }
-
-  async listCampaigns(orgId: string): Promise<readonly Campaign[]> {
-    return (this.campaignsByOrg.get(orgId) ?? []).map((id) => this.campaigns.get(id)!.campaign);
-  }
-
-  async findCampaignIdByInviteToken(token: string): Promise<string | null> {
+  async findCampaignByToken(token: string): Promise<string | null> {
     return this.tokens.get(token) ?? null;
   }
 
-  async commitCampaign(commit: CampaignCommit): Promise<CommitOutcome> {
-    const slot = this.campaigns.get(commit.campaignId);
-    if (slot === undefined || slot.campaign.version !== commit.expectedVersion) return { kind: "conflict" };
-    return this.step(slot, commit.next, () => {
-      const moved = commit.moves.map((move) => {
-        const { table } = slot;
-        const slots =
-          move.from.kind === "unassigned"
-            ? move.to === null
-              ? []
-              : table.unassignedSlots(move.statuses, move.limit ?? table.size)
-            : table.heldSlots(move.from.kind === "all_holders" ? "all" : move.from.holderIds, move.statuses);
-        const chosen = move.limit === null ? slots : slots.slice(0, move.limit);
-        return chosen.map((s, i): Moved => {
-          const fromHolder = table.holderOf(s);
-          const to = move.to === null ? null : move.to[i % move.to.length]!;
-          if (to !== null && table.statusOf(s) === "opted_out") {
-            throw new Error("storage contract: opted-out conversations are never assigned (O3)");
-          }
-          table.setHolder(s, to, commit.now);
-          return { conversation: table.conversation(s), fromHolder };
-        });
-      });
-      return { result: { kind: "committed" as const, moved }, events: [...commit.events(moved), ...this.finishIfDone(slot, commit.now)] };
-    });
+  async getContext(campaignId: string, userId: string): Promise<CampaignContext | null> {
+    const slot = this.campaigns.get(campaignId);
+    const org = slot === undefined ? undefined : this.orgs.get(slot.campaign.orgId);
+    if (slot === undefined || org === undefined) return null;
+    return { campaign: slot.campaign, organization: org.org, role: org.members.get(userId)?.role ?? null, sender: slot.senders.get(userId) ?? null };
   }
 
-  // ------------------------------------------------------------------ conversations
+  async readRoster(q: RosterQuery): Promise<RosterPage> {
+    const roster: Roster<Member | Sender> | undefined = q.roster === "members" ? this.orgs.get(q.orgId)?.members : this.campaigns.get(q.campaignId)?.senders;
+    if (roster === undefined) return { rows: [], cursor: null };
+    if (q.userIds !== undefined) {
+      return { rows: [...new Set(q.userIds)].map((u) => roster.get(u)).filter((r): r is Member | Sender => r !== undefined).slice(0, q.limit), cursor: null };
+    }
+    const page = roster.page(q.after === undefined || q.after === null ? 0 : Number(q.after) || 0, q.limit);
+    return { rows: page.rows, cursor: page.cursor === null ? null : String(page.cursor) };
+  }
 
-  async importConversations(request: ImportRequest): Promise<ImportOutcome> {
-    const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined || slot.campaign.version !== request.expectedVersion) return { kind: "conflict" };
-    const optedOut = this.optOuts.get(slot.campaign.orgId);
-    return this.step(slot, null, () => {
-      const { table } = slot;
-      table.reserve(request.contacts.length);
-      let created = 0;
-      for (const contact of request.contacts) {
-        if (table.slotOfContact(contact.contactId) !== -1) continue;
-        const status = optedOut?.has(contact.contactId) ? "opted_out" : "not_started";
-        table.append(contact.contactId, contact.timeZone ?? null, status);
-        created++;
+  async commitOrganization(c: OrganizationCommit): Promise<OrganizationOutcome> {
+    let slot = this.orgs.get(c.orgId);
+    if (c.next !== null && c.expectedVersion === null) {
+      if (slot !== undefined) return { kind: "exists" };
+      slot = { org: c.next, members: new Roster(), optOuts: new Set(), campaigns: [] };
+    } else if (slot === undefined || (c.next !== null && slot.org.version !== c.expectedVersion)) {
+      return { kind: "conflict" };
+    }
+    const target = slot;
+    const added: string[] = [];
+    const existing: string[] = [];
+    let before: Member | null = null;
+    const change = c.members;
+    if (change?.kind === "add") {
+      for (const m of change.members) {
+        if (target.members.get(m.userId) !== undefined) existing.push(m.userId);
+        else {
+          target.members.add({ userId: m.userId, role: m.role, addedAt: c.context.at });
+          added.push(m.userId);
+        }
       }
-      const counts = { created, skipped: request.contacts.length - created };
-      return { result: { kind: "imported" as const, ...counts }, events: request.events(counts) };
-    });
+    } else if (change !== null) {
+      before = target.members.get(change.userId) ?? null;
+      if (before === null) return { kind: "refused", reason: "not_a_member", campaignIds: [] };
+      const owners = before.role === "owner" && target.members.all().filter((m) => m.role === "owner").length === 1;
+      if (owners && (change.kind === "remove" || change.role !== "owner")) return { kind: "refused", reason: "last_owner", campaignIds: [] };
+      if (change.kind === "remove") {
+        const busy = target.campaigns.filter((id) => {
+          const s = this.campaigns.get(id)!;
+          return s.campaign.status !== "archived" && s.senders.get(change.userId) !== undefined;
+        });
+        if (busy.length > 0) return { kind: "refused", reason: "a_sender", campaignIds: busy };
+        target.members.remove(change.userId);
+      } else {
+        target.members.replace({ ...before, role: change.role });
+      }
+    }
+    // Every rule held and the rows changed; nothing below can throw.
+    if (c.next !== null) target.org = c.next;
+    this.orgs.set(c.orgId, target);
+    this.append([...c.facts, ...(change === null ? [] : memberFacts(c.context, change, { added, before }))]);
+    return { kind: "committed", added, existing, before };
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined || slot.campaign.version !== request.expectedVersion) return { kind: "conflict" };
-    const key = request.idempotencyKey === null ? null : `${request.texterId}\u0000${request.idempotencyKey}`;
-    const previous = key === null ? undefined : slot.idempotency.get(key);
-    if (previous !== undefined) return { kind: "replayed", conversations: previous };
-    return this.step<ClaimOutcome>(slot, request.next, () => {
-      const { table } = slot;
-      const counts = table.countsOf(request.texterId);
-      const held = table.heldCount(request.texterId);
-      const decided = claimRoom(request, {
-        held,
-        notStarted: counts[NOT_STARTED]!,
-        needsReply: counts[NEEDS_REPLY]!,
+  async commitCampaign(c: CampaignCommit): Promise<CampaignOutcome> {
+    if (c.expectedVersion === null) {
+      if (this.campaigns.has(c.campaignId) || c.next === null) return { kind: "exists" };
+      const org = this.orgs.get(c.next.orgId);
+      if (org === undefined) return { kind: "conflict" };
+      this.campaigns.set(c.campaignId, { campaign: c.next, table: new CampaignTable(c.campaignId), senders: new Roster(), keys: new Map() });
+      org.campaigns.push(c.campaignId);
+      this.indexTokens(c.next);
+      this.append(c.facts);
+      return { kind: "committed", campaign: c.next, added: [], moved: [] };
+    }
+    const slot = this.campaigns.get(c.campaignId);
+    if (slot === undefined || slot.campaign.version !== c.expectedVersion) return { kind: "conflict" };
+    const org = this.orgs.get(slot.campaign.orgId)!;
+    // Refusals first: nothing is touched before every row-level rule holds.
+    const s = c.senders;
+    if (s?.kind === "add") {
+      const strangers = s.userIds.filter((u) => org.members.get(u) === undefined);
+      if (strangers.length > 0) return { kind: "refused", reason: "not_members", userIds: strangers };
+    }
+    if (s?.kind === "remove" && slot.senders.get(s.userId) === undefined) return { kind: "refused", reason: "not_senders", userIds: [s.userId] };
+    const after = (u: string) => (s?.kind === "add" && s.userIds.includes(u)) || (slot.senders.get(u) !== undefined && !(s?.kind === "remove" && s.userId === u));
+    const outsiders = c.moves.flatMap((m) => (Array.isArray(m.to) ? m.to.filter((u) => !after(u)) : []));
+    if (outsiders.length > 0) return { kind: "refused", reason: "not_senders", userIds: [...new Set(outsiders)] };
+    const undo: (() => void)[] = [];
+    const previous = slot.campaign;
+    try {
+      return slot.table.atomically(() => {
+        if (c.next !== null) slot.campaign = c.next;
+        const added: string[] = [];
+        if (s?.kind === "add") {
+          for (const userId of s.userIds) {
+            if (slot.senders.get(userId) !== undefined) continue;
+            undo.push(slot.senders.add({ userId, addedAt: c.context.at, via: s.via }));
+            added.push(userId);
+          }
+        } else if (s?.kind === "remove") undo.push(slot.senders.remove(s.userId));
+        const senders = slot.senders.all().map((x) => x.userId);
+        const moved: Moved[][] = c.moves.map((m) => runMove(slot.table, m, senders, c.now));
+        const facts: Fact[] = [
+          ...c.facts,
+          ...(s?.kind === "add" ? senderFacts(c.context, added, s.via) : []),
+          ...c.moves.flatMap((m, i) => movedFacts(c.context, m, moved[i]!)),
+          ...this.finishIfDone(slot, c.now),
+        ];
+        if (c.next !== null) this.indexTokens(c.next);
+        this.append(facts);
+        return { kind: "committed", campaign: slot.campaign, added, moved } as const;
       });
-      if (decided.kind === "blocked") return { result: decided, events: request.events([]) };
-      const room = decided.room;
-      const taken = table.takeFromPool(request.ranks, room, request.contactZoneOpen ?? undefined);
-      for (const s of taken) table.setHolder(s, request.texterId, request.now);
-      const conversations = taken.map((s) => table.conversation(s));
-      const events = request.events(conversations);
-      // The events are built, so nothing below can throw: remember the key for retries (S8).
-      if (key !== null && conversations.length > 0) slot.idempotency.set(key, conversations);
-      return { result: { kind: "claimed" as const, conversations }, events };
+    } catch (error) {
+      slot.campaign = previous;
+      for (const u of undo.reverse()) u();
+      throw error;
+    }
+  }
+
+  // ------------------------------------------------------------------ the pool
+
+  async importConversations(r: ImportRequest): Promise<ImportOutcome> {
+    const slot = this.campaigns.get(r.campaignId);
+    if (slot === undefined || slot.campaign.version !== r.expectedVersion) return { kind: "conflict" };
+    const optedOut = this.orgs.get(slot.campaign.orgId)!.optOuts;
+    return slot.table.atomically(() => {
+      const { table } = slot;
+      table.reserve(r.contacts.length);
+      let created = 0;
+      const ids: { contactId: string; conversationId: string; created: boolean }[] = [];
+      for (const contact of r.contacts) {
+        let s = table.slotOfContact(contact.contactId);
+        const fresh = s === -1;
+        if (fresh) {
+          s = table.append(contact.contactId, contact.timeZone ?? null, optedOut.has(contact.contactId) ? "opted_out" : "not_started");
+          created++;
+        }
+        if (r.returnIds) ids.push({ contactId: contact.contactId, conversationId: table.idOf(s), created: fresh });
+      }
+      const counts = { created, skipped: r.contacts.length - created };
+      this.append(importedFacts(r.context, counts));
+      return { kind: "imported", ...counts, ids };
     });
   }
 
-  async findClaimByKey(campaignId: string, texterId: string, key: string): Promise<readonly Conversation[] | null> {
-    return this.campaigns.get(campaignId)?.idempotency.get(`${texterId}\u0000${key}`) ?? null;
-  }
-
-  async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
-    const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined) return { kind: "not_found", conversationIds: request.conversationIds };
+  async claim(r: ClaimRequest): Promise<ClaimOutcome> {
+    const slot = this.campaigns.get(r.campaignId);
+    if (slot === undefined || slot.campaign.version !== r.expectedVersion) return { kind: "conflict" };
+    const key = r.idempotencyKey === null ? null : JSON.stringify([r.texterId, r.idempotencyKey]);
+    const previous = key === null ? undefined : slot.keys.get(key);
+    if (previous !== undefined) return { kind: "replayed", conversations: previous };
+    const member = this.orgs.get(slot.campaign.orgId)!.members.get(r.texterId);
+    const sender = slot.senders.get(r.texterId);
+    if (r.join === null ? sender === undefined || member === undefined : member === undefined) {
+      return { kind: "refused", reason: r.join === null ? "not_a_sender" : "not_a_member" };
+    }
+    const joined = r.join !== null && sender === undefined;
     const { table } = slot;
-    const slots = request.conversationIds.map((id) => table.slotOf(id));
-    const missing = request.conversationIds.filter((_, i) => slots[i] === -1);
-    if (missing.length > 0) return { kind: "not_found", conversationIds: missing };
-    const notHeld = request.conversationIds.filter((_, i) => {
-      const holder = table.holderOf(slots[i]!);
-      return holder === null || (request.holderId !== null && holder !== request.holderId);
-    });
-    if (notHeld.length > 0) return { kind: "not_held", conversationIds: notHeld };
-    return this.step(slot, null, () => {
-      const unique = [...new Set(slots)];
-      const before = unique.map((s) => table.conversation(s));
-      for (const s of unique) table.setHolder(s, null, request.now);
-      return { result: { kind: "released" as const, conversations: before }, events: request.events(before) };
-    });
+    const counts = table.countsOf(r.texterId);
+    const room = claimRoom(r, { held: table.heldCount(r.texterId), notStarted: counts[NOT_STARTED]!, needsReply: counts[NEEDS_REPLY]! });
+    const undoJoin = joined ? slot.senders.add({ userId: r.texterId, addedAt: r.context.at, via: "invite" }) : () => undefined;
+    try {
+      return table.atomically((): ClaimOutcome => {
+        if (room.kind === "blocked") {
+          this.append(claimFacts(r.context, r.join, joined, r.texterId, []));
+          return { kind: "blocked", reason: room.reason, joined };
+        }
+        const taken = table.takeFromPool(r.ranks, room.room, r.contactZones === null ? undefined : zoneOpen(r.contactZones));
+        for (const s of taken) table.setHolder(s, r.texterId, r.now);
+        const conversations = taken.map((s) => table.conversation(s));
+        const facts = claimFacts(r.context, r.join, joined, r.texterId, conversations);
+        // The facts are built, so nothing below can throw: remember the key for retries (S8).
+        if (key !== null && conversations.length > 0) slot.keys.set(key, conversations);
+        this.append(facts);
+        return { kind: "claimed", conversations, joined };
+      });
+    } catch (error) {
+      undoJoin();
+      throw error;
+    }
   }
 
-  async recordStatus(change: StatusChange): Promise<StatusOutcome> {
-    const slot = this.campaigns.get(change.campaignId);
-    const s = slot === undefined ? -1 : slot.table.slotOf(change.conversationId);
-    if (slot === undefined || s === -1) return { kind: "not_found" };
-    const { table } = slot;
-    const before = table.conversation(s);
-    if (!change.allowedFrom.includes(before.status)) return { kind: "invalid", current: before };
-    return this.step(slot, null, () => {
-      const replyAt = before.status === "needs_reply" ? before.replyAt! : change.now;
-      table.setStatus(s, change.to, replyAt);
-      const after = table.conversation(s);
-      return { result: { kind: "changed" as const, before, after }, events: [...change.events(before, after), ...this.finishIfDone(slot, change.now)] };
-    });
+  async updateConversations(u: ConversationUpdate): Promise<UpdateOutcome> {
+    const slot = this.campaigns.get(u.campaignId);
+    if (slot === undefined) return { applied: !u.atomic || u.changes.length === 0, results: u.changes.map(() => ({ kind: "not_found" })) };
+    try {
+      return slot.table.atomically(() => {
+        const results = u.changes.map((change) => applyUpdate(slot.table, change, u.now));
+        if (u.atomic && results.some((x) => x.kind !== "changed")) throw new Abandon(results);
+        const changed = results.flatMap((x) => (x.kind === "changed" ? [x] : []));
+        this.append([...updateFacts(u.context, u.releaseReason, changed), ...(changed.some((x) => x.before.status === "not_started") ? this.finishIfDone(slot, u.now) : [])]);
+        return { applied: true, results };
+      });
+    } catch (error) {
+      if (error instanceof Abandon) return { applied: false, results: error.results };
+      throw error;
+    }
   }
 
-  async optOut(request: OptOutRequest): Promise<OptOutOutcome> {
-    const ids = this.campaignsByOrg.get(request.orgId) ?? [];
+  async optOut(r: OptOutRequest): Promise<OptOutOutcome> {
+    const org = this.orgs.get(r.orgId);
+    if (org === undefined) return { changed: [], alreadyOptedOut: false };
     const touched: { slot: CampaignSlot; s: number }[] = [];
-    for (const id of ids) {
+    for (const id of org.campaigns) {
       const slot = this.campaigns.get(id)!;
-      const s = slot.table.slotOfContact(request.contactId);
+      const s = slot.table.slotOfContact(r.contactId);
       if (s !== -1 && slot.table.statusOf(s) !== "opted_out") touched.push({ slot, s });
     }
     const before = touched.map(({ slot, s }) => slot.table.conversation(s));
-    const alreadyOptedOut = this.optOuts.get(request.orgId)?.has(request.contactId) === true;
-    const events = request.events(before, alreadyOptedOut);
-    // Nothing below can throw: the events are built, the changes are plain column writes.
-    let set = this.optOuts.get(request.orgId);
-    if (set === undefined) this.optOuts.set(request.orgId, (set = new Set()));
-    set.add(request.contactId);
+    const alreadyOptedOut = org.optOuts.has(r.contactId);
+    const facts = optOutFacts(r.context, r.contactId, before, alreadyOptedOut);
+    // Nothing below can throw: the facts are built, the changes are plain column writes.
+    org.optOuts.add(r.contactId);
     for (const { slot, s } of touched) slot.table.setStatus(s, "opted_out", NaN);
-    for (const slot of new Set(touched.map((t) => t.slot))) events.push(...this.finishIfDone(slot, request.now));
-    this.appendEvents(events);
+    for (const slot of new Set(touched.map((t) => t.slot))) facts.push(...this.finishIfDone(slot, r.now));
+    this.append(facts);
     return { changed: before, alreadyOptedOut };
   }
 
-  async leaseInitialSends(request: LeaseRequest): Promise<LeaseOutcome> {
-    const slot = this.campaigns.get(request.campaignId);
+  async listConversations(q: ConversationQuery): Promise<ConversationPage> {
+    const slot = this.campaigns.get(q.campaignId);
+    if (slot === undefined) return { rows: [], cursor: null };
+    const { table } = slot;
+    const wanted =
+      q.ids === undefined && q.contactIds === undefined
+        ? undefined
+        : [...(q.ids ?? []).map((id) => table.slotOf(id)), ...(q.contactIds ?? []).map((c) => table.slotOfContact(c))];
+    const page = table.listSlots({ holder: q.holder, statuses: q.statuses, status: q.status, slots: wanted, after: q.after ?? null, limit: q.limit });
+    return { rows: page.slots.map((s) => table.conversation(s)), cursor: page.cursor };
+  }
+
+  async countConversations(campaignId: string): Promise<ConversationCounts> {
+    const table = this.campaigns.get(campaignId)?.table;
+    if (table === undefined) return { rows: [] };
+    const rows: { holder: string | null; status: ConversationStatus; count: number }[] = [];
+    for (const holder of [null, ...table.activeHolders()]) {
+      const counts = table.countsOf(holder);
+      CONVERSATION_STATUSES.forEach((status, code) => {
+        if (counts[code]! > 0) rows.push({ holder, status, count: counts[code]! });
+      });
+    }
+    return { rows };
+  }
+
+  // ------------------------------------------------------------------ facts
+
+  async readFacts(q: FactQuery): Promise<readonly SelfAssignEvent[]> {
+    const first = this.events.length === 0 ? 1 : this.events[0]!.seq;
+    const out: SelfAssignEvent[] = [];
+    for (let i = Math.max(0, q.after + 1 - first); i < this.events.length && out.length < q.limit; i++) {
+      const e = this.events[i]!;
+      if ((q.orgId === undefined || e.orgId === q.orgId) && (q.campaignId === undefined || e.campaignId === q.campaignId) && (q.types === undefined || q.types.includes(e.type))) {
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ capabilities
+
+  async leaseInitialSends(r: LeaseRequest): Promise<LeaseOutcome> {
+    const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined || slot.campaign.status !== "bulk_sending") return { conversations: [], closedZones: [] };
-    return this.step(slot, null, () => {
-      const { table } = slot;
-      const { slots, closedZones } = table.leasePending(
-        request.workerId,
-        request.limit,
-        request.now,
-        request.now + request.leaseMs,
-        request.contactZoneOpen ?? undefined,
-      );
-      return { result: { conversations: slots.map((s) => table.conversation(s)), closedZones }, events: [] };
+    const { table } = slot;
+    return table.atomically(() => {
+      const { slots, closedZones } = table.leases.lease(r.workerId, r.limit, r.now, r.now + r.leaseMs, r.contactZones === null ? null : zoneOpen(r.contactZones));
+      return { conversations: slots.map((s) => table.conversation(s)), closedZones };
     });
   }
 
-  async acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
-    const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined) return { sent: [], rejected: request.conversationIds, pending: 0, finished: false };
-    return this.step(slot, null, () => {
-      const { table } = slot;
+  async acknowledgeInitialSends(r: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+    const slot = this.campaigns.get(r.campaignId);
+    if (slot === undefined) return { sent: [], rejected: [...r.conversationIds], pending: 0, finished: false };
+    const { table } = slot;
+    return table.atomically(() => {
       const sent: Conversation[] = [];
       const rejected: string[] = [];
-      for (const id of new Set(request.conversationIds)) {
+      for (const id of new Set(r.conversationIds)) {
         const s = table.slotOf(id);
-        if (s === -1 || !table.leasedTo(s, request.workerId)) {
+        if (s === -1 || !table.leases.leasedTo(s, r.workerId)) {
           rejected.push(id);
           continue;
         }
         sent.push(table.conversation(s));
         table.setStatus(s, "initial_sent", NaN);
-        table.clearLease(s);
+        table.leases.clear(s);
       }
-      const finishing = this.finishIfDone(slot, request.now);
-      return {
-        result: { sent, rejected, pending: table.pendingCount(), finished: finishing.length > 0 },
-        events: [...request.events(sent), ...finishing],
-      };
+      const finishing = sent.length > 0 ? this.finishIfDone(slot, r.now) : [];
+      this.append([...acknowledgedFacts(r.context, sent), ...finishing]);
+      return { sent, rejected, pending: table.pendingCount(), finished: finishing.length > 0 };
     });
   }
 
-  async releaseStale(request: StaleReleaseRequest): Promise<readonly Conversation[]> {
-    const slot = this.campaigns.get(request.campaignId);
-    if (slot === undefined) return [];
-    return this.step(slot, null, () => {
-      const { table } = slot;
-      const slots = table.staleSlots(request.notStartedBefore, request.needsReplyBefore);
-      const before = slots.map((s) => table.conversation(s));
-      for (const s of slots) table.setHolder(s, null, request.now);
-      return { result: before, events: request.events(before) };
-    });
-  }
-
-  // ------------------------------------------------------------------ reads
-
-  async getConversation(conversationId: string): Promise<Conversation | null> {
-    const cut = conversationId.lastIndexOf(":");
-    if (cut <= 0) return null;
-    const slot = this.campaigns.get(conversationId.slice(0, cut));
-    if (slot === undefined) return null;
-    const s = slot.table.slotOf(conversationId);
-    return s === -1 ? null : slot.table.conversation(s);
-  }
-
-  async listConversations(query: ListQuery): Promise<readonly Conversation[]> {
-    const slot = this.campaigns.get(query.campaignId);
+  async releaseStale(r: StaleReleaseRequest): Promise<readonly Conversation[]> {
+    const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined) return [];
     const { table } = slot;
-    return table.listSlots(query.holderId, query.statuses, query.limit).map((s) => table.conversation(s));
-  }
-
-  async overview(campaignId: string): Promise<ConversationsOverview> {
-    const slot = this.campaigns.get(campaignId);
-    const table = slot?.table ?? new CampaignTable(campaignId);
-    const byStatus = Object.fromEntries(CONVERSATION_STATUSES.map((s) => [s, 0])) as Record<
-      ConversationStatus,
-      number
-    >;
-    const unassigned = table.countsOf(null);
-    for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += unassigned[c]!;
-    const senders = table.activeHolders().flatMap((userId) => {
-      const counts = table.countsOf(userId);
-      for (let c = 0; c < STATUS_COUNT; c++) byStatus[CONVERSATION_STATUSES[c]!] += counts[c]!;
-      const held = table.heldCount(userId) - counts[OPTED_OUT]!;
-      if (held === 0) return [];
-      return {
-        userId,
-        held,
-        notStarted: counts[NOT_STARTED]!,
-        needsReply: counts[NEEDS_REPLY]!,
-      };
+    return table.atomically(() => {
+      const slots = table.staleSlots(r.notStartedBefore, r.needsReplyBefore);
+      const before = slots.map((s) => table.conversation(s));
+      for (const s of slots) table.setHolder(s, null, r.now);
+      this.append(unassignedFacts(r.context, before, "stale_release"));
+      return before;
     });
-    let unassignedTotal = 0;
-    for (let c = 0; c < STATUS_COUNT; c++) if (c !== OPTED_OUT) unassignedTotal += unassigned[c]!;
-    return {
-      campaignId,
-      total: table.size,
-      unassigned: unassignedTotal,
-      unassignedNotStarted: unassigned[NOT_STARTED]!,
-      unassignedNeedsReply: unassigned[NEEDS_REPLY]!,
-      byStatus,
-      senders,
-    };
   }
 
-  async readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]> {
-    const first = this.events.length === 0 ? 1 : this.events[0]!.seq;
-    const start = Math.max(0, after + 1 - first);
-    return this.events.slice(start, start + limit);
-  }
+  // ------------------------------------------------------------------ inspection and internals
 
   inspect(campaignId: string): MemoryInspection {
-    const slot = this.campaigns.get(campaignId);
-    return { conversations: slot === undefined ? [] : slot.table.rawRows() };
-  }
-
-  // ------------------------------------------------------------------ internals
-
-  /**
-   * Run one atomic step on a campaign: optionally replace the aggregate, run `body` (which mutates
-   * the table and builds the events), then record the events. If anything throws, the table and the
-   * aggregate are restored and nothing is recorded.
-   */
-  private step<R>(slot: CampaignSlot, next: Campaign | null, body: () => { result: R; events: EventDraft[] }): R {
-    const previous = slot.campaign;
-    try {
-      const { result, events } = slot.table.atomically(() => {
-        if (next !== null) slot.campaign = next;
-        return body();
-      });
-      if (next !== null) this.indexTokens(next);
-      this.appendEvents(events);
-      return result;
-    } catch (error) {
-      slot.campaign = previous;
-      throw error;
+    const table = this.campaigns.get(campaignId)?.table;
+    const rows = [];
+    for (let s = 0; s < (table?.size ?? 0); s++) {
+      const c = table!.conversation(s);
+      rows.push({ id: c.id, contactId: c.contactId, holder: c.assigneeId, status: c.status });
     }
+    return { conversations: rows };
   }
 
   /** The bulk-send rule (C6): inside a step, finish a running bulk send that has nothing pending. */
-  private finishIfDone(slot: CampaignSlot, now: number): EventDraft[] {
+  private finishIfDone(slot: CampaignSlot, now: number): Fact[] {
     if (!bulkSendRunning(slot.campaign) || slot.table.pendingCount() > 0) return [];
     const d = finishBulkSend(slot.campaign, now);
     slot.campaign = d.state;
-    return d.events;
+    return [...d.facts];
   }
 
   private indexTokens(campaign: Campaign): void {
@@ -448,8 +436,13 @@ class MemoryAdapter implements MemoryStorage {
     for (const token of campaign.invite.revokedTokens) this.tokens.set(token, campaign.id);
   }
 
-  private appendEvents(drafts: readonly EventDraft[]): void {
-    for (const draft of drafts) this.events.push({ ...draft, seq: ++this.eventSeq } as SelfAssignEvent);
+  private append(facts: readonly Fact[]): void {
+    for (const f of facts) this.events.push({ ...f, seq: ++this.eventSeq } as SelfAssignEvent);
     if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
   }
+}
+
+/** Thrown inside a step to roll an atomic update back while still answering with its results. */
+class Abandon {
+  constructor(readonly results: UpdateOutcome["results"]) {}
 }

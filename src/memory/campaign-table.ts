@@ -7,48 +7,34 @@
  */
 import type { StatusSet } from "../core/moves.js";
 import { handOutRank } from "../core/policy.js";
+import { conversationId, cursorOf, inStatusSet, isAfter, orderRank, parseConversationId, parseCursor, ranksOf, statusCode } from "../storage/rules.js";
 import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { IndexHeap } from "./index-heap.js";
+import { LeaseBook } from "./lease-book.js";
 
 const NONE = -1;
-const STATUS_CODE = new Map<ConversationStatus, number>(CONVERSATION_STATUSES.map((s, i) => [s, i]));
 const RANK_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s));
-/** Sort rank for listings and moves: hand-out rank, then closed (3), then opted out (4). */
-const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s) ?? (s === "closed" ? 3 : 4));
+/** Sort rank for listings and moves (see `orderRank`), by status code. */
+const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => orderRank(s));
+const NOT_STARTED = statusCode("not_started");
 
-/** Status code of a status name. */
-export function statusCode(status: ConversationStatus): number {
-  return STATUS_CODE.get(status)!;
-}
+export { statusCode };
 
-function matches(set: StatusSet, code: number): boolean {
-  switch (set) {
-    case "all":
-      return true;
-    case "open":
-      return RANK_BY_CODE[code] !== null;
-    case "started":
-      return RANK_BY_CODE[code] === 0 || RANK_BY_CODE[code] === 2;
-    case "needs_reply":
-      return code === STATUS_CODE.get("needs_reply");
-    case "not_started":
-      return code === STATUS_CODE.get("not_started");
-  }
-}
-
-/** Hand-out ranks a status set draws from the pool. */
-function ranksOf(set: StatusSet): readonly number[] {
-  switch (set) {
-    case "needs_reply":
-      return [0];
-    case "not_started":
-      return [1];
-    case "started":
-      return [0, 2];
-    default:
-      return [0, 1, 2];
-  }
+/** Which slots a listing wants (see `ConversationQuery`). */
+export interface SlotQuery {
+  /** Held by this user; `null` = unassigned; `undefined` = any. */
+  readonly holder: string | null | undefined;
+  /** Status filter. */
+  readonly statuses: StatusSet;
+  /** Exact status, or `undefined`. */
+  readonly status: ConversationStatus | undefined;
+  /** Only these slots, or `undefined`. */
+  readonly slots: readonly number[] | undefined;
+  /** After this cursor, or `null`. */
+  readonly after: string | null;
+  /** Most rows. */
+  readonly limit: number;
 }
 
 /** The conversations of one campaign. */
@@ -63,17 +49,13 @@ export class CampaignTable {
   private assignedAt = new Float64Array(0);
   private epoch = new Uint32Array(0);
   private tz = new Int32Array(0);
-  private leaseOwner = new Int32Array(0);
-  private leaseUntil = new Float64Array(0);
-  private readonly workers: string[] = [];
-  private readonly workerIndex = new Map<string, number>();
-  /**
-   * Bulk send: slots imported as pending, per contact zone (key: zone index + 1; 0 = unknown zone),
-   * in import order; every slot before a queue's cursor was leased or is no longer pending.
-   */
-  private readonly pendingQueues = new Map<number, { slots: number[]; cursor: number }>();
-  /** Bulk send: slots leased and not yet acknowledged. */
-  private readonly leased = new Set<number>();
+  /** Bulk-send leases (C6). */
+  readonly leases: LeaseBook = new LeaseBook({
+    isPending: (slot) => this.status[slot] === NOT_STARTED,
+    zoneKey: (slot) => this.tz[slot]! + 1,
+    zoneName: (key) => this.tzNames[key - 1]!,
+    record: (undo) => this.record(undo),
+  });
   private readonly tzNames: string[] = [];
   private readonly tzIndex = new Map<string, number>();
   private readonly bySlotContact = new Map<string, number>();
@@ -98,18 +80,13 @@ export class CampaignTable {
 
   /** The conversation id of a slot. */
   idOf(slot: number): string {
-    return `${this.campaignId}:${slot}`;
+    return conversationId(this.campaignId, slot);
   }
 
   /** The slot of a conversation id of this campaign, or -1. */
-  slotOf(conversationId: string): number {
-    const prefix = this.campaignId.length;
-    if (conversationId.length <= prefix + 1 || !conversationId.startsWith(this.campaignId)) return NONE;
-    if (conversationId.charCodeAt(prefix) !== 58 /* ':' */) return NONE;
-    const rest = conversationId.slice(prefix + 1);
-    if (!/^(0|[1-9][0-9]*)$/.test(rest)) return NONE;
-    const slot = Number(rest);
-    return slot < this.size ? slot : NONE;
+  slotOf(id: string): number {
+    const key = parseConversationId(id);
+    return key === null || key.campaignId !== this.campaignId || key.seq >= this.size ? NONE : key.seq;
   }
 
   /** The slot of a contact, or -1. */
@@ -184,11 +161,9 @@ export class CampaignTable {
     this.assignedAt[slot] = NaN;
     this.epoch[slot] = 0;
     this.tz[slot] = timeZone === null ? NONE : this.internTz(timeZone);
-    this.leaseOwner[slot] = NONE;
-    this.leaseUntil[slot] = 0;
     this.unassignedCounts[code]! += 1;
     this.enterPool(slot);
-    if (status === "not_started") this.pendingQueue(this.tz[slot]! + 1).slots.push(slot);
+    if (status === "not_started") this.leases.added(slot);
     this.record(() => this.removeLast());
     return slot;
   }
@@ -200,11 +175,7 @@ export class CampaignTable {
 
   private removeLast(): void {
     const slot = this.size - 1;
-    const queue = this.pendingQueues.get(this.tz[slot]! + 1);
-    if (queue !== undefined && queue.slots[queue.slots.length - 1] === slot) {
-      queue.slots.pop();
-      queue.cursor = Math.min(queue.cursor, queue.slots.length);
-    }
+    this.leases.removed(slot);
     const code = this.status[slot]!;
     if (this.holder[slot] !== NONE) this.setHolder(slot, null, NaN);
     this.unassignedCounts[code]! -= 1;
@@ -360,24 +331,28 @@ export class CampaignTable {
         : holderIds.map((h) => this.holderIndex.get(h)).filter((i): i is number => i !== undefined);
     const slots: number[] = [];
     for (const h of indices) {
-      for (const slot of this.held[h]!) if (matches(statuses, this.status[slot]!)) slots.push(slot);
+      for (const slot of this.held[h]!) if (inStatusSet(statuses, CONVERSATION_STATUSES[this.status[slot]!]!)) slots.push(slot);
     }
     return this.sortHandOut(slots);
   }
 
-  /** Every slot matching `holderId` (`null` = unassigned) and `statuses`, in hand-out order. */
-  listSlots(holderId: string | null, statuses: StatusSet, limit: number): number[] {
+  /** A page of slots for a listing, in hand-out order, and the cursor of the next page. */
+  listSlots(q: SlotQuery): { slots: number[]; cursor: string | null } {
+    const wanted = (slot: number) => {
+      const status = CONVERSATION_STATUSES[this.status[slot]!]!;
+      return (q.holder === undefined || this.holderOf(slot) === q.holder) && inStatusSet(q.statuses, status) && (q.status === undefined || status === q.status);
+    };
     let slots: number[];
-    if (holderId !== null) {
-      slots = this.heldSlots([holderId], statuses);
-    } else {
+    if (q.slots !== undefined) slots = q.slots.filter((s) => s >= 0 && s < this.size && wanted(s));
+    else if (typeof q.holder === "string") slots = this.heldSlots([q.holder], q.statuses).filter(wanted);
+    else {
       slots = [];
-      for (let s = 0; s < this.size; s++) {
-        if (this.holder[s] === NONE && matches(statuses, this.status[s]!)) slots.push(s);
-      }
-      slots = this.sortHandOut(slots);
+      for (let s = 0; s < this.size; s++) if (wanted(s)) slots.push(s);
     }
-    return slots.slice(0, limit);
+    const after = q.after === null ? null : parseCursor(q.after);
+    const sorted = this.sortHandOut([...new Set(slots)]).filter((s) => after === null || isAfter(this.conversation(s), after));
+    const page = sorted.slice(0, q.limit);
+    return { slots: page, cursor: sorted.length > q.limit ? cursorOf(this.conversation(page[page.length - 1]!)) : null };
   }
 
   private sortHandOut(slots: number[]): number[] {
@@ -393,118 +368,14 @@ export class CampaignTable {
     });
   }
 
-  // ------------------------------------------------------------------ bulk send (C6)
-
-  private setLease(slot: number, owner: number, until: number): void {
-    const previousOwner = this.leaseOwner[slot]!;
-    const previousUntil = this.leaseUntil[slot]!;
-    const wasLeased = this.leased.has(slot);
-    this.leaseOwner[slot] = owner;
-    this.leaseUntil[slot] = until;
-    if (owner === NONE) this.leased.delete(slot);
-    else this.leased.add(slot);
-    this.record(() => {
-      this.leaseOwner[slot] = previousOwner;
-      this.leaseUntil[slot] = previousUntil;
-      if (wasLeased) this.leased.add(slot);
-      else this.leased.delete(slot);
-    });
-  }
-
-  private pendingQueue(key: number): { slots: number[]; cursor: number } {
-    let q = this.pendingQueues.get(key);
-    if (q === undefined) this.pendingQueues.set(key, (q = { slots: [], cursor: 0 }));
-    return q;
-  }
-
-  /** The first slot of a pending queue that is still pending and not leased, or -1; moves the cursor past the rest. */
-  private queueHead(q: { slots: number[]; cursor: number }): number {
-    const notStarted = STATUS_CODE.get("not_started")!;
-    const before = q.cursor;
-    while (q.cursor < q.slots.length) {
-      const slot = q.slots[q.cursor]!;
-      if (this.status[slot] === notStarted && this.leaseOwner[slot] === NONE) break;
-      q.cursor++;
-    }
-    if (q.cursor !== before) this.record(() => (q.cursor = before));
-    return q.cursor < q.slots.length ? q.slots[q.cursor]! : NONE;
-  }
-
-  /**
-   * Lease up to `limit` pending (`not_started`) slots to a worker until `until`: first those whose
-   * lease expired (a crashed worker's), then never-leased ones in import order, merged across the
-   * contact zones `zoneOpen` allows (T2; unknown zones always). Returns the slots and the names of the
-   * closed zones that still have pending slots. O(limit · zones + leases out).
-   */
-  leasePending(
-    workerId: string,
-    limit: number,
-    now: number,
-    until: number,
-    zoneOpen?: (zone: string) => boolean,
-  ): { slots: number[]; closedZones: string[] } {
-    let w = this.workerIndex.get(workerId);
-    if (w === undefined) {
-      w = this.workers.length;
-      this.workers.push(workerId);
-      this.workerIndex.set(workerId, w);
-    }
-    const open = (key: number) => key === 0 || zoneOpen === undefined || zoneOpen(this.tzNames[key - 1]!);
-    const notStarted = STATUS_CODE.get("not_started")!;
-    const taken: number[] = [];
-    const closed = new Set<number>();
-    for (const slot of [...this.leased]) {
-      if (taken.length >= limit) break;
-      if (this.status[slot] !== notStarted) this.setLease(slot, NONE, 0);
-      else if (this.leaseUntil[slot]! <= now) {
-        if (!open(this.tz[slot]! + 1)) closed.add(this.tz[slot]! + 1);
-        else {
-          this.setLease(slot, w, until);
-          taken.push(slot);
-        }
-      }
-    }
-    const queues: { slots: number[]; cursor: number }[] = [];
-    for (const [key, q] of this.pendingQueues) {
-      if (open(key)) queues.push(q);
-      else if (this.queueHead(q) !== NONE) closed.add(key);
-    }
-    while (taken.length < limit) {
-      let best = NONE;
-      for (const q of queues) {
-        const head = this.queueHead(q);
-        if (head !== NONE && (best === NONE || head < best)) best = head;
-      }
-      if (best === NONE) break;
-      this.setLease(best, w, until);
-      taken.push(best);
-    }
-    return {
-      slots: taken.sort((a, b) => a - b),
-      closedZones: [...closed].map((key) => this.tzNames[key - 1]!).sort(),
-    };
-  }
-
-  /** True when the slot is pending and leased to this worker. */
-  leasedTo(slot: number, workerId: string): boolean {
-    const w = this.workerIndex.get(workerId);
-    return w !== undefined && this.leaseOwner[slot] === w && this.status[slot] === STATUS_CODE.get("not_started");
-  }
-
-  /** Clear a slot's lease. */
-  clearLease(slot: number): void {
-    if (this.leaseOwner[slot] !== NONE) this.setLease(slot, NONE, 0);
-  }
+  // ------------------------------------------------------------------ counts
 
   /** Conversations still `not_started`, held or not. */
   pendingCount(): number {
-    const code = STATUS_CODE.get("not_started")!;
-    let n = this.unassignedCounts[code]!;
-    for (const counts of this.holderCounts) n += counts[code]!;
+    let n = this.unassignedCounts[NOT_STARTED]!;
+    for (const counts of this.holderCounts) n += counts[NOT_STARTED]!;
     return n;
   }
-
-  // ------------------------------------------------------------------ counts
 
   /** Counts by status of one holder (or of the unassigned pool with `null`), indexed by status code. */
   countsOf(holderId: string | null): Int32Array {
@@ -521,15 +392,13 @@ export class CampaignTable {
 
   /** T4: held slots idle since before their cutoff (see StaleReleaseRequest). */
   staleSlots(notStartedBefore: number | null, needsReplyBefore: number | null): number[] {
-    const ns = STATUS_CODE.get("not_started")!;
-    const nr = STATUS_CODE.get("needs_reply")!;
+    const nr = statusCode("needs_reply");
     const out: number[] = [];
     for (const slots of this.held) {
       for (const slot of slots) {
         const code = this.status[slot]!;
         const assigned = this.assignedAt[slot]!;
-        if (code === ns && notStartedBefore !== null && assigned < notStartedBefore) out.push(slot);
-        else if (code === nr && needsReplyBefore !== null && Math.max(assigned, this.replyAt[slot]!) < needsReplyBefore) out.push(slot);
+        if (code === NOT_STARTED ? notStartedBefore !== null && assigned < notStartedBefore : code === nr && needsReplyBefore !== null && Math.max(assigned, this.replyAt[slot]!) < needsReplyBefore) out.push(slot);
       }
     }
     return out.sort((a, b) => a - b);
@@ -538,20 +407,6 @@ export class CampaignTable {
   /** Holder ids that hold at least one conversation, in first-seen order. */
   activeHolders(): string[] {
     return this.holderIds.filter((_, i) => this.held[i]!.size > 0);
-  }
-
-  /** Every slot's holder and status, read straight from the columns (for independent inspection). */
-  rawRows(): { id: string; contactId: string; holder: string | null; status: ConversationStatus }[] {
-    const rows = [];
-    for (let s = 0; s < this.size; s++) {
-      rows.push({
-        id: this.idOf(s),
-        contactId: this.contactIds[s]!,
-        holder: this.holderOf(s),
-        status: this.statusOf(s),
-      });
-    }
-    return rows;
   }
 
   // ------------------------------------------------------------------ internals
@@ -594,8 +449,6 @@ export class CampaignTable {
     this.assignedAt = copy(this.assignedAt, (l) => new Float64Array(l));
     this.epoch = copy(this.epoch, (l) => new Uint32Array(l));
     this.tz = copy(this.tz, (l) => new Int32Array(l));
-    this.leaseOwner = copy(this.leaseOwner, (l) => new Int32Array(l));
-    this.leaseUntil = copy(this.leaseUntil, (l) => new Float64Array(l));
     this.capacity = capacity;
   }
 }

@@ -63,8 +63,16 @@ export type ImportOutcome =
 /**
  * A claim: *Request Conversations* (S3) or an invite's first batch (L3), decided and committed in
  * one atomic step together with the texter's gate and cap (S5, S7), serialized per (campaign, texter).
- * Facts: `conversations.assigned` for what was claimed, and `sender.joined` when a join added the sender
- * ({@link claimFacts}).
+ *
+ * Checked inside the step in this order, the first that applies giving the outcome: the campaign
+ * version (`conflict`); a used idempotency key (`replayed`); the texter's standing — a request needs a
+ * sender, a join a member (`refused`; a join then adds the sender row); what the texter holds, by
+ * `claimRoom` from `selfassign/adapter` (`blocked`); then the hand-out (`claimed`, possibly empty). A
+ * claim with `limit: 0` claims nothing: the engine uses it to replay a key. A claim that claims nothing
+ * and adds no sender writes nothing.
+ *
+ * Facts: `claimFacts(context, join, joined, texterId, claimed)` — `sender.joined` when a join added
+ * the sender, `conversations.assigned` for what was claimed.
  */
 export interface ClaimRequest {
   /** The campaign. */

@@ -1,8 +1,6 @@
 import { createMemoryStorage } from "../../src/memory.js";
 import type { StorageAdapter } from "../../src/storage/contract.js";
 import type { Inspector } from "../../src/testing/world.js";
-import { postgresFixture } from "./postgres.js";
-import { sqliteFixture } from "./sqlite.js";
 
 /** A storage adapter under test, with an independent reader of what it persisted. */
 export interface AdapterFixture {
@@ -11,7 +9,10 @@ export interface AdapterFixture {
   close(): Promise<void>;
 }
 
-/** Every adapter the shared suites run against. `runs` scales property-test sizes (a real database is slower). */
+/**
+ * Every adapter the shared suites run against. `runs` scales property-test sizes (a real database is
+ * slower). The database fixtures load on first use, so a file that runs one adapter loads only it.
+ */
 export const adapters: { name: string; runs: number; open: () => Promise<AdapterFixture> }[] = [
   {
     name: "memory",
@@ -24,13 +25,13 @@ export const adapters: { name: string; runs: number; open: () => Promise<Adapter
   {
     name: "sqlite",
     runs: 0.3,
-    open: sqliteFixture,
+    open: async () => (await import("./sqlite.js")).sqliteFixture(),
   },
   {
     name: "postgres",
     runs: 0.04,
     open: async () => {
-      const f = await postgresFixture();
+      const f = await (await import("./postgres.js")).postgresFixture();
       return { storage: f.storage, inspect: f.inspect, close: () => f.close() };
     },
   },

@@ -7,6 +7,7 @@ export default defineConfig({
     postgres: "src/postgres.ts",
     testing: "src/testing.ts",
     sqlite: "src/sqlite.ts",
+    adapter: "src/adapter.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

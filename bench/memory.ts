@@ -5,8 +5,11 @@
  * - memory per conversation at 1,000,000: JS heap plus typed-array buffers, measured around the import.
  * - T2: p50 at 1,000,000 with half the contacts outside texting hours vs all inside.
  * - T4: `idleCutoff` for a 30-day limit versus the minute-by-minute walk it replaced.
+ * - Organization size (sets are rows): request p50 with 10,000 members who are all senders vs 10;
+ *   the cost of one `addMember` at 10,000 members vs at 100.
  * Targets: p50(1M) / p50(10k) ≤ 1.5; naive p50(1M) / ours p50(1M) ≥ 100; < 200 bytes per conversation;
- * half outside / all inside ≤ 1.5; minute walk / idleCutoff ≥ 100 (100x faster).
+ * half outside / all inside ≤ 1.5; minute walk / idleCutoff ≥ 100 (100x faster); request p50 with
+ * 10,000 senders / with 10 ≤ 1.2; addMember at 10,000 / at 100 ≤ 1.5.
  *
  * Run: npm run bench  (needs --expose-gc, which the script passes)
  */
@@ -178,6 +181,45 @@ function measureIdleCutoff() {
   return { walk: { p50: percentile(walk, 50), p99: percentile(walk, 99) }, ours: { p50: percentile(ours, 50), p99: percentile(ours, 99) } };
 }
 
+/** Request p50 on a 100,000 pool when the organization has `members` members, every one a sender. */
+async function measureRoster(members: number) {
+  const engine = createEngine({ storage: createMemoryStorage({ maxEvents: 1000 }) });
+  const org = await engine.createOrganization({ name: "Roster", ownerId: "admin" });
+  const users = Array.from({ length: members }, (_, i) => `member-${i}`);
+  await engine.addMembers({ actorId: "admin", orgId: org.id, members: users.map((userId) => ({ userId, role: "texter" as const })) });
+  const campaign = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Roster" });
+  await engine.importContacts({ actorId: "admin", campaignId: campaign.id, contacts: Array.from({ length: 100_000 }, (_, i) => ({ contactId: `c${i}` })) });
+  await engine.updateCampaignSettings({ actorId: "admin", campaignId: campaign.id, enabled: true, batchSize: BATCH, gate: "none", textingHoursStart: "00:00", textingHoursEnd: "24:00" });
+  await engine.launchCampaign({ actorId: "admin", campaignId: campaign.id });
+  await engine.addSenders({ actorId: "admin", campaignId: campaign.id, userIds: users });
+  const times: number[] = [];
+  for (let i = -20; i < REQUESTS; i++) {
+    const texterId = users[(i + 20) % users.length]!;
+    const t0 = performance.now();
+    const r = await engine.requestConversations({ campaignId: campaign.id, texterId });
+    if (i >= 0) times.push(performance.now() - t0);
+    if (!r.ok) throw new Error("roster benchmark request was refused");
+    await engine.releaseConversations({ actorId: "admin", campaignId: campaign.id, conversationIds: r.conversations.map((c) => c.id) });
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** Mean time of one `addMember` call into an organization that already has `existing` members. */
+async function measureAddMember(existing: number) {
+  const engine = createEngine({ storage: createMemoryStorage({ maxEvents: 1000 }) });
+  const org = await engine.createOrganization({ name: "Adds", ownerId: "admin" });
+  await engine.addMembers({ actorId: "admin", orgId: org.id, members: Array.from({ length: existing }, (_, i) => ({ userId: `old-${i}`, role: "texter" as const })) });
+  const times: number[] = [];
+  for (let i = -50; i < 500; i++) {
+    const t0 = performance.now();
+    await engine.addMember({ actorId: "admin", orgId: org.id, userId: `new-${i}`, role: "texter" });
+    if (i >= 0) times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
 async function main() {
   if (!gc) console.warn("warning: run with --expose-gc for accurate memory figures (npm run bench does)");
   const small = await measureEngine(10_000);
@@ -187,6 +229,10 @@ async function main() {
   const naiveSmall = measureNaive(10_000, Math.min(REQUESTS, 30));
   const naiveLarge = measureNaive(1_000_000, 15);
   const cutoff = measureIdleCutoff();
+  const roster10 = await measureRoster(10);
+  const roster10k = await measureRoster(10_000);
+  const add100 = await measureAddMember(100);
+  const add10k = await measureAddMember(10_000);
   const rows = [
     { case: "selfassign, 10k pool", p50_ms: small.p50, p99_ms: small.p99 },
     { case: "selfassign, 1M pool", p50_ms: large.p50, p99_ms: large.p99 },
@@ -196,6 +242,10 @@ async function main() {
     { case: "naive filter+sort, 1M pool", p50_ms: naiveLarge.p50, p99_ms: naiveLarge.p99 },
     { case: "T4 idleCutoff, 30-day limit", p50_ms: cutoff.ours.p50, p99_ms: cutoff.ours.p99 },
     { case: "T4 minute walk, 30-day limit", p50_ms: cutoff.walk.p50, p99_ms: cutoff.walk.p99 },
+    { case: "request, 10 members all senders (100k pool)", p50_ms: roster10.p50, p99_ms: roster10.p99 },
+    { case: "request, 10,000 members all senders (100k pool)", p50_ms: roster10k.p50, p99_ms: roster10k.p99 },
+    { case: "addMember at 100 members", p50_ms: add100.p50, p99_ms: add100.p99 },
+    { case: "addMember at 10,000 members", p50_ms: add10k.p50, p99_ms: add10k.p99 },
   ];
   const ratios = {
     p50_1M_over_10k: large.p50 / small.p50,
@@ -203,6 +253,8 @@ async function main() {
     heap_bytes_per_conversation_1M: large.bytesPerConversation,
     half_outside_over_all_inside_p50: zonesHalf.p50 / zonesInside.p50,
     idle_cutoff_minute_walk_over_ours_30d_p50: cutoff.walk.p50 / cutoff.ours.p50,
+    request_p50_10k_senders_over_10: roster10k.p50 / roster10.p50,
+    add_member_p50_at_10k_over_100: add10k.p50 / add100.p50,
   };
   const targets = {
     p50_1M_over_10k: "<= 1.5",
@@ -210,6 +262,8 @@ async function main() {
     heap_bytes_per_conversation_1M: "< 200",
     half_outside_over_all_inside_p50: "<= 1.5",
     idle_cutoff_minute_walk_over_ours_30d_p50: ">= 100",
+    request_p50_10k_senders_over_10: "<= 1.2",
+    add_member_p50_at_10k_over_100: "<= 1.5",
   };
   const met = {
     p50_1M_over_10k: ratios.p50_1M_over_10k <= 1.5,
@@ -217,6 +271,8 @@ async function main() {
     heap_bytes_per_conversation_1M: ratios.heap_bytes_per_conversation_1M < 200,
     half_outside_over_all_inside_p50: ratios.half_outside_over_all_inside_p50 <= 1.5,
     idle_cutoff_minute_walk_over_ours_30d_p50: ratios.idle_cutoff_minute_walk_over_ours_30d_p50 >= 100,
+    request_p50_10k_senders_over_10: ratios.request_p50_10k_senders_over_10 <= 1.2,
+    add_member_p50_at_10k_over_100: ratios.add_member_p50_at_10k_over_100 <= 1.5,
   };
   console.log(`Request latency, batch ${BATCH}, ${REQUESTS} requests per size, and T4 cutoff time (ms):`);
   console.table(rows.map((r) => ({ ...r, p50_ms: r.p50_ms.toFixed(3), p99_ms: r.p99_ms.toFixed(3) })));

@@ -20,13 +20,17 @@ async function inputsOf(entry: string): Promise<string[]> {
 }
 
 describe("entry points load only what they need", () => {
-  for (const entry of ["src/index.ts", "src/memory.ts", "src/postgres.ts", "src/sqlite.ts"]) {
+  for (const entry of ["src/index.ts", "src/memory.ts", "src/postgres.ts", "src/sqlite.ts", "src/adapter.ts"]) {
     it(`${entry} pulls in neither fast-check, vitest nor the testing kit`, async () => {
       const inputs = await inputsOf(entry);
       expect(inputs.some((i) => i.includes("src/core/policy.ts"))).toBe(true); // the bundle is real
       expect(inputs.filter((i) => /fast-check|vitest|src\/testing/.test(i))).toEqual([]);
     });
   }
+
+  it("the engine sits above no concrete storage: only the package entry picks the in-memory default", async () => {
+    expect((await inputsOf("src/engine/engine.ts")).filter((i) => /src\/(memory|postgres|sqlite)\//.test(i))).toEqual([]);
+  });
 
   it("selfassign/testing does bring fast-check (it is the kit)", async () => {
     expect((await inputsOf("src/testing.ts")).some((i) => i.includes("fast-check"))).toBe(true);

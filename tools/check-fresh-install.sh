@@ -12,14 +12,14 @@ npm init -y >/dev/null
 npm install --silent --no-audit --no-fund ./selfassign-*.tgz
 node -e '
   const s = require("selfassign");
-  require("selfassign/memory"); require("selfassign/postgres"); require("selfassign/sqlite");
+  require("selfassign/memory"); require("selfassign/postgres"); require("selfassign/sqlite"); require("selfassign/adapter");
   const loaded = Object.keys(require.cache).filter((k) => /fast-check|vitest/.test(k));
   if (loaded.length > 0) { console.error("main entry loaded:", loaded); process.exit(1); }
   if (typeof s.createEngine !== "function") process.exit(1);
 '
 node --input-type=module -e '
   const s = await import("selfassign");
-  await import("selfassign/memory"); await import("selfassign/postgres"); await import("selfassign/sqlite");
+  await import("selfassign/memory"); await import("selfassign/postgres"); await import("selfassign/sqlite"); await import("selfassign/adapter");
   const engine = s.createEngine();
   const org = await engine.createOrganization({ name: "Fresh", ownerId: "a" });
   if (!org.id) process.exit(1);

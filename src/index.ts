@@ -32,6 +32,8 @@ export { Engine, startStaleRelease } from "./engine/engine.js";
 export type { EngineOptions } from "./engine/engine.js";
 export type * from "./engine/results.js";
 export type { StaleReleaseJob, StaleReleaseJobOptions } from "./engine/stale-release-job.js";
+export { CHANNELS } from "./engine/observe.js";
+export type { EngineLogger, OperationContext } from "./engine/observe.js";
 export { AssignmentError, isAssignmentError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { RefusalReason, JoinRefusalReason, ReassignSource } from "./core/assignment.js";

@@ -66,12 +66,12 @@ export async function getOverview(shell: Shell, input: unknown): Promise<Convers
 /** Bulk Unassign All (A2). */
 export async function unassignAll(shell: Shell, input: unknown): Promise<UnassignResult> {
   const i = CampaignInput(input, "input");
-  const r = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor) => planUnassignAll(c, actor), i.signal);
+  const r = await shell.commitCampaign("unassignAll", i.campaignId, i.actorId, (c, actor) => planUnassignAll(c, actor), i.signal);
   return { unassigned: r.moved.flat().length };
 }
 
 async function move(shell: Shell, i: { actorId: string; campaignId: string; from: ReassignSource; filter: StatusFilter; to: string[]; signal?: AbortSignal }, count: number | null): Promise<ReassignResult> {
-  const r = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor) => reassign(c, actor, { from: i.from, filter: i.filter, count, to: i.to }), i.signal);
+  const r = await shell.commitCampaign("reassign", i.campaignId, i.actorId, (c, actor) => reassign(c, actor, { from: i.from, filter: i.filter, count, to: i.to }), i.signal);
   return { moved: r.moved.flat().filter((m) => m.fromHolder !== m.conversation.assigneeId).length };
 }
 

@@ -68,7 +68,7 @@ export async function getCampaign(shell: Shell, campaignId: unknown): Promise<Ca
 /** Change settings. */
 export async function updateCampaignSettings(shell: Shell, input: unknown): Promise<Campaign> {
   const { actorId, campaignId, signal, ...patch } = SettingsInput(input, "input");
-  const r = await shell.commitCampaign(campaignId, actorId, (c, actor, ctx, org) => core.updateSettings(c, actor, patch, org.defaultBatchSize, ctx), signal);
+  const r = await shell.commitCampaign("updateCampaignSettings", campaignId, actorId, (c, actor, ctx, org) => core.updateSettings(c, actor, patch, org.defaultBatchSize, ctx), signal);
   return r.campaign;
 }
 
@@ -80,7 +80,7 @@ export async function importContacts(shell: Shell, input: unknown): Promise<Impo
       details: { campaignId: i.campaignId },
     });
   }
-  return shell.retry(async () => {
+  return shell.retry("importContacts", async () => {
     const { campaign, actor } = await shell.campaignActor(i.campaignId, i.actorId);
     core.assertImportable(campaign, actor);
     const ctx = shell.ctx(i.actorId);
@@ -99,14 +99,14 @@ export async function importContacts(shell: Shell, input: unknown): Promise<Impo
 /** Add senders (members only). */
 export async function addSenders(shell: Shell, input: unknown): Promise<AddSendersResult> {
   const i = SendersInput(input, "input");
-  const r = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor) => planAddSenders(c, actor, i.userIds), i.signal);
+  const r = await shell.commitCampaign("addSenders", i.campaignId, i.actorId, (c, actor) => planAddSenders(c, actor, i.userIds), i.signal);
   return { campaign: r.campaign, added: r.added };
 }
 
 /** Remove a sender; their conversations go back to the pool or to other senders. */
 export async function removeSender(shell: Shell, input: unknown): Promise<RemoveSenderResult> {
   const i = RemoveSenderInput(input, "input");
-  const r = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor, ctx) => planRemoveSender(c, actor, { userId: i.userId, reassignTo: i.reassignTo }, ctx), i.signal);
+  const r = await shell.commitCampaign("removeSender", i.campaignId, i.actorId, (c, actor, ctx) => planRemoveSender(c, actor, { userId: i.userId, reassignTo: i.reassignTo }, ctx), i.signal);
   const moved = r.moved.flat();
   const reassigned = moved.filter((m) => m.conversation.assigneeId !== null).length;
   return { campaign: r.campaign, reassigned, unassigned: moved.length - reassigned };
@@ -120,28 +120,28 @@ export async function launchCampaign(shell: Shell, input: unknown): Promise<Laun
       details: { campaignId: i.campaignId },
     });
   }
-  const r = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor, ctx) => core.launch(c, actor, i.bulkSend, ctx), i.signal);
+  const r = await shell.commitCampaign("launchCampaign", i.campaignId, i.actorId, (c, actor, ctx) => core.launch(c, actor, i.bulkSend, ctx), i.signal);
   return { campaign: r.campaign, assigned: r.moved.flat().length };
 }
 
 /** Pause, resume or archive (C1). */
 export async function changeStatus(shell: Shell, input: unknown, kind: "pause" | "resume" | "archive"): Promise<Campaign> {
   const i = CampaignInput(input, "input");
-  return (await shell.commitCampaign(i.campaignId, i.actorId, (c, actor, ctx) => core.changeStatus(c, actor, kind, ctx), i.signal)).campaign;
+  return (await shell.commitCampaign(`${kind}Campaign`, i.campaignId, i.actorId, (c, actor, ctx) => core.changeStatus(c, actor, kind, ctx), i.signal)).campaign;
 }
 
 /** Enable the invite link (L1) and return its token. */
 export async function enableInviteLink(shell: Shell, input: unknown): Promise<InviteLinkResult> {
   const i = CampaignInput(input, "input");
   const token = shell.generateToken();
-  const { campaign } = await shell.commitCampaign(i.campaignId, i.actorId, (c, actor, ctx) => core.enableInviteLink(c, actor, token, ctx), i.signal);
+  const { campaign } = await shell.commitCampaign("enableInviteLink", i.campaignId, i.actorId, (c, actor, ctx) => core.enableInviteLink(c, actor, token, ctx), i.signal);
   return { token: campaign.invite.token!, campaign };
 }
 
 /** Disable the invite link, revoking its token (L4). */
 export async function disableInviteLink(shell: Shell, input: unknown): Promise<Campaign> {
   const i = CampaignInput(input, "input");
-  return (await shell.commitCampaign(i.campaignId, i.actorId, (c, actor, ctx) => core.disableInviteLink(c, actor, ctx), i.signal)).campaign;
+  return (await shell.commitCampaign("disableInviteLink", i.campaignId, i.actorId, (c, actor, ctx) => core.disableInviteLink(c, actor, ctx), i.signal)).campaign;
 }
 
 /** Senders in the order they were added, a page at a time (owners and admins). */

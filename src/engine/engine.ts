@@ -14,6 +14,7 @@ import * as orgs from "./organizations.js";
 import * as reads from "./reads.js";
 import type * as r from "./results.js";
 import * as self from "./self-assignment.js";
+import { traced } from "./observe.js";
 import { type EngineOptions, Shell } from "./shell.js";
 import { type StaleReleaseJob, type StaleReleaseJobOptions, startJob } from "./stale-release-job.js";
 
@@ -27,10 +28,7 @@ type Filter = import("../types.js").StatusFilter;
 type Role = import("../types.js").Role;
 type ListPage = { cursor?: string | null; limit?: number };
 
-/**
- * Self assignment over one storage. Safe to call concurrently from any number of callers and
- * processes: every change is atomic in storage. Create it with `createEngine`.
- */
+/** Self assignment over one storage; safe to call concurrently from any number of callers and processes. Create it with `createEngine`. */
 export class Engine {
   readonly #shell: Shell;
 
@@ -39,234 +37,211 @@ export class Engine {
     this.#shell = new Shell(options);
   }
 
+  /** Run an operation's module function, traced on `selfassign:<name>` (diagnostics_channel) when anybody listens. */
+  #op<I, R>(name: string, input: I, run: (shell: Shell, input: I) => Promise<R>): Promise<R> {
+    return traced(name, input, () => run(this.#shell, input));
+  }
+
   // ---------------------------------------------------------------- organizations (O1, O2, A6)
   /** Create an organization; `ownerId` becomes its first owner (O1). Default batch size 300 (O2). */
   createOrganization(input: { name: string; ownerId: string; id?: string }): Promise<Organization> {
-    return orgs.createOrganization(this.#shell, input);
+    return this.#op("createOrganization", input, orgs.createOrganization);
   }
   /** The organization. Throws `ORGANIZATION_NOT_FOUND`. */
   getOrganization(orgId: string): Promise<Organization> {
-    return orgs.getOrganization(this.#shell, orgId);
+    return this.#op("getOrganization", orgId, orgs.getOrganization);
   }
   /** Add a member (O1); `ALREADY_EXISTS` when they are one. Owners and admins may add; only owners add owners. */
   addMember(input: Actor & { orgId: string; userId: string; role: Role }): Promise<Member> {
-    return orgs.addMember(this.#shell, input);
+    return this.#op("addMember", input, orgs.addMember);
   }
   /** Add up to 100,000 members in one call; members already there are reported in `existing`, unchanged. */
   addMembers(input: Actor & { orgId: string; members: readonly { userId: string; role: Role }[]; signal?: AbortSignal }): Promise<r.AddMembersResult> {
-    return orgs.addMembers(this.#shell, input);
+    return this.#op("addMembers", input, orgs.addMembers);
   }
   /** Change a member's role (owners only for the owner role). The last owner cannot be demoted. */
   setMemberRole(input: In<"addMember">): Promise<Member> {
-    return orgs.setMemberRole(this.#shell, input);
+    return this.#op("setMemberRole", input, orgs.setMemberRole);
   }
   /** Remove a member; `INVALID_STATE` while they are a sender on a campaign that is not archived (remove them there first, C3). */
   removeMember(input: Actor & { orgId: string; userId: string }): Promise<Member> {
-    return orgs.removeMember(this.#shell, input);
+    return this.#op("removeMember", input, orgs.removeMember);
   }
   /** Set the organization's default batch size, 1..5000 (O2). Existing campaigns keep theirs. */
   setDefaultBatchSize(input: Actor & { orgId: string; batchSize: number }): Promise<Organization> {
-    return orgs.setDefaultBatchSize(this.#shell, input);
+    return this.#op("setDefaultBatchSize", input, orgs.setDefaultBatchSize);
   }
   /** One member, or `null`: owners and admins may look anybody up, a member themselves. */
   getMember(input: In<"removeMember">): Promise<Member | null> {
-    return orgs.getMember(this.#shell, input);
+    return this.#op("getMember", input, orgs.getMember);
   }
   /** Members in the order they were added, a page at a time (owners and admins). */
   listMembers(input: Actor & { orgId: string } & ListPage): Promise<r.MemberPage> {
-    return orgs.listMembers(this.#shell, input);
+    return this.#op("listMembers", input, orgs.listMembers);
   }
 
   // ---------------------------------------------------------------- campaigns (C1–C7, S1, L1, L4)
   /** Create a draft campaign (C1); self assignment off (S1). */
   createCampaign(input: Actor & { orgId: string; title: string; id?: string }): Promise<Campaign> {
-    return campaigns.createCampaign(this.#shell, input);
+    return this.#op("createCampaign", input, campaigns.createCampaign);
   }
   /** The campaign. Throws `CAMPAIGN_NOT_FOUND`. */
   getCampaign(campaignId: string): Promise<Campaign> {
-    return campaigns.getCampaign(this.#shell, campaignId);
+    return this.#op("getCampaign", campaignId, campaigns.getCampaign);
   }
   /** Change settings (S1, S5, S7, S9, T1, T3, T4, title); enabling self assignment first takes the organization's default batch size (O2). */
   updateCampaignSettings(input: OnCampaign & Settings): Promise<Campaign> {
-    return campaigns.updateCampaignSettings(this.#shell, input);
+    return this.#op("updateCampaignSettings", input, campaigns.updateCampaignSettings);
   }
-  /**
-   * Import contacts (C2) into a draft or active campaign: one conversation per contact; a contact the
-   * campaign holds (or listed twice) is skipped; an opted-out contact arrives `opted_out` (O3). With
-   * `returnIds`, every contact's conversation id comes back.
-   */
+  /** Import contacts (C2): one conversation per contact, repeats skipped, opted-out ones arrive `opted_out` (O3); `returnIds` gives every id. */
   importContacts(input: OnCampaign & { contacts: readonly import("../types.js").ContactInput[]; returnIds?: boolean }): Promise<r.ImportResult> {
-    return campaigns.importContacts(this.#shell, input);
+    return this.#op("importContacts", input, campaigns.importContacts);
   }
   /** Add senders (C3, up to 100,000 per call): organization members only. Nothing is assigned to them (C5). */
   addSenders(input: OnCampaign & { userIds: readonly string[] }): Promise<r.AddSendersResult> {
-    return campaigns.addSenders(this.#shell, input);
+    return this.#op("addSenders", input, campaigns.addSenders);
   }
   /** Remove a sender (C3): their open conversations go back to the pool, or round-robin to `reassignTo` (A5). */
   removeSender(input: OnCampaign & { userId: string; reassignTo?: readonly string[] }): Promise<r.RemoveSenderResult> {
-    return campaigns.removeSender(this.#shell, input);
+    return this.#op("removeSender", input, campaigns.removeSender);
   }
   /** Launch a draft (C1, C4): the pool is split among the senders; with `bulkSend` it becomes `bulk_sending` and nothing is split (C6). */
   launchCampaign(input: OnCampaign & { bulkSend?: boolean }): Promise<r.LaunchResult> {
-    return campaigns.launchCampaign(this.#shell, input);
+    return this.#op("launchCampaign", input, campaigns.launchCampaign);
   }
   /** Pause an active or bulk-sending campaign (C1, C6): requests, joins and the bulk send stop until it is resumed (C7). */
   pauseCampaign(input: OnCampaign): Promise<Campaign> {
-    return campaigns.changeStatus(this.#shell, input, "pause");
+    return this.#op("pauseCampaign", input, (shell, i) => campaigns.changeStatus(shell, i, "pause"));
   }
   /** Resume a paused campaign (C1); a bulk send with messages pending goes on. */
   resumeCampaign(input: OnCampaign): Promise<Campaign> {
-    return campaigns.changeStatus(this.#shell, input, "resume");
+    return this.#op("resumeCampaign", input, (shell, i) => campaigns.changeStatus(shell, i, "resume"));
   }
   /** Archive a campaign (C1): final; it can still be read (C7). */
   archiveCampaign(input: OnCampaign): Promise<Campaign> {
-    return campaigns.changeStatus(this.#shell, input, "archive");
+    return this.#op("archiveCampaign", input, (shell, i) => campaigns.changeStatus(shell, i, "archive"));
   }
   /** Enable the sender invite link (L1) and return its token (the current one when already enabled). Needs self assignment on. */
   enableInviteLink(input: OnCampaign): Promise<r.InviteLinkResult> {
-    return campaigns.enableInviteLink(this.#shell, input);
+    return this.#op("enableInviteLink", input, campaigns.enableInviteLink);
   }
   /** Disable the invite link: its token is revoked for good (L4). */
   disableInviteLink(input: OnCampaign): Promise<Campaign> {
-    return campaigns.disableInviteLink(this.#shell, input);
+    return this.#op("disableInviteLink", input, campaigns.disableInviteLink);
   }
   /** Senders in the order they were added, a page at a time (owners and admins). */
   listSenders(input: Actor & { campaignId: string } & ListPage): Promise<r.SenderPage> {
-    return campaigns.listSenders(this.#shell, input);
+    return this.#op("listSenders", input, campaigns.listSenders);
   }
 
   // ---------------------------------------------------------------- self assignment (S2–S9, L2, L3)
   /**
-   * *Request Conversations* (S2–S8): `min(batch size, assignable, the texter's remaining cap)`
-   * conversations, best first (S4), or a refusal, checked in this order: `campaign_not_active`,
-   * `self_assignment_disabled`, `not_a_sender`, `outside_texting_hours` (T1), `batch_unfinished`,
-   * `cap_reached`, `nothing_available`. A refusal changes nothing. A retry with the same
-   * `idempotencyKey` returns the original result and assigns nothing more (S8).
+   * *Request Conversations* (S2–S8): `min(batch, assignable, remaining cap)` conversations, best first (S4), or a
+   * refusal (in S2 order: `campaign_not_active`, `self_assignment_disabled`, `not_a_sender`, `outside_texting_hours`,
+   * `batch_unfinished`, `cap_reached`, `nothing_available`). A retry with the same `idempotencyKey` replays (S8).
    */
   requestConversations(input: { campaignId: string; texterId: string; idempotencyKey?: string; signal?: AbortSignal }): Promise<r.RequestResult> {
-    return self.requestConversations(this.#shell, input);
+    return this.#op("requestConversations", input, self.requestConversations);
   }
-  /**
-   * Join with an invite link (L2, L3): the member becomes a sender and, holding nothing in the campaign,
-   * gets a first batch. Refusals: `invalid_token`, `token_revoked`, `not_a_member`,
-   * `campaign_not_active`, `self_assignment_disabled`, `outside_texting_hours`; a wrong token reveals nothing.
-   */
+  /** Join with an invite link (L2, L3): the member becomes a sender and, holding nothing, gets a first batch; a wrong token reveals nothing. */
   joinByInvite(input: { token: string; userId: string; signal?: AbortSignal }): Promise<r.JoinResult> {
-    return self.joinByInvite(this.#shell, input);
+    return this.#op("joinByInvite", input, self.joinByInvite);
   }
   /** A texter's view (S6): needs reply (oldest first), then not started, then the rest; `actionable` hides the rest. */
   async getAssignments(input: Actor & { campaignId: string; texterId: string; filter?: r.AssignmentViewFilter; limit?: number }): Promise<readonly Conversation[]> {
-    return (await self.listAssignments(this.#shell, input)).items;
+    return (await this.#op("getAssignments", input, self.listAssignments)).items;
   }
   /** {@link Engine.getAssignments} a page at a time: pass the returned `cursor` for the next page. */
   listAssignments(input: In<"getAssignments"> & { cursor?: string | null }): Promise<r.Page<Conversation>> {
-    return self.listAssignments(this.#shell, input);
+    return this.#op("listAssignments", input, self.listAssignments);
   }
   /** Hand conversations back (S9): texters their own when the campaign allows it; owners and admins anybody's. All or nothing. */
   releaseConversations(input: Actor & { campaignId: string; conversationIds: readonly string[] }): Promise<r.ReleaseResult> {
-    return self.releaseConversations(this.#shell, input);
+    return this.#op("releaseConversations", input, self.releaseConversations);
   }
 
   // ---------------------------------------------------------------- bulk send (C6)
   /** Lease up to `limit` pending initial messages to a worker for `leaseMs`, obeying T1–T3; `[]` when none may go now. */
   leaseInitialSends(input: { campaignId: string; workerId: string; limit?: number; leaseMs?: number }): Promise<readonly Conversation[]> {
-    return bulk.leaseInitialSends(this.#shell, input);
+    return this.#op("leaseInitialSends", input, bulk.leaseInitialSends);
   }
   /** Acknowledge sent initial messages; when nothing is pending any more the campaign becomes active in the same step. */
   acknowledgeInitialSends(input: { campaignId: string; workerId: string; conversationIds: readonly string[] }): Promise<r.AcknowledgeResult> {
-    return bulk.acknowledgeInitialSends(this.#shell, input);
+    return this.#op("acknowledgeInitialSends", input, bulk.acknowledgeInitialSends);
   }
   /** Bulk-send progress: totals, and why it cannot go on now (`waiting`). */
   getBulkSendProgress(input: { campaignId: string }): Promise<r.BulkSendProgress> {
-    return bulk.getBulkSendProgress(this.#shell, input);
+    return this.#op("getBulkSendProgress", input, bulk.getBulkSendProgress);
   }
-  /**
-   * Drain a bulk send as one worker: lease, `send` each, acknowledge, repeat; run it in several
-   * processes at once. Returns when finished, or with `waiting` when a pause or the time rules stop it.
-   * A `send` that throws leaves that conversation to be leased again; the error is rethrown.
-   */
-  bulkSend(input: {
-    campaignId: string;
-    workerId: string;
-    send: (conversation: Conversation) => Promise<void>;
-    batchSize?: number;
-    leaseMs?: number;
-    signal?: AbortSignal;
-  }): Promise<r.BulkSendResult> {
-    return bulk.bulkSend(this.#shell, input);
+  /** Drain a bulk send as one worker (lease, `send`, acknowledge, repeat); returns finished, or `waiting` on a pause or the time rules. */
+  bulkSend(input: { campaignId: string; workerId: string; send: (c: Conversation) => Promise<void>; batchSize?: number; leaseMs?: number; signal?: AbortSignal }): Promise<r.BulkSendResult> {
+    return this.#op("bulkSend", input, bulk.bulkSend);
   }
 
   // ---------------------------------------------------------------- admin (A1–A5, T4)
   /** The conversations overview (A1): totals and per sender; opted-out conversations in the total only. */
   getOverview(input: OnCampaign): Promise<ConversationsOverview> {
-    return admin.getOverview(this.#shell, input);
+    return this.#op("getOverview", input, admin.getOverview);
   }
   /** Bulk Unassign All (A2). */
   unassignAll(input: OnCampaign): Promise<r.UnassignResult> {
-    return admin.unassignAll(this.#shell, input);
+    return this.#op("unassignAll", input, admin.unassignAll);
   }
   /** Reassign Some (A3): `count` conversations matching `filter` from the pool or senders, best first, round-robin to `to` (A5). */
   reassignSome(input: OnCampaign & { from: Source; filter: Filter; count: number; to: readonly string[] }): Promise<r.ReassignResult> {
-    return admin.reassignSome(this.#shell, input);
+    return this.#op("reassignSome", input, admin.reassignSome);
   }
   /** Reassign All (A4): like {@link Engine.reassignSome} for every matching conversation. */
   reassignAll(input: OnCampaign & { from: Source; filter: Filter; to: readonly string[] }): Promise<r.ReassignResult> {
-    return admin.reassignAll(this.#shell, input);
+    return this.#op("reassignAll", input, admin.reassignAll);
   }
   /** Release conversations idle too long, counting texting time only (T4); each texter gets an event. */
   releaseStale(input: { campaignId: string }): Promise<r.StaleReleaseResult> {
-    return admin.releaseStale(this.#shell, input);
+    return this.#op("releaseStale", input, admin.releaseStale);
   }
 
   // ---------------------------------------------------------------- messaging (M1–M3, O3)
-  /**
-   * Record many messaging events of one campaign in one atomic step. With `actorId` a texter acts only
-   * on conversations they hold. Late or duplicate events come back `ignored`, not as errors.
-   */
-  recordMessages(input: {
-    campaignId: string;
-    actorId?: string;
-    messages: readonly { conversationId: string; event: import("../core/policy.js").MessagingEvent; text?: string; autoOptOut?: boolean }[];
-  }): Promise<readonly r.MessageOutcome[]> {
-    return messaging.recordMessages(this.#shell, input);
+  /** Record many messaging events of one campaign; with `actorId` a texter acts only on their own; late or duplicate events come back `ignored`. */
+  recordMessages(input: { campaignId: string; actorId?: string; messages: readonly r.MessageInput[] }): Promise<readonly r.MessageOutcome[]> {
+    return this.#op("recordMessages", input, messaging.recordMessages);
   }
   /** The host sent the initial message (M1). */
   recordInitialSent(input: { conversationId: string }): Promise<Conversation> {
-    return messaging.recordInitialSent(this.#shell, input);
+    return this.#op("recordInitialSent", input, messaging.recordInitialSent);
   }
   /** The contact replied (M1, M2); with `autoOptOut` an opt-out keyword in a first reply opts the contact out instead (M3, O3). */
   recordContactReply(input: { conversationId: string; text?: string; autoOptOut?: boolean }): Promise<Conversation> {
-    return messaging.recordContactReply(this.#shell, input);
+    return this.#op("recordContactReply", input, messaging.recordContactReply);
   }
   /** The texter answered (M1). */
   recordTexterReply(input: { conversationId: string }): Promise<Conversation> {
-    return messaging.recordTexterReply(this.#shell, input);
+    return this.#op("recordTexterReply", input, messaging.recordTexterReply);
   }
   /** Close a conversation (M1); with `actorId`, only its holder or an owner/admin may. */
   closeConversation(input: { conversationId: string; actorId?: string }): Promise<Conversation> {
-    return messaging.closeConversation(this.#shell, input);
+    return this.#op("closeConversation", input, messaging.closeConversation);
   }
   /** Opt a contact out organization-wide (O3); a repeat changes nothing and records nothing. */
   optOut(input: { orgId: string; contactId: string }): Promise<r.OptOutResult> {
-    return messaging.optOut(this.#shell, input);
+    return this.#op("optOut", input, messaging.optOut);
   }
 
   // ---------------------------------------------------------------- reads
   /** One conversation. Throws `CONVERSATION_NOT_FOUND`. */
   getConversation(conversationId: string): Promise<Conversation> {
-    return reads.getConversation(this.#shell, conversationId);
+    return this.#op("getConversation", conversationId, reads.getConversation);
   }
   /** The conversation of a contact in a campaign, or `null`. */
   findConversation(input: { campaignId: string; contactId: string }): Promise<Conversation | null> {
-    return reads.findConversation(this.#shell, input);
+    return this.#op("findConversation", input, reads.findConversation);
   }
   /** A campaign's conversations for its admins, in hand-out order, filtered by status, holder (`null`: unassigned) or contact, a page at a time. */
   listConversations(input: Actor & { campaignId: string; status?: import("../types.js").ConversationStatus; assigneeId?: string | null; contactId?: string } & ListPage): Promise<r.Page<Conversation>> {
-    return reads.listConversations(this.#shell, input);
+    return this.#op("listConversations", input, reads.listConversations);
   }
   /** Events after position `after` (default 0), oldest first, at most `limit` (default 1000), optionally filtered. */
   readEvents(input: { after?: number; limit?: number; orgId?: string; campaignId?: string; types?: readonly import("../types.js").EventType[] } = {}): Promise<readonly SelfAssignEvent[]> {
-    return reads.readEvents(this.#shell, input);
+    return this.#op("readEvents", input, reads.readEvents);
   }
 }
 

@@ -77,7 +77,7 @@ export async function getOrganization(shell: Shell, orgId: unknown): Promise<Org
 
 /** Add members in bulk; existing members are reported and left as they are. */
 async function add(shell: Shell, actorId: string, orgId: string, members: readonly { userId: string; role: Role }[], signal?: AbortSignal): Promise<AddMembersResult> {
-  return shell.retry(async () => {
+  return shell.retry("addMembers", async () => {
     await shell.organization(orgId);
     const plan = core.addMembers(await shell.actor(orgId, actorId), orgId, members);
     const outcome = await commit(shell, orgId, actorId, plan, null);
@@ -106,7 +106,7 @@ export async function addMembers(shell: Shell, input: unknown): Promise<AddMembe
 /** Change a member's role. */
 export async function setMemberRole(shell: Shell, input: unknown): Promise<Member> {
   const i = MemberInput(input, "input");
-  return shell.retry(async () => {
+  return shell.retry("setMemberRole", async () => {
     await shell.organization(i.orgId);
     const actor = await shell.actor(i.orgId, i.actorId);
     core.assertManager(actor, { orgId: i.orgId });
@@ -121,7 +121,7 @@ export async function setMemberRole(shell: Shell, input: unknown): Promise<Membe
 /** Remove a member (refused while they are a sender on a campaign that is not archived). */
 export async function removeMember(shell: Shell, input: unknown): Promise<Member> {
   const i = RemoveInput(input, "input");
-  return shell.retry(async () => {
+  return shell.retry("removeMember", async () => {
     await shell.organization(i.orgId);
     const actor = await shell.actor(i.orgId, i.actorId);
     core.assertManager(actor, { orgId: i.orgId }); // authorization first: nothing about the target before it
@@ -134,7 +134,7 @@ export async function removeMember(shell: Shell, input: unknown): Promise<Member
 /** Set the default batch size (O2). */
 export async function setDefaultBatchSize(shell: Shell, input: unknown): Promise<Organization> {
   const i = BatchSizeInput(input, "input");
-  return shell.retry(async () => {
+  return shell.retry("setDefaultBatchSize", async () => {
     const org = await shell.organization(i.orgId);
     const plan = core.setDefaultBatchSize(org, await shell.actor(i.orgId, i.actorId), i.batchSize, shell.ctx(i.actorId));
     if (plan.next === null) return org;

@@ -5,6 +5,7 @@
  */
 import type { JoinRefusalReason, RefusalReason } from "../core/assignment.js";
 import type { BulkSendWait } from "../core/campaign.js";
+import type { MessagingEvent } from "../core/policy.js";
 import type { Campaign, CampaignStatus, Conversation, ConversationStatus, Member, Sender } from "../types.js";
 
 /** Result of {@link Engine.requestConversations}: conversations, or a typed refusal (S2). */
@@ -200,6 +201,18 @@ export type MemberPage = Page<Member>;
 
 /** A page of senders. */
 export type SenderPage = Page<Sender>;
+
+/** One messaging event for {@link Engine.recordMessages}. */
+export interface MessageInput {
+  /** The conversation. */
+  readonly conversationId: string;
+  /** What happened (M1). */
+  readonly event: MessagingEvent;
+  /** A contact's reply text (for M3). */
+  readonly text?: string;
+  /** With a first reply's `text`: an opt-out keyword opts the contact out instead (M3, O3). */
+  readonly autoOptOut?: boolean;
+}
 
 /** What happened to one messaging event (see {@link Engine.recordMessages}). */
 export type MessageOutcome =

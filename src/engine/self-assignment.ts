@@ -32,7 +32,7 @@ function claimFields(shell: Shell, claim: ClaimPlan) {
 export async function requestConversations(shell: Shell, input: unknown): Promise<RequestResult> {
   const i = RequestInput(input, "input");
   const key = i.idempotencyKey ?? null;
-  return shell.retry(async () => {
+  return shell.retry("requestConversations", async () => {
     const c = await shell.context(i.campaignId, i.texterId);
     const ctx = shell.ctx(i.texterId);
     const decision = decideRequest(c.campaign, c, ctx.now);
@@ -77,7 +77,7 @@ export async function joinByInvite(shell: Shell, input: unknown): Promise<JoinRe
   const i = JoinInput(input, "input");
   const campaignId = i.token.length === 0 || i.token.length > s.MAX_STRING_LENGTH ? null : await shell.storage.findCampaignByToken(i.token);
   if (campaignId === null) return { ok: false, reason: "invalid_token" };
-  return shell.retry(async () => {
+  return shell.retry("joinByInvite", async () => {
     const c = await shell.context(campaignId, i.userId);
     const ctx = shell.ctx(i.userId);
     const d = decideJoin(c.campaign, i.token, c, ctx.now);

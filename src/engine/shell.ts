@@ -13,6 +13,7 @@ import type { StorageAdapter } from "../storage/contract.js";
 import type { FactContext } from "../storage/facts.js";
 import type { Campaign, Conversation, Member, Organization } from "../types.js";
 import { parseConversationId } from "../storage/rules.js";
+import { type EngineLogger, Observer } from "./observe.js";
 import { type Storage, wrapStorage } from "./wrap-storage.js";
 
 /** Sources of time and randomness, injectable so tests control them, and how long to wait. */
@@ -30,6 +31,8 @@ export interface EngineOptions {
    * changed), ms; default 30,000. Each call can also pass an `AbortSignal` as `signal`.
    */
   readonly waitTimeoutMs?: number;
+  /** Told of lost races (debug), timeouts and storage faults (warn); see also the `selfassign:*` diagnostics channels. */
+  readonly logger?: EngineLogger;
 }
 
 const tokenAlphabet = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-", 32);
@@ -49,9 +52,12 @@ export class Shell {
   readonly generateToken: () => string;
   /** How long to wait for a turn. */
   readonly waitTimeoutMs: number;
+  /** Where waits and faults are reported. */
+  readonly observer: Observer;
 
   constructor(options: EngineOptions) {
-    this.storage = wrapStorage(options.storage);
+    this.observer = new Observer(options.logger);
+    this.storage = wrapStorage(options.storage, this.observer);
     this.clock = options.clock ?? Date.now;
     this.generateId = options.generateId ?? ((kind) => `${kind === "organization" ? "org" : "cmp"}_${nanoid(16)}`);
     this.generateToken = options.generateToken ?? (() => tokenAlphabet());
@@ -73,13 +79,15 @@ export class Shell {
    * afresh. Fails with `ABORTED` when `signal` aborts and with `TIMEOUT` after `waitTimeoutMs`;
    * nothing was changed either way.
    */
-  async retry<T>(attempt: () => Promise<T | typeof AGAIN>, signal?: AbortSignal): Promise<T> {
+  async retry<T>(operation: string, attempt: () => Promise<T | typeof AGAIN>, signal?: AbortSignal): Promise<T> {
     const deadline = performance.now() + this.waitTimeoutMs;
     for (let n = 0; ; n++) {
       abortIf(signal);
       const result = await attempt();
       if (result !== AGAIN) return result;
+      this.observer.retried(operation, n + 1);
       if (performance.now() >= deadline) {
+        this.observer.timedOut(operation, this.waitTimeoutMs);
         throw new AssignmentError("TIMEOUT", `The operation waited ${this.waitTimeoutMs} ms for its turn behind concurrent changes; nothing was changed. Retry it.`, {
           details: { waitTimeoutMs: this.waitTimeoutMs },
         });
@@ -141,12 +149,13 @@ export class Shell {
    * change got there first. Refusals become errors; returns the stored campaign and what moved.
    */
   async commitCampaign(
+    operation: string,
     campaignId: string,
     actorId: string,
     decide: (campaign: Campaign, actor: Actor, ctx: Context, organization: Organization) => CampaignPlan,
     signal?: AbortSignal,
   ): Promise<Extract<CampaignOutcome, { kind: "committed" }>> {
-    return this.retry(async () => {
+    return this.retry(operation, async () => {
       const { campaign, organization, actor } = await this.campaignActor(campaignId, actorId);
       const ctx = this.ctx(actorId);
       const plan = decide(campaign, actor, ctx, organization);

@@ -12,6 +12,7 @@ import type { CoreStorage, DerivableStorage, StorageAdapter } from "../storage/c
 import type { CampaignContext } from "../storage/aggregates.js";
 import type { ConversationCounts } from "../storage/pool.js";
 import type { Member, Sender } from "../types.js";
+import type { Observer } from "./observe.js";
 
 /** What the engine calls: the core and derivable methods, always present, plus the declared capabilities. */
 export type Storage = CoreStorage &
@@ -67,9 +68,10 @@ async function deriveCounts(s: CoreStorage, campaignId: string): Promise<Convers
   return { rows: [...counts.values()] };
 }
 
-function wrapFault(name: string, error: unknown): never {
+function wrapFault(name: string, error: unknown, observer: Observer | undefined): never {
   if (error instanceof AssignmentError) throw error;
   const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
+  observer?.storageFault(name, unknown ? "unknown" : "not_applied", error);
   const why = error instanceof Error ? error.message : String(error);
   throw new AssignmentError(
     "STORAGE_ERROR",
@@ -81,7 +83,7 @@ function wrapFault(name: string, error: unknown): never {
 }
 
 /** The adapter as the engine uses it; throws `INVALID_INPUT` when a required or declared method is missing. */
-export function wrapStorage(adapter: StorageAdapter): Storage {
+export function wrapStorage(adapter: StorageAdapter, observer?: Observer): Storage {
   if (typeof adapter !== "object" || adapter === null) {
     throw new AssignmentError("INVALID_INPUT", '"storage" must be a storage adapter (see StorageAdapter).', { details: { field: "storage" } });
   }
@@ -112,7 +114,7 @@ export function wrapStorage(adapter: StorageAdapter): Storage {
       try {
         return await method(...args);
       } catch (error) {
-        wrapFault(name, error);
+        wrapFault(name, error, observer);
       }
     };
   }

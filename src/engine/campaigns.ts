@@ -8,7 +8,7 @@ import * as core from "../core/campaign.js";
 import { assertManager } from "../core/organization.js";
 import { AssignmentError } from "../errors.js";
 import type { Campaign, GatePolicy, Sender } from "../types.js";
-import type { AddSendersResult, ImportResult, InviteLinkResult, LaunchResult, RemoveSenderResult, SenderPage } from "./results.js";
+import type { AddSendersResult, ImportResult, InviteLinkResult, LaunchResult, Page, RemoveSenderResult, SenderPage } from "./results.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
 import { MAX_IDLE_MS } from "../core/time.js";
@@ -41,6 +41,7 @@ const RemoveSenderInput = s.object({ ...base, userId: s.text, reassignTo: s.with
 const LaunchInput = s.object({ ...base, bulkSend: s.withDefault(s.bool, false) });
 const CampaignInput = s.object(base);
 const ListInput = s.object({ actorId: s.text, campaignId: s.text, cursor: s.nullable(s.text), limit: s.withDefault(s.int(1, 1000), 100) });
+const ListCampaignsInput = s.object({ actorId: s.text, orgId: s.text, cursor: s.nullable(s.text), limit: s.withDefault(s.int(1, 1000), 100) });
 
 /** Create a draft campaign. */
 export async function createCampaign(shell: Shell, input: unknown): Promise<Campaign> {
@@ -151,4 +152,26 @@ export async function listSenders(shell: Shell, input: unknown): Promise<SenderP
   assertManager(actor, { campaignId: campaign.id });
   const page = await shell.storage.readRoster({ roster: "senders", campaignId: i.campaignId, after: i.cursor ?? null, limit: i.limit });
   return { items: page.rows as readonly Sender[], cursor: page.cursor };
+}
+
+/**
+ * An organization's campaigns in the order they were created, a page at a time: owners and admins see
+ * every one, a texter the ones they are a sender on (a page may then hold fewer than `limit`).
+ */
+export async function listCampaigns(shell: Shell, input: unknown): Promise<Page<Campaign>> {
+  const i = ListCampaignsInput(input, "input");
+  const list = shell.storage.listCampaigns;
+  if (!shell.storage.capabilities.campaignListing || list === undefined) {
+    throw new AssignmentError("INVALID_STATE", "This storage does not support listing campaigns (the campaignListing capability).", { details: { orgId: i.orgId } });
+  }
+  await shell.organization(i.orgId);
+  const actor = await shell.actor(i.orgId, i.actorId);
+  if (actor.role === null) assertManager(actor, { orgId: i.orgId });
+  const page = await list({ orgId: i.orgId, after: i.cursor ?? null, limit: i.limit });
+  if (actor.role !== "texter") return { items: page.rows, cursor: page.cursor };
+  const mine: Campaign[] = [];
+  for (const c of page.rows) {
+    if ((await shell.storage.readRoster({ roster: "senders", campaignId: c.id, userIds: [i.actorId], limit: 1 })).rows.length > 0) mine.push(c);
+  }
+  return { items: mine, cursor: page.cursor };
 }

@@ -1,14 +1,13 @@
 /**
- * The engine: the one place that lists every public operation. Each delegates to its area's module
- * (organizations, campaigns, self assignment, bulk send, admin, messaging, reads), which validates the
- * input against its schema, loads what the core needs, checks the actor, asks the core to decide and
- * commits through storage in one atomic step — waiting its turn under contention.
+ * The engine: the one place that lists every public operation, each delegating to its area's module,
+ * which validates the input, loads what the core needs, checks the actor, asks the core and commits.
  * @module
  */
 import type { Campaign, Conversation, ConversationsOverview, Member, Organization, SelfAssignEvent } from "../types.js";
 import * as admin from "./admin.js";
 import * as bulk from "./bulk-send.js";
 import * as campaigns from "./campaigns.js";
+import * as events from "./events.js";
 import * as messaging from "./messaging.js";
 import * as orgs from "./organizations.js";
 import * as reads from "./reads.js";
@@ -41,8 +40,7 @@ export class Engine {
   #op<I, R>(name: string, input: I, run: (shell: Shell, input: I) => Promise<R>): Promise<R> {
     return traced(name, input, () => run(this.#shell, input));
   }
-
-  // ---------------------------------------------------------------- organizations (O1, O2, A6)
+  // --- organizations (O1, O2, A6)
   /** Create an organization; `ownerId` becomes its first owner (O1). Default batch size 300 (O2). */
   createOrganization(input: { name: string; ownerId: string; id?: string }): Promise<Organization> {
     return this.#op("createOrganization", input, orgs.createOrganization);
@@ -79,8 +77,7 @@ export class Engine {
   listMembers(input: Actor & { orgId: string } & ListPage): Promise<r.MemberPage> {
     return this.#op("listMembers", input, orgs.listMembers);
   }
-
-  // ---------------------------------------------------------------- campaigns (C1–C7, S1, L1, L4)
+  // --- campaigns (C1–C7, S1, L1, L4)
   /** Create a draft campaign (C1); self assignment off (S1). */
   createCampaign(input: Actor & { orgId: string; title: string; id?: string }): Promise<Campaign> {
     return this.#op("createCampaign", input, campaigns.createCampaign);
@@ -129,17 +126,16 @@ export class Engine {
   disableInviteLink(input: OnCampaign): Promise<Campaign> {
     return this.#op("disableInviteLink", input, campaigns.disableInviteLink);
   }
+  /** An organization's campaigns, oldest first, a page at a time: owners and admins all, a texter those they send on. */
+  listCampaigns(input: Actor & { orgId: string } & ListPage): Promise<r.Page<Campaign>> {
+    return this.#op("listCampaigns", input, campaigns.listCampaigns);
+  }
   /** Senders in the order they were added, a page at a time (owners and admins). */
   listSenders(input: Actor & { campaignId: string } & ListPage): Promise<r.SenderPage> {
     return this.#op("listSenders", input, campaigns.listSenders);
   }
-
-  // ---------------------------------------------------------------- self assignment (S2–S9, L2, L3)
-  /**
-   * *Request Conversations* (S2–S8): `min(batch, assignable, remaining cap)` conversations, best first (S4), or a
-   * refusal (in S2 order: `campaign_not_active`, `self_assignment_disabled`, `not_a_sender`, `outside_texting_hours`,
-   * `batch_unfinished`, `cap_reached`, `nothing_available`). A retry with the same `idempotencyKey` replays (S8).
-   */
+  // --- self assignment (S2–S9, L2, L3)
+  /** *Request Conversations* (S2–S8): `min(batch, assignable, cap left)`, best first (S4), or a refusal in S2 order; a retried `idempotencyKey` replays (S8). */
   requestConversations(input: { campaignId: string; texterId: string; idempotencyKey?: string; signal?: AbortSignal }): Promise<r.RequestResult> {
     return this.#op("requestConversations", input, self.requestConversations);
   }
@@ -159,8 +155,7 @@ export class Engine {
   releaseConversations(input: Actor & { campaignId: string; conversationIds: readonly string[] }): Promise<r.ReleaseResult> {
     return this.#op("releaseConversations", input, self.releaseConversations);
   }
-
-  // ---------------------------------------------------------------- bulk send (C6)
+  // --- bulk send (C6)
   /** Lease up to `limit` pending initial messages to a worker for `leaseMs`, obeying T1–T3; `[]` when none may go now. */
   leaseInitialSends(input: { campaignId: string; workerId: string; limit?: number; leaseMs?: number }): Promise<readonly Conversation[]> {
     return this.#op("leaseInitialSends", input, bulk.leaseInitialSends);
@@ -177,8 +172,7 @@ export class Engine {
   bulkSend(input: { campaignId: string; workerId: string; send: (c: Conversation) => Promise<void>; batchSize?: number; leaseMs?: number; signal?: AbortSignal }): Promise<r.BulkSendResult> {
     return this.#op("bulkSend", input, bulk.bulkSend);
   }
-
-  // ---------------------------------------------------------------- admin (A1–A5, T4)
+  // --- admin (A1–A5, T4)
   /** The conversations overview (A1): totals and per sender; opted-out conversations in the total only. */
   getOverview(input: OnCampaign): Promise<ConversationsOverview> {
     return this.#op("getOverview", input, admin.getOverview);
@@ -199,8 +193,7 @@ export class Engine {
   releaseStale(input: { campaignId: string }): Promise<r.StaleReleaseResult> {
     return this.#op("releaseStale", input, admin.releaseStale);
   }
-
-  // ---------------------------------------------------------------- messaging (M1–M3, O3)
+  // --- messaging (M1–M3, O3)
   /** Record many messaging events of one campaign; with `actorId` a texter acts only on their own; late or duplicate events come back `ignored`. */
   recordMessages(input: { campaignId: string; actorId?: string; messages: readonly r.MessageInput[] }): Promise<readonly r.MessageOutcome[]> {
     return this.#op("recordMessages", input, messaging.recordMessages);
@@ -225,8 +218,7 @@ export class Engine {
   optOut(input: { orgId: string; contactId: string }): Promise<r.OptOutResult> {
     return this.#op("optOut", input, messaging.optOut);
   }
-
-  // ---------------------------------------------------------------- reads
+  // --- reads
   /** One conversation. Throws `CONVERSATION_NOT_FOUND`. */
   getConversation(conversationId: string): Promise<Conversation> {
     return this.#op("getConversation", conversationId, reads.getConversation);
@@ -239,9 +231,26 @@ export class Engine {
   listConversations(input: Actor & { campaignId: string; status?: import("../types.js").ConversationStatus; assigneeId?: string | null; contactId?: string } & ListPage): Promise<r.Page<Conversation>> {
     return this.#op("listConversations", input, reads.listConversations);
   }
-  /** Events after position `after` (default 0), oldest first, at most `limit` (default 1000), optionally filtered. */
-  readEvents(input: { after?: number; limit?: number; orgId?: string; campaignId?: string; types?: readonly import("../types.js").EventType[] } = {}): Promise<readonly SelfAssignEvent[]> {
-    return this.#op("readEvents", input, reads.readEvents);
+  // --- events
+  /** Events after `after` (or a named `consumer`'s stored position; default 0), oldest first, at most `limit`, filtered by organization, campaign, types. */
+  readEvents(input: r.EventQuery & { after?: number; consumer?: string; limit?: number } = {}): Promise<readonly SelfAssignEvent[]> {
+    return this.#op("readEvents", input, events.readEvents);
+  }
+  /** Push: events as they are recorded, as an async iterator, until `signal` aborts (wakes on storage notifications, polls every `pollMs`). */
+  watchEvents(input: r.EventQuery & { after?: number; consumer?: string; batchSize?: number; pollMs?: number; signal?: AbortSignal } = {}): AsyncIterable<SelfAssignEvent> {
+    return events.watchEvents(this.#shell, input);
+  }
+  /** The newest event's position (0 when none). */
+  getEventHead(): Promise<number> {
+    return this.#op("getEventHead", undefined, (shell) => events.getEventHead(shell));
+  }
+  /** Store a named consumer's position (it handled everything up to `upTo`); positions only move forward. */
+  acknowledgeEvents(input: { consumer: string; upTo: number }): Promise<void> {
+    return this.#op("acknowledgeEvents", input, events.acknowledgeEvents);
+  }
+  /** Delete events at or below `upTo` that every stored consumer has handled; returns how many. */
+  pruneEvents(input: { upTo: number }): Promise<number> {
+    return this.#op("pruneEvents", input, events.pruneEvents);
   }
 }
 

@@ -1,47 +1,15 @@
 /**
- * Reads: one conversation, a campaign's conversations by contact, the counts the overview and the
- * bulk-send progress are built from, and the event log.
+ * Reads: one conversation, a campaign's conversations by contact or for its admins, and the counts
+ * the overview and the bulk-send progress are built from.
  * @module
  */
 import { assertCampaignManager } from "../core/campaign.js";
-import type { Conversation, ConversationStatus, EventType, SelfAssignEvent } from "../types.js";
+import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import type { Page } from "./results.js";
 import * as s from "./schema.js";
 import type { Shell } from "./shell.js";
 
-/** Every event type, keyed so the compiler insists on all of them. */
-const EVENT_TYPES: { readonly [T in EventType]: true } = {
-  "organization.created": true,
-  "organization.member_added": true,
-  "organization.member_role_changed": true,
-  "organization.member_removed": true,
-  "organization.settings_changed": true,
-  "campaign.created": true,
-  "campaign.settings_changed": true,
-  "campaign.launched": true,
-  "campaign.status_changed": true,
-  "campaign.bulk_send_finished": true,
-  "campaign.invite_link_enabled": true,
-  "campaign.invite_link_disabled": true,
-  "conversations.imported": true,
-  "conversations.assigned": true,
-  "conversations.unassigned": true,
-  "conversations.reassigned": true,
-  "sender.joined": true,
-  "sender.removed": true,
-  "conversation.status_changed": true,
-  "contact.opted_out": true,
-};
-const eventType = s.oneOf(...(Object.keys(EVENT_TYPES) as EventType[]));
-
-const EventsInput = s.object({
-  after: s.withDefault(s.int(0, Number.MAX_SAFE_INTEGER), 0),
-  limit: s.withDefault(s.int(1, 100_000), 1000),
-  orgId: s.optional(s.text),
-  campaignId: s.optional(s.text),
-  types: s.optional(s.list(eventType, { max: 100 })),
-});
 const status = s.oneOf<ConversationStatus>(...(CONVERSATION_STATUSES as ConversationStatus[]));
 const ListInput = s.object({
   actorId: s.text,
@@ -99,10 +67,4 @@ export async function countsOf(
     h[row.status] += row.count;
   }
   return { byStatus, holders };
-}
-
-/** Events after position `after`, oldest first, optionally only an organization's, a campaign's or some types. */
-export async function readEvents(shell: Shell, input: unknown = {}): Promise<readonly SelfAssignEvent[]> {
-  const i = EventsInput(input, "input");
-  return shell.storage.readFacts({ after: i.after, limit: i.limit, ...(i.orgId === undefined ? {} : { orgId: i.orgId }), ...(i.campaignId === undefined ? {} : { campaignId: i.campaignId }), ...(i.types === undefined ? {} : { types: i.types }) });
 }

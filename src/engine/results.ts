@@ -6,7 +6,7 @@
 import type { JoinRefusalReason, RefusalReason } from "../core/assignment.js";
 import type { BulkSendWait } from "../core/campaign.js";
 import type { MessagingEvent } from "../core/policy.js";
-import type { Campaign, CampaignStatus, Conversation, ConversationStatus, Member, Sender } from "../types.js";
+import type { Campaign, CampaignStatus, Conversation, ConversationStatus, EventType, Member, Sender } from "../types.js";
 
 /** Result of {@link Engine.requestConversations}: conversations, or a typed refusal (S2). */
 export type RequestResult =
@@ -248,3 +248,13 @@ export type MessageOutcome =
       /** The conversation id. */
       readonly conversationId: string;
     };
+
+/** Filters of an event read: only one organization's, one campaign's, or some types. */
+export interface EventQuery {
+  /** Only this organization's events. */
+  readonly orgId?: string;
+  /** Only this campaign's events. */
+  readonly campaignId?: string;
+  /** Only these types. */
+  readonly types?: readonly EventType[];
+}

@@ -17,10 +17,12 @@ import type { Observer } from "./observe.js";
 /** What the engine calls: the core and derivable methods, always present, plus the declared capabilities. */
 export type Storage = CoreStorage &
   Required<DerivableStorage> &
-  Pick<StorageAdapter, "leaseInitialSends" | "acknowledgeInitialSends" | "releaseStale"> & { readonly capabilities: Required<Capabilities> };
+  Pick<StorageAdapter, "leaseInitialSends" | "acknowledgeInitialSends" | "releaseStale" | "listCampaigns" | "readConsumer" | "saveConsumer" | "pruneFacts" | "onFacts"> & {
+    readonly capabilities: Required<Capabilities>;
+  };
 
 /** One entry per method the engine may call: the compiler checks that none is left unwrapped. */
-const METHODS: { readonly [K in keyof Omit<Storage, "capabilities">]-?: "core" | "derivable" | keyof Capabilities } = {
+const METHODS: { readonly [K in keyof Omit<Storage, "capabilities" | "onFacts">]-?: "core" | "derivable" | keyof Capabilities } = {
   getOrganization: "core",
   getCampaign: "core",
   findCampaignByToken: "core",
@@ -35,9 +37,14 @@ const METHODS: { readonly [K in keyof Omit<Storage, "capabilities">]-?: "core" |
   readFacts: "core",
   getContext: "derivable",
   countConversations: "derivable",
+  factHead: "derivable",
   leaseInitialSends: "bulkSend",
   acknowledgeInitialSends: "bulkSend",
   releaseStale: "staleRelease",
+  listCampaigns: "campaignListing",
+  readConsumer: "eventConsumers",
+  saveConsumer: "eventConsumers",
+  pruneFacts: "eventConsumers",
 };
 
 /** A campaign context from the core reads (four reads; adapters may do it in one). */
@@ -68,6 +75,16 @@ async function deriveCounts(s: CoreStorage, campaignId: string): Promise<Convers
   return { rows: [...counts.values()] };
 }
 
+/** The newest fact's position, by reading the log to its end. */
+async function deriveHead(s: CoreStorage): Promise<number> {
+  let head = 0;
+  for (;;) {
+    const page = await s.readFacts({ after: head, limit: 10_000 });
+    if (page.length === 0) return head;
+    head = page[page.length - 1]!.seq;
+  }
+}
+
 function wrapFault(name: string, error: unknown, observer: Observer | undefined): never {
   if (error instanceof AssignmentError) throw error;
   const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
@@ -91,8 +108,11 @@ export function wrapStorage(adapter: StorageAdapter, observer?: Observer): Stora
     bulkSend: adapter.capabilities?.bulkSend === true,
     staleRelease: adapter.capabilities?.staleRelease === true,
     contactZones: adapter.capabilities?.contactZones === true,
+    campaignListing: adapter.capabilities?.campaignListing === true,
+    eventConsumers: adapter.capabilities?.eventConsumers === true,
   };
-  const wrapped: Record<string, unknown> = { capabilities };
+  // A notification hint, not a storage call: passed through as it is (no fault wrapping, may be missing).
+  const wrapped: Record<string, unknown> = { capabilities, onFacts: typeof adapter.onFacts === "function" ? adapter.onFacts.bind(adapter) : undefined };
   for (const [name, kind] of Object.entries(METHODS)) {
     const own = (adapter as unknown as Record<string, unknown>)[name];
     const required = kind === "core" || (kind !== "derivable" && capabilities[kind]);
@@ -109,7 +129,9 @@ export function wrapStorage(adapter: StorageAdapter, observer?: Observer): Stora
         ? (own as (...args: unknown[]) => Promise<unknown>).bind(adapter)
         : name === "getContext"
           ? (campaignId: unknown, userId: unknown) => deriveContext(adapter, campaignId as string, userId as string)
-          : (campaignId: unknown) => deriveCounts(adapter, campaignId as string);
+          : name === "factHead"
+            ? () => deriveHead(adapter)
+            : (campaignId: unknown) => deriveCounts(adapter, campaignId as string);
     wrapped[name] = async (...args: unknown[]) => {
       try {
         return await method(...args);

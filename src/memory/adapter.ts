@@ -5,30 +5,14 @@
  * throws is rolled back through the table's journal and the step's undo list.
  * @module
  */
-import { bulkSendRunning, finishBulkSend } from "../core/campaign.js";
-import type { Moved } from "../core/moves.js";
-import type { CampaignCommit, CampaignContext, CampaignOutcome, OrganizationCommit, OrganizationOutcome, RosterPage, RosterQuery } from "../storage/aggregates.js";
-import type { AcknowledgeOutcome, AcknowledgeRequest, LeaseOutcome, LeaseRequest, StaleReleaseRequest } from "../storage/capabilities.js";
-import type { StorageAdapter } from "../storage/contract.js";
-import { acknowledgedFacts, claimFacts, importedFacts, memberFacts, movedFacts, optOutFacts, senderFacts, unassignedFacts, updateFacts, type Fact, type FactQuery } from "../storage/facts.js";
-import type {
-  ClaimOutcome,
-  ClaimRequest,
-  ConversationCounts,
-  ConversationPage,
-  ConversationQuery,
-  ConversationUpdate,
-  ImportOutcome,
-  ImportRequest,
-  OptOutOutcome,
-  OptOutRequest,
-  UpdateOutcome,
-} from "../storage/pool.js";
-import { claimRoom, replyAtAfter, statusCode, zoneOpen } from "../storage/rules.js";
+import type * as A from "../adapter.js";
+import { acknowledgedFacts, bulkSendRunning, claimFacts, claimRoom, finishBulkSend, importedFacts, memberFacts, movedFacts, optOutFacts, senderFacts, statusCode, unassignedFacts, updateFacts, zoneOpen } from "../adapter.js";
+import type { Fact } from "../storage/facts.js";
 import type { Campaign, Conversation, ConversationStatus, Member, Organization, SelfAssignEvent, Sender } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { CampaignTable } from "./campaign-table.js";
 import { applyUpdate, runMove } from "./pool-steps.js";
+import { FactLog } from "./fact-log.js";
 import { Roster } from "./roster.js";
 
 /** Options of {@link createMemoryStorage}. */
@@ -53,7 +37,7 @@ export interface MemoryInspection {
 }
 
 /** The in-memory adapter, with an inspection reader for tests. */
-export interface MemoryStorage extends StorageAdapter {
+export interface MemoryStorage extends A.StorageAdapter {
   /** The stored conversations of a campaign, read directly (not through the query methods). */
   inspect(campaignId: string): MemoryInspection;
 }
@@ -81,16 +65,14 @@ const NEEDS_REPLY = statusCode("needs_reply");
 const NOT_STARTED = statusCode("not_started");
 
 class MemoryAdapter implements MemoryStorage {
-  readonly capabilities = { bulkSend: true, staleRelease: true, contactZones: true } as const;
+  readonly capabilities = { bulkSend: true, staleRelease: true, contactZones: true, campaignListing: true, eventConsumers: true } as const;
   private readonly orgs = new Map<string, OrgSlot>();
   private readonly campaigns = new Map<string, CampaignSlot>();
   private readonly tokens = new Map<string, string>();
-  private readonly events: SelfAssignEvent[] = [];
-  private eventSeq = 0;
-  private readonly maxEvents: number;
+  private readonly log: FactLog;
 
   constructor(options: MemoryStorageOptions) {
-    this.maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    this.log = new FactLog(options.maxEvents ?? Number.POSITIVE_INFINITY);
   }
 
   // ------------------------------------------------------------------ aggregates and rosters
@@ -107,14 +89,14 @@ class MemoryAdapter implements MemoryStorage {
     return this.tokens.get(token) ?? null;
   }
 
-  async getContext(campaignId: string, userId: string): Promise<CampaignContext | null> {
+  async getContext(campaignId: string, userId: string): Promise<A.CampaignContext | null> {
     const slot = this.campaigns.get(campaignId);
     const org = slot === undefined ? undefined : this.orgs.get(slot.campaign.orgId);
     if (slot === undefined || org === undefined) return null;
     return { campaign: slot.campaign, organization: org.org, role: org.members.get(userId)?.role ?? null, sender: slot.senders.get(userId) ?? null };
   }
 
-  async readRoster(q: RosterQuery): Promise<RosterPage> {
+  async readRoster(q: A.RosterQuery): Promise<A.RosterPage> {
     const roster: Roster<Member | Sender> | undefined = q.roster === "members" ? this.orgs.get(q.orgId)?.members : this.campaigns.get(q.campaignId)?.senders;
     if (roster === undefined) return { rows: [], cursor: null };
     if (q.userIds !== undefined) {
@@ -124,7 +106,7 @@ class MemoryAdapter implements MemoryStorage {
     return { rows: page.rows, cursor: page.cursor === null ? null : String(page.cursor) };
   }
 
-  async commitOrganization(c: OrganizationCommit): Promise<OrganizationOutcome> {
+  async commitOrganization(c: A.OrganizationCommit): Promise<A.OrganizationOutcome> {
     let slot = this.orgs.get(c.orgId);
     if (c.next !== null && c.expectedVersion === null) {
       if (slot !== undefined) return { kind: "exists" };
@@ -168,7 +150,7 @@ class MemoryAdapter implements MemoryStorage {
     return { kind: "committed", added, existing, before };
   }
 
-  async commitCampaign(c: CampaignCommit): Promise<CampaignOutcome> {
+  async commitCampaign(c: A.CampaignCommit): Promise<A.CampaignOutcome> {
     if (c.expectedVersion === null) {
       if (this.campaigns.has(c.campaignId) || c.next === null) return { kind: "exists" };
       const org = this.orgs.get(c.next.orgId);
@@ -206,7 +188,7 @@ class MemoryAdapter implements MemoryStorage {
           }
         } else if (s?.kind === "remove") undo.push(slot.senders.remove(s.userId));
         const senders = slot.senders.all().map((x) => x.userId);
-        const moved: Moved[][] = c.moves.map((m) => runMove(slot.table, m, senders, c.now));
+        const moved: A.Moved[][] = c.moves.map((m) => runMove(slot.table, m, senders, c.now));
         const facts: Fact[] = [
           ...c.facts,
           ...(s?.kind === "add" ? senderFacts(c.context, added, s.via) : []),
@@ -226,7 +208,7 @@ class MemoryAdapter implements MemoryStorage {
 
   // ------------------------------------------------------------------ the pool
 
-  async importConversations(r: ImportRequest): Promise<ImportOutcome> {
+  async importConversations(r: A.ImportRequest): Promise<A.ImportOutcome> {
     const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined || slot.campaign.version !== r.expectedVersion) return { kind: "conflict" };
     const optedOut = this.orgs.get(slot.campaign.orgId)!.optOuts;
@@ -250,7 +232,7 @@ class MemoryAdapter implements MemoryStorage {
     });
   }
 
-  async claim(r: ClaimRequest): Promise<ClaimOutcome> {
+  async claim(r: A.ClaimRequest): Promise<A.ClaimOutcome> {
     const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined || slot.campaign.version !== r.expectedVersion) return { kind: "conflict" };
     const key = r.idempotencyKey === null ? null : JSON.stringify([r.texterId, r.idempotencyKey]);
@@ -267,7 +249,7 @@ class MemoryAdapter implements MemoryStorage {
     const room = claimRoom(r, { held: table.heldCount(r.texterId), notStarted: counts[NOT_STARTED]!, needsReply: counts[NEEDS_REPLY]! });
     const undoJoin = joined ? slot.senders.add({ userId: r.texterId, addedAt: r.context.at, via: "invite" }) : () => undefined;
     try {
-      return table.atomically((): ClaimOutcome => {
+      return table.atomically((): A.ClaimOutcome => {
         if (room.kind === "blocked") {
           this.append(claimFacts(r.context, r.join, joined, r.texterId, []));
           return { kind: "blocked", reason: room.reason, joined };
@@ -287,7 +269,7 @@ class MemoryAdapter implements MemoryStorage {
     }
   }
 
-  async updateConversations(u: ConversationUpdate): Promise<UpdateOutcome> {
+  async updateConversations(u: A.ConversationUpdate): Promise<A.UpdateOutcome> {
     const slot = this.campaigns.get(u.campaignId);
     if (slot === undefined) return { applied: !u.atomic || u.changes.length === 0, results: u.changes.map(() => ({ kind: "not_found" })) };
     try {
@@ -304,7 +286,7 @@ class MemoryAdapter implements MemoryStorage {
     }
   }
 
-  async optOut(r: OptOutRequest): Promise<OptOutOutcome> {
+  async optOut(r: A.OptOutRequest): Promise<A.OptOutOutcome> {
     const org = this.orgs.get(r.orgId);
     if (org === undefined) return { changed: [], alreadyOptedOut: false };
     const touched: { slot: CampaignSlot; s: number }[] = [];
@@ -324,7 +306,7 @@ class MemoryAdapter implements MemoryStorage {
     return { changed: before, alreadyOptedOut };
   }
 
-  async listConversations(q: ConversationQuery): Promise<ConversationPage> {
+  async listConversations(q: A.ConversationQuery): Promise<A.ConversationPage> {
     const slot = this.campaigns.get(q.campaignId);
     if (slot === undefined) return { rows: [], cursor: null };
     const { table } = slot;
@@ -336,7 +318,7 @@ class MemoryAdapter implements MemoryStorage {
     return { rows: page.slots.map((s) => table.conversation(s)), cursor: page.cursor };
   }
 
-  async countConversations(campaignId: string): Promise<ConversationCounts> {
+  async countConversations(campaignId: string): Promise<A.ConversationCounts> {
     const table = this.campaigns.get(campaignId)?.table;
     if (table === undefined) return { rows: [] };
     const rows: { holder: string | null; status: ConversationStatus; count: number }[] = [];
@@ -351,21 +333,33 @@ class MemoryAdapter implements MemoryStorage {
 
   // ------------------------------------------------------------------ facts
 
-  async readFacts(q: FactQuery): Promise<readonly SelfAssignEvent[]> {
-    const first = this.events.length === 0 ? 1 : this.events[0]!.seq;
-    const out: SelfAssignEvent[] = [];
-    for (let i = Math.max(0, q.after + 1 - first); i < this.events.length && out.length < q.limit; i++) {
-      const e = this.events[i]!;
-      if ((q.orgId === undefined || e.orgId === q.orgId) && (q.campaignId === undefined || e.campaignId === q.campaignId) && (q.types === undefined || q.types.includes(e.type))) {
-        out.push(e);
-      }
-    }
-    return out;
+  async readFacts(q: A.FactQuery): Promise<readonly SelfAssignEvent[]> {
+    return this.log.read(q);
+  }
+
+  async factHead(): Promise<number> {
+    return this.log.head();
+  }
+
+  onFacts(listener: () => void): () => void {
+    return this.log.listen(listener);
+  }
+
+  async readConsumer(name: string): Promise<number> {
+    return this.log.consumer(name);
+  }
+
+  async saveConsumer(name: string, position: number): Promise<void> {
+    this.log.saveConsumer(name, position);
+  }
+
+  async pruneFacts(upTo: number): Promise<number> {
+    return this.log.prune(upTo);
   }
 
   // ------------------------------------------------------------------ capabilities
 
-  async leaseInitialSends(r: LeaseRequest): Promise<LeaseOutcome> {
+  async leaseInitialSends(r: A.LeaseRequest): Promise<A.LeaseOutcome> {
     const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined || slot.campaign.status !== "bulk_sending") return { conversations: [], closedZones: [] };
     const { table } = slot;
@@ -375,7 +369,7 @@ class MemoryAdapter implements MemoryStorage {
     });
   }
 
-  async acknowledgeInitialSends(r: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
+  async acknowledgeInitialSends(r: A.AcknowledgeRequest): Promise<A.AcknowledgeOutcome> {
     const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined) return { sent: [], rejected: [...r.conversationIds], pending: 0, finished: false };
     const { table } = slot;
@@ -398,7 +392,7 @@ class MemoryAdapter implements MemoryStorage {
     });
   }
 
-  async releaseStale(r: StaleReleaseRequest): Promise<readonly Conversation[]> {
+  async releaseStale(r: A.StaleReleaseRequest): Promise<readonly Conversation[]> {
     const slot = this.campaigns.get(r.campaignId);
     if (slot === undefined) return [];
     const { table } = slot;
@@ -409,6 +403,13 @@ class MemoryAdapter implements MemoryStorage {
       this.append(unassignedFacts(r.context, before, "stale_release"));
       return before;
     });
+  }
+
+  async listCampaigns(q: A.CampaignListQuery): Promise<A.CampaignPage> {
+    const ids = this.orgs.get(q.orgId)?.campaigns ?? [];
+    const start = q.after === undefined || q.after === null ? 0 : Math.max(0, Number(q.after) || 0);
+    const rows = ids.slice(start, start + q.limit).map((id) => this.campaigns.get(id)!.campaign);
+    return { rows, cursor: start + q.limit < ids.length ? String(start + q.limit) : null };
   }
 
   // ------------------------------------------------------------------ inspection and internals
@@ -437,12 +438,11 @@ class MemoryAdapter implements MemoryStorage {
   }
 
   private append(facts: readonly Fact[]): void {
-    for (const f of facts) this.events.push({ ...f, seq: ++this.eventSeq } as SelfAssignEvent);
-    if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
+    this.log.append(facts);
   }
 }
 
 /** Thrown inside a step to roll an atomic update back while still answering with its results. */
 class Abandon {
-  constructor(readonly results: UpdateOutcome["results"]) {}
+  constructor(readonly results: A.UpdateOutcome["results"]) {}
 }

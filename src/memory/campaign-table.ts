@@ -19,8 +19,6 @@ const RANK_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s));
 const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => orderRank(s));
 const NOT_STARTED = statusCode("not_started");
 
-export { statusCode };
-
 /** Which slots a listing wants (see `ConversationQuery`). */
 export interface SlotQuery {
   /** Held by this user; `null` = unassigned; `undefined` = any. */
@@ -435,10 +433,7 @@ export class CampaignTable {
 
   private grow(capacity: number): void {
     const n = this.size;
-    const copy = <T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(
-      from: T,
-      make: (len: number) => T,
-    ): T => {
+    const copy = <T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(from: T, make: (len: number) => T): T => {
       const to = make(capacity);
       to.set(from.subarray(0, n) as never);
       return to;

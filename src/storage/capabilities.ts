@@ -4,7 +4,7 @@
  * with `INVALID_STATE`), and the conformance kit runs the matching groups.
  * @module
  */
-import type { Conversation } from "../types.js";
+import type { Campaign, Conversation } from "../types.js";
 import type { FactContext } from "./facts.js";
 import type { ZoneRule } from "./pool.js";
 
@@ -16,6 +16,28 @@ export interface Capabilities {
   readonly staleRelease?: boolean;
   /** Contact time zones (T2): claims and leases honour `contactZones`. Without it the engine refuses contacts with a time zone. */
   readonly contactZones?: boolean;
+  /** Listing an organization's campaigns: `listCampaigns`. */
+  readonly campaignListing?: boolean;
+  /** Named event consumers with their own stored positions, and pruning: `readConsumer`, `saveConsumer`, `pruneFacts`. */
+  readonly eventConsumers?: boolean;
+}
+
+/** Which campaigns of an organization to list: in the order they were created, a page at a time. */
+export interface CampaignListQuery {
+  /** The organization. */
+  readonly orgId: string;
+  /** Continue after this cursor (a previous page's `cursor`). */
+  readonly after?: string | null;
+  /** Most rows. */
+  readonly limit: number;
+}
+
+/** A page of campaigns and the cursor of the next page, or `null` at the end. */
+export interface CampaignPage {
+  /** The campaigns, in the order they were created. */
+  readonly rows: readonly Campaign[];
+  /** Pass as `after` for the next page; `null` when there is none. */
+  readonly cursor: string | null;
 }
 
 /**

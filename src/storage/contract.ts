@@ -27,6 +27,8 @@ import type { CampaignCommit, CampaignContext, CampaignOutcome, OrganizationComm
 import type {
   AcknowledgeOutcome,
   AcknowledgeRequest,
+  CampaignListQuery,
+  CampaignPage,
   Capabilities,
   LeaseOutcome,
   LeaseRequest,
@@ -84,6 +86,14 @@ export interface DerivableStorage {
   getContext?(campaignId: string, userId: string): Promise<CampaignContext | null>;
   /** Counts of a campaign's conversations by holder and status (the overview, A1). Derived: listing every conversation. */
   countConversations?(campaignId: string): Promise<ConversationCounts>;
+  /** The position of the newest recorded fact (0 when none). Derived: reading the log to its end. */
+  factHead?(): Promise<number>;
+  /**
+   * Call `listener` soon after facts are recorded (by any process, as far as the adapter can tell);
+   * returns a function that stops it. Without it, event watchers poll. A hint only: a listener may be
+   * called when nothing new is readable, and watchers poll as well in case a notification is lost.
+   */
+  onFacts?(listener: () => void): () => void;
 }
 
 /** Capability methods: present exactly when the matching {@link Capabilities} flag is set. */
@@ -94,6 +104,14 @@ export interface CapabilityStorage {
   acknowledgeInitialSends?(request: AcknowledgeRequest): Promise<AcknowledgeOutcome>;
   /** Release idle held conversations (`staleRelease`); returns them as they were before. See {@link StaleReleaseRequest}. */
   releaseStale?(request: StaleReleaseRequest): Promise<readonly Conversation[]>;
+  /** An organization's campaigns in the order they were created (`campaignListing`). */
+  listCampaigns?(query: CampaignListQuery): Promise<CampaignPage>;
+  /** A named consumer's stored position (0 when it never saved one) (`eventConsumers`). */
+  readConsumer?(name: string): Promise<number>;
+  /** Store a consumer's position; a position below the stored one is ignored (positions only move forward) (`eventConsumers`). */
+  saveConsumer?(name: string, position: number): Promise<void>;
+  /** Delete facts at or below `upTo`, and below every stored consumer's position; returns how many (`eventConsumers`). */
+  pruneFacts?(upTo: number): Promise<number>;
 }
 
 /**

@@ -1,0 +1,172 @@
+/**
+ * What a host application needs without reaching into storage, on every adapter: finding a
+ * conversation by contact, cursor-paged listings with permission checks, batch message writes with
+ * late and duplicate events answered as results, and events filtered by organization, campaign and type.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AssignmentError } from "../src/index.js";
+import { setup as baseSetup } from "./helpers.js";
+import { type AdapterFixture, adapters } from "./support/adapters.js";
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof AssignmentError) return error.code;
+    throw error;
+  }
+  return "none";
+}
+
+/** Every page of a cursor listing, in order. */
+async function all<T>(page: (cursor: string | null) => Promise<{ items: readonly T[]; cursor: string | null }>): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const p = await page(cursor);
+    out.push(...p.items);
+    cursor = p.cursor;
+  } while (cursor !== null);
+  return out;
+}
+
+describe.each(adapters)("host API on $name storage", ({ open }) => {
+  let fixture: AdapterFixture;
+  beforeAll(async () => {
+    fixture = await open();
+  });
+  afterAll(async () => {
+    await fixture.close();
+  });
+  const setup = (options: Parameters<typeof baseSetup>[0] = {}) => baseSetup({ ...options, engine: { storage: fixture.storage, ...options.engine } });
+
+  async function launched(contacts = 12) {
+    const s = await setup({ texters: 3, contacts });
+    await s.engine.updateCampaignSettings({ actorId: s.admin, campaignId: s.campaignId, enabled: true, batchSize: 4, gate: "none" });
+    await s.engine.launchCampaign({ actorId: s.admin, campaignId: s.campaignId });
+    await s.engine.addSenders({ actorId: s.admin, campaignId: s.campaignId, userIds: ["t1", "t2"] });
+    return s;
+  }
+
+  it("C2: findConversation gives a contact's conversation; an import can return every id", async () => {
+    const { engine, campaignId, admin } = await setup({ contacts: 3 });
+    expect((await engine.findConversation({ campaignId, contactId: "c1" }))?.contactId).toBe("c1");
+    expect(await engine.findConversation({ campaignId, contactId: "nobody" })).toBeNull();
+    const r = await engine.importContacts({ actorId: admin, campaignId, contacts: [{ contactId: "c2" }, { contactId: "new" }], returnIds: true });
+    expect(r.created).toBe(1);
+    expect(r.ids?.map((x) => [x.contactId, x.created])).toEqual([
+      ["c2", false],
+      ["new", true],
+    ]);
+    expect((await engine.getConversation(r.ids![1]!.conversationId)).contactId).toBe("new");
+    expect(r.ids![0]!.conversationId).toBe((await engine.findConversation({ campaignId, contactId: "c2" }))!.id);
+  });
+
+  it("A6: listings page by cursor; owners and admins see their organization, texters their own, nobody another organization", async () => {
+    const { engine, orgId, campaignId, admin } = await launched(30);
+    const other = await engine.createCampaign({ actorId: admin, orgId, title: "second" });
+    await engine.addSenders({ actorId: admin, campaignId: other.id, userIds: ["t3"] });
+    await engine.createOrganization({ name: "Else", ownerId: "outsider" });
+    // Campaigns: admins all, texters theirs.
+    expect((await all((cursor) => engine.listCampaigns({ actorId: admin, orgId, cursor, limit: 1 }))).map((c) => c.id)).toEqual([campaignId, other.id]);
+    expect((await all((cursor) => engine.listCampaigns({ actorId: "t3", orgId, cursor, limit: 1 }))).map((c) => c.id)).toEqual([other.id]);
+    expect(await code(engine.listCampaigns({ actorId: "outsider", orgId }))).toBe("NOT_A_MEMBER");
+    // Members and senders, in the order they were added.
+    expect((await all((cursor) => engine.listMembers({ actorId: admin, orgId, cursor, limit: 2 }))).map((m) => m.userId)).toEqual([admin, "t1", "t2", "t3"]);
+    expect((await all((cursor) => engine.listSenders({ actorId: admin, campaignId, cursor, limit: 1 }))).map((m) => m.userId)).toEqual(["t1", "t2"]);
+    expect(await code(engine.listMembers({ actorId: "t1", orgId }))).toBe("NOT_AUTHORIZED");
+    expect(await code(engine.listSenders({ actorId: "outsider", campaignId }))).toBe("NOT_A_MEMBER");
+    // An admin's conversation list: every conversation once, in hand-out order, filterable.
+    const r = await engine.requestConversations({ campaignId, texterId: "t1" });
+    expect(r.ok).toBe(true);
+    const everything = await all((cursor) => engine.listConversations({ actorId: admin, campaignId, cursor, limit: 7 }));
+    expect(everything.map((c) => c.contactId).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `c${i}`).sort());
+    expect(new Set(everything.map((c) => c.id)).size).toBe(30);
+    const mine = await all((cursor) => engine.listConversations({ actorId: admin, campaignId, assigneeId: "t1", cursor, limit: 3 }));
+    expect(mine.map((c) => c.id)).toEqual(r.ok ? r.conversations.map((c) => c.id) : []);
+    expect((await engine.listConversations({ actorId: admin, campaignId, assigneeId: null, limit: 100 })).items).toHaveLength(26);
+    expect((await engine.listConversations({ actorId: admin, campaignId, contactId: "c5" })).items.map((c) => c.contactId)).toEqual(["c5"]);
+    expect((await engine.listConversations({ actorId: admin, campaignId, status: "initial_sent" })).items).toEqual([]);
+    expect(await code(engine.listConversations({ actorId: "t1", campaignId }))).toBe("NOT_AUTHORIZED");
+    // A texter pages through their own view; another texter's is refused.
+    expect((await all((cursor) => engine.listAssignments({ actorId: "t1", campaignId, texterId: "t1", cursor, limit: 1 }))).map((c) => c.id)).toEqual(mine.map((c) => c.id));
+    expect(await code(engine.listAssignments({ actorId: "t2", campaignId, texterId: "t1" }))).toBe("NOT_AUTHORIZED");
+  });
+
+  it("M1, M3: recordMessages writes many events in one call; late, duplicate and foreign events are results, not errors", async () => {
+    const { engine, orgId, campaignId, clock } = await launched(12);
+    const r = await engine.requestConversations({ campaignId, texterId: "t1" });
+    const held = r.ok ? r.conversations.map((c) => c.id) : [];
+    const sent = await engine.recordMessages({ campaignId, actorId: "t1", messages: held.map((conversationId) => ({ conversationId, event: "initial_sent" as const })) });
+    expect(sent.map((o) => o.result)).toEqual(["recorded", "recorded", "recorded", "recorded"]);
+    clock.advance(1000);
+    const [a, b, c, d] = held as [string, string, string, string];
+    const replies = await engine.recordMessages({
+      campaignId,
+      messages: [
+        { conversationId: a, event: "contact_replied", text: "who is this?", autoOptOut: true },
+        { conversationId: a, event: "contact_replied", text: "hello?" }, // a second reply: still needs reply
+        { conversationId: b, event: "contact_replied", text: "STOP", autoOptOut: true },
+        { conversationId: c, event: "initial_sent" }, // a duplicate webhook
+        { conversationId: `${campaignId}:999`, event: "closed" },
+      ],
+    });
+    expect(replies.map((o) => o.result)).toEqual(["recorded", "recorded", "opted_out", "ignored", "not_found"]);
+    const late = await engine.recordMessages({ campaignId, messages: [{ conversationId: b, event: "contact_replied", text: "sorry" }] });
+    expect(late).toMatchObject([{ result: "ignored", status: "opted_out" }]);
+    // A texter acts only on what they hold; another's conversation is not_held, unchanged.
+    const t2 = await engine.recordMessages({ campaignId, actorId: "t2", messages: [{ conversationId: d, event: "closed" }] });
+    expect(t2).toEqual([{ result: "not_held", conversationId: d }]);
+    expect((await engine.getConversation(d)).status).toBe("initial_sent");
+    expect(await code(engine.recordMessages({ campaignId, actorId: "outsider", messages: [{ conversationId: d, event: "closed" }] }))).toBe("NOT_A_MEMBER");
+    expect((await engine.getConversation(a)).status).toBe("needs_reply");
+    expect((await engine.getOverview({ actorId: "admin", campaignId })).byStatus.opted_out).toBe(1);
+    void orgId;
+  });
+
+  it("Events: filtered by organization, campaign and type", async () => {
+    const one = await launched(5);
+    const two = await launched(5);
+    const byCampaign = await one.engine.readEvents({ campaignId: one.campaignId, limit: 1000 });
+    expect(byCampaign.length).toBeGreaterThan(0);
+    expect(byCampaign.every((e) => e.campaignId === one.campaignId)).toBe(true);
+    const byOrg = await one.engine.readEvents({ orgId: two.orgId, types: ["sender.joined"], limit: 1000 });
+    expect(byOrg.map((e) => e.type)).toEqual(["sender.joined", "sender.joined"]);
+    expect(byOrg.every((e) => e.orgId === two.orgId)).toBe(true);
+    expect(await code(one.engine.readEvents({ types: ["nope" as never] }))).toBe("INVALID_INPUT");
+    // A page of a filtered read continues after its last position.
+    const first = await one.engine.readEvents({ orgId: one.orgId, limit: 2 });
+    const rest = await one.engine.readEvents({ orgId: one.orgId, after: first[1]!.seq, limit: 1000 });
+    expect([...first, ...rest].map((e) => e.seq)).toEqual((await one.engine.readEvents({ orgId: one.orgId, limit: 1000 })).map((e) => e.seq));
+  });
+
+  it("Events: the head, named consumers with their own positions, pruning, and a push stream that ends with its signal", async () => {
+    const s = await launched(6);
+    const head = await s.engine.getEventHead();
+    expect(head).toBe((await s.engine.readEvents({ limit: 100_000 })).at(-1)?.seq ?? 0);
+    // Two consumers keep their own positions; positions only move forward.
+    const firstTwo = await s.engine.readEvents({ consumer: "webhooks", orgId: s.orgId, limit: 2 });
+    await s.engine.acknowledgeEvents({ consumer: "webhooks", upTo: firstTwo[1]!.seq });
+    await s.engine.acknowledgeEvents({ consumer: "webhooks", upTo: firstTwo[0]!.seq });
+    expect((await s.engine.readEvents({ consumer: "webhooks", orgId: s.orgId, limit: 1 }))[0]!.seq).toBeGreaterThan(firstTwo[1]!.seq);
+    expect((await s.engine.readEvents({ consumer: "audit", orgId: s.orgId, limit: 1 }))[0]!.seq).toBe(firstTwo[0]!.seq);
+    // Pruning keeps what some consumer has not handled yet.
+    await s.engine.acknowledgeEvents({ consumer: "audit", upTo: firstTwo[0]!.seq });
+    await s.engine.pruneEvents({ upTo: head });
+    expect((await s.engine.readEvents({ limit: 1 }))[0]!.seq).toBeGreaterThan(firstTwo[0]!.seq);
+    // Push: the stream yields what is recorded after it started, then ends when its signal aborts.
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const e of s.engine.watchEvents({ campaignId: s.campaignId, pollMs: 20, signal: controller.signal })) {
+        seen.push(e.type);
+        if (seen.length === 2) controller.abort();
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await s.engine.requestConversations({ campaignId: s.campaignId, texterId: "t1" });
+    await s.engine.pauseCampaign({ actorId: s.admin, campaignId: s.campaignId });
+    await watching;
+    expect(seen).toEqual(["conversations.assigned", "campaign.status_changed"]);
+  });
+});

@@ -99,10 +99,9 @@ class MemoryAdapter implements MemoryStorage {
   async readRoster(q: A.RosterQuery): Promise<A.RosterPage> {
     const roster: Roster<Member | Sender> | undefined = q.roster === "members" ? this.orgs.get(q.orgId)?.members : this.campaigns.get(q.campaignId)?.senders;
     if (roster === undefined) return { rows: [], cursor: null };
-    if (q.userIds !== undefined) {
-      return { rows: [...new Set(q.userIds)].map((u) => roster.get(u)).filter((r): r is Member | Sender => r !== undefined).slice(0, q.limit), cursor: null };
-    }
-    const page = roster.page(q.after === undefined || q.after === null ? 0 : Number(q.after) || 0, q.limit);
+    if (q.userIds !== undefined) return { rows: roster.lookup(q.userIds).slice(0, q.limit), cursor: null };
+    const after = q.after === undefined || q.after === null ? 0 : /^[0-9]{1,15}$/.test(q.after) ? Number(q.after) : Number.MAX_SAFE_INTEGER;
+    const page = roster.page(after, q.limit);
     return { rows: page.rows, cursor: page.cursor === null ? null : String(page.cursor) };
   }
 
@@ -407,7 +406,7 @@ class MemoryAdapter implements MemoryStorage {
 
   async listCampaigns(q: A.CampaignListQuery): Promise<A.CampaignPage> {
     const ids = this.orgs.get(q.orgId)?.campaigns ?? [];
-    const start = q.after === undefined || q.after === null ? 0 : Math.max(0, Number(q.after) || 0);
+    const start = q.after === undefined || q.after === null ? 0 : /^[0-9]{1,15}$/.test(q.after) ? Number(q.after) : ids.length;
     const rows = ids.slice(start, start + q.limit).map((id) => this.campaigns.get(id)!.campaign);
     return { rows, cursor: start + q.limit < ids.length ? String(start + q.limit) : null };
   }

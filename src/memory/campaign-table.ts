@@ -348,6 +348,7 @@ export class CampaignTable {
       for (let s = 0; s < this.size; s++) if (wanted(s)) slots.push(s);
     }
     const after = q.after === null ? null : parseCursor(q.after);
+    if (q.after !== null && after === null) return { slots: [], cursor: null }; // not one of our cursors: nothing after it
     const sorted = this.sortHandOut([...new Set(slots)]).filter((s) => after === null || isAfter(this.conversation(s), after));
     const page = sorted.slice(0, q.limit);
     return { slots: page, cursor: sorted.length > q.limit ? cursorOf(this.conversation(page[page.length - 1]!)) : null };

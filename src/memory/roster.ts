@@ -87,6 +87,15 @@ export class Roster<R extends { readonly userId: string }> {
     return { rows, cursor: null };
   }
 
+  /** The rows of these users (those in the set), in the order they were added. */
+  lookup(userIds: readonly string[]): R[] {
+    return [...new Set(userIds)]
+      .map((u) => this.index.get(u))
+      .filter((e): e is { readonly position: number; row: R | null } => e !== undefined && e.row !== null)
+      .sort((a, b) => a.position - b.position)
+      .map((e) => e.row!);
+  }
+
   /** Every row, in order. */
   all(): R[] {
     return this.page(0, Number.MAX_SAFE_INTEGER).rows;

@@ -121,7 +121,11 @@ export type CampaignOutcome =
       readonly moved: readonly (readonly Moved[])[];
     };
 
-/** Which roster rows to read, in the order they were added. */
+/**
+ * Which roster rows to read, always in the order they were added: a page after a cursor, or the rows
+ * of some users (those in the roster, at most `limit`, no cursor). A cursor the adapter did not make
+ * gives an empty page.
+ */
 export type RosterQuery =
   | {
       /** Members of an organization. */

@@ -257,7 +257,7 @@ export interface ConversationQuery {
   readonly ids?: readonly string[];
   /** Only these contacts; omit for any. */
   readonly contactIds?: readonly string[];
-  /** Continue after this cursor (a previous page's `cursor`). */
+  /** Continue after this cursor (a previous page's `cursor`; one the adapter did not make gives an empty page). */
   readonly after?: string | null;
   /** Most rows. */
   readonly limit: number;

@@ -11,6 +11,7 @@ import type { Fact } from "../storage/facts.js";
 import type { Campaign, Conversation, ConversationStatus, Member, Organization, SelfAssignEvent, Sender } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { CampaignTable } from "./campaign-table.js";
+import { listSlots } from "./listing.js";
 import { applyUpdate, runMove } from "./pool-steps.js";
 import { FactLog } from "./fact-log.js";
 import { Roster } from "./roster.js";
@@ -313,7 +314,7 @@ class MemoryAdapter implements MemoryStorage {
       q.ids === undefined && q.contactIds === undefined
         ? undefined
         : [...(q.ids ?? []).map((id) => table.slotOf(id)), ...(q.contactIds ?? []).map((c) => table.slotOfContact(c))];
-    const page = table.listSlots({ holder: q.holder, statuses: q.statuses, status: q.status, slots: wanted, after: q.after ?? null, limit: q.limit });
+    const page = listSlots(table, { holder: q.holder, statuses: q.statuses, status: q.status, slots: wanted, after: q.after ?? null, limit: q.limit });
     return { rows: page.slots.map((s) => table.conversation(s)), cursor: page.cursor };
   }
 

@@ -7,7 +7,7 @@
  */
 import type { StatusSet } from "../core/moves.js";
 import { handOutRank } from "../core/policy.js";
-import { conversationId, cursorOf, inStatusSet, isAfter, orderRank, parseConversationId, parseCursor, ranksOf, statusCode } from "../storage/rules.js";
+import { conversationId, inStatusSet, orderRank, parseConversationId, ranksOf, statusCode } from "../storage/rules.js";
 import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { IndexHeap } from "./index-heap.js";
@@ -18,22 +18,6 @@ const RANK_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s));
 /** Sort rank for listings and moves (see `orderRank`), by status code. */
 const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => orderRank(s));
 const NOT_STARTED = statusCode("not_started");
-
-/** Which slots a listing wants (see `ConversationQuery`). */
-export interface SlotQuery {
-  /** Held by this user; `null` = unassigned; `undefined` = any. */
-  readonly holder: string | null | undefined;
-  /** Status filter. */
-  readonly statuses: StatusSet;
-  /** Exact status, or `undefined`. */
-  readonly status: ConversationStatus | undefined;
-  /** Only these slots, or `undefined`. */
-  readonly slots: readonly number[] | undefined;
-  /** After this cursor, or `null`. */
-  readonly after: string | null;
-  /** Most rows. */
-  readonly limit: number;
-}
 
 /** The conversations of one campaign. */
 export class CampaignTable {
@@ -334,27 +318,25 @@ export class CampaignTable {
     return this.sortHandOut(slots);
   }
 
-  /** A page of slots for a listing, in hand-out order, and the cursor of the next page. */
-  listSlots(q: SlotQuery): { slots: number[]; cursor: string | null } {
-    const wanted = (slot: number) => {
-      const status = CONVERSATION_STATUSES[this.status[slot]!]!;
-      return (q.holder === undefined || this.holderOf(slot) === q.holder) && inStatusSet(q.statuses, status) && (q.status === undefined || status === q.status);
-    };
-    let slots: number[];
-    if (q.slots !== undefined) slots = q.slots.filter((s) => s >= 0 && s < this.size && wanted(s));
-    else if (typeof q.holder === "string") slots = this.heldSlots([q.holder], q.statuses).filter(wanted);
-    else {
-      slots = [];
-      for (let s = 0; s < this.size; s++) if (wanted(s)) slots.push(s);
-    }
-    const after = q.after === null ? null : parseCursor(q.after);
-    if (q.after !== null && after === null) return { slots: [], cursor: null }; // not one of our cursors: nothing after it
-    const sorted = this.sortHandOut([...new Set(slots)]).filter((s) => after === null || isAfter(this.conversation(s), after));
-    const page = sorted.slice(0, q.limit);
-    return { slots: page, cursor: sorted.length > q.limit ? cursorOf(this.conversation(page[page.length - 1]!)) : null };
+  /** The status code of a slot. */
+  codeOf(slot: number): number {
+    return this.status[slot]!;
   }
 
-  private sortHandOut(slots: number[]): number[] {
+  /** The reply time of a slot (NaN when none). */
+  replyAtOf(slot: number): number {
+    return this.replyAt[slot]!;
+  }
+
+  /** The listing ranks (see `orderRank`) some conversation of the campaign has. */
+  presentRanks(): Set<number> {
+    const present = new Set<number>();
+    for (const counts of [this.unassignedCounts, ...this.holderCounts]) counts.forEach((n, code) => n > 0 && present.add(ORDER_BY_CODE[code]!));
+    return present;
+  }
+
+  /** Sort slots in hand-out order (rank, reply time for needs reply, import order). */
+  sortHandOut(slots: number[]): number[] {
     return slots.sort((a, b) => {
       const ra = ORDER_BY_CODE[this.status[a]!]!;
       const rb = ORDER_BY_CODE[this.status[b]!]!;

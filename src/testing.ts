@@ -7,7 +7,14 @@
  * @module
  */
 export { conformanceChecks } from "./testing/conformance.js";
-export type { ConformanceCheck, ConformanceGroup, ConformanceOptions } from "./testing/conformance.js";
+export type { ConformanceCheck, ConformanceGroup, ConformanceOptions, Requirement } from "./testing/conformance.js";
+export { toInspector } from "./testing/fixture.js";
+export type { ConformanceFixture, InspectResult, InspectedConversation, Inspector, Target } from "./testing/fixture.js";
+export { aggregateChecks } from "./testing/methods/aggregates.js";
+export type { MethodCheck } from "./testing/methods/aggregates.js";
+export { poolChecks } from "./testing/methods/pool.js";
+export { optionalChecks } from "./testing/methods/optional.js";
+export type { OptionalCheck } from "./testing/methods/optional.js";
 export {
   batchSize,
   commandArbitraries,
@@ -23,40 +30,33 @@ export {
 export * as arbitraries from "./testing/arbitraries.js";
 export type { GeneratedMembers, SequenceOptions } from "./testing/arbitraries.js";
 export type { SettingsPatch } from "./testing/commands/update-settings.js";
-export { ReferenceModel, handOutOrder } from "./testing/model.js";
+export { defineCommand, step } from "./testing/commands/command.js";
+export type { AnyStep, CommandSpec, Step, WorldCommand } from "./testing/commands/command.js";
+export { ReferenceModel } from "./testing/model.js";
+export { handOutOrder } from "./testing/model-types.js";
 export type {
+  AddMembersPrediction,
+  AddSendersPrediction,
   Expected,
   ImportCounts,
   JoinPrediction,
   LaunchPrediction,
+  MemberPrediction,
   ModelCampaign,
   ModelConversation,
   ModelOverview,
   ModelSenderCounts,
   RequestPrediction,
-} from "./testing/model.js";
-export {
-  ACTORS,
-  WORLD_USERS,
-  attempt,
-  checkInvariants,
-  createWorlds,
-  expectSame,
-  runStep,
-} from "./testing/world.js";
-export type { Actual, InspectedConversation, Inspector, ModelWorld, RealWorld, WorldOptions, Worlds } from "./testing/world.js";
+} from "./testing/model-types.js";
+export { ACTORS, WORLD_USERS, attempt, checkInvariants, createWorlds, expectSame, runStep } from "./testing/world.js";
+export type { Actual, ModelWorld, RealWorld, WorldOptions, Worlds } from "./testing/world.js";
 export { warmUp } from "./testing/warm-up.js";
 export { scheduledStorage } from "./testing/scheduled-storage.js";
-export { readAllEvents, replayHolders } from "./testing/event-replay.js";
+export { applyEvent, readAllEvents, replayHolders } from "./testing/event-replay.js";
 export { checkAtomicity } from "./testing/atomicity.js";
 export { checkBulkSend } from "./testing/bulk-send.js";
 export { checkContactZones, checkStaleRelease, checkStartAndEnd } from "./testing/time-rules.js";
-export {
-  raceAdminMoves,
-  raceCap,
-  raceDoubleClickGate,
-  raceIdempotency,
-  raceInviteJoins,
-  raceManyTexters,
-} from "./testing/races.js";
+export { checkAdminFairness, checkBulkRosters, checkJoinRush } from "./testing/rosters.js";
+export type { RosterOptions } from "./testing/rosters.js";
+export { raceAdminMoves, raceCap, raceDoubleClickGate, raceIdempotency, raceInviteJoins, raceManyTexters } from "./testing/races.js";
 export type { RaceTarget } from "./testing/races.js";

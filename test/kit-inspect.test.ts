@@ -4,9 +4,8 @@
  * `inspect` is synchronous and returns `{ conversations }`). Anything else fails loudly.
  */
 import { describe, expect, it } from "vitest";
-import { createMemoryStorage, type MemoryStorage } from "../src/memory.js";
-import { conformanceChecks, createWorlds, type InspectedConversation } from "../src/testing.js";
-import { toInspector } from "../src/testing/world.js";
+import { createMemoryStorage } from "../src/memory.js";
+import { conformanceChecks, createWorlds, type InspectedConversation, toInspector } from "../src/testing.js";
 
 const rows: InspectedConversation[] = [{ id: "c:0", contactId: "a", holder: null, status: "not_started" }];
 
@@ -26,16 +25,40 @@ describe("testing kit: inspect in any shape", () => {
     await expect(toInspector((() => undefined) as unknown as () => InspectedConversation[])("c")).rejects.toThrow(TypeError);
   });
 
-  it("the memory adapter's synchronous inspect plugs into conformanceChecks and createWorlds as it is", async () => {
-    const checks = conformanceChecks({
-      createStorage: () => createMemoryStorage(),
-      inspect: (storage, campaignId) => storage.inspect(campaignId),
+  it("a fixture whose inspect is the memory adapter's synchronous one plugs into conformanceChecks and createWorlds as it is", async () => {
+    let closed = 0;
+    const checks = await conformanceChecks({
+      fixture: () => {
+        const storage = createMemoryStorage();
+        return { storage, inspect: (campaignId: string) => storage.inspect(campaignId), close: () => void closed++ };
+      },
       numRuns: { model: 3, races: 3 },
-      groups: { races: false, bulk: false, time: false },
+      groups: { races: false, atomicity: false, rosters: false, bulk: false, time: false },
     });
+    expect(closed).toBe(1); // the fixture opened to read the capabilities is closed again
+    expect(new Set(checks.map((c) => c.group))).toEqual(new Set(["methods", "model"]));
     for (const check of checks) await check.run();
-    const storage: MemoryStorage = createMemoryStorage();
-    const { real } = await createWorlds({ storage: () => storage, inspect: (s) => (campaignId) => s.inspect(campaignId) });
+    expect(closed).toBe(1 + checks.length); // one fixture per check, each closed
+    const storage = createMemoryStorage();
+    const { real } = await createWorlds({ storage, inspect: (campaignId) => storage.inspect(campaignId) });
     expect(await real.inspect(real.campaignIds[0]!)).toEqual([]);
+  });
+
+  it("a fixture whose inspect gives something else fails the check that reads it, naming what came back", async () => {
+    const [check] = await conformanceChecks({
+      fixture: () => {
+        const storage = createMemoryStorage();
+        return { storage, inspect: () => ({ rows: [] }) as never };
+      },
+      groups: { methods: false, races: false, rosters: false, bulk: false, time: false, atomicity: false },
+      numRuns: { model: 1 },
+    });
+    const error: unknown = await check!.run().then(
+      () => new Error("the check passed"),
+      (e: unknown) => e,
+    );
+    const messages: string[] = [];
+    for (let e = error; e instanceof Error; e = e.cause) messages.push(e.message); // fast-check keeps the failure as the cause
+    expect(messages.join("\n")).toMatch(/an object with keys \["rows"\]/);
   });
 });

@@ -120,13 +120,7 @@ class MemoryAdapter implements MemoryStorage {
     let before: Member | null = null;
     const change = c.members;
     if (change?.kind === "add") {
-      for (const m of change.members) {
-        if (target.members.get(m.userId) !== undefined) existing.push(m.userId);
-        else {
-          target.members.add({ userId: m.userId, role: m.role, addedAt: c.context.at });
-          added.push(m.userId);
-        }
-      }
+      for (const m of change.members) (target.members.get(m.userId) !== undefined ? existing : added).push(m.userId);
     } else if (change !== null) {
       before = target.members.get(change.userId) ?? null;
       if (before === null) return { kind: "refused", reason: "not_a_member", campaignIds: [] };
@@ -138,15 +132,19 @@ class MemoryAdapter implements MemoryStorage {
           return s.campaign.status !== "archived" && s.senders.get(change.userId) !== undefined;
         });
         if (busy.length > 0) return { kind: "refused", reason: "a_sender", campaignIds: busy };
-        target.members.remove(change.userId);
-      } else {
-        target.members.replace({ ...before, role: change.role });
       }
     }
-    // Every rule held and the rows changed; nothing below can throw.
+    // Everything read from the request first: once the facts are built, nothing below can throw.
+    const at = c.context.at;
+    const facts = [...c.facts, ...(change === null ? [] : memberFacts(c.context, change, { added, before }))];
+    if (change?.kind === "add") {
+      const roles = new Map(change.members.map((m) => [m.userId, m.role]));
+      for (const userId of added) target.members.add({ userId, role: roles.get(userId)!, addedAt: at });
+    } else if (change?.kind === "remove") target.members.remove(change.userId);
+    else if (change?.kind === "set_role") target.members.replace({ ...before!, role: change.role });
     if (c.next !== null) target.org = c.next;
     this.orgs.set(c.orgId, target);
-    this.append([...c.facts, ...(change === null ? [] : memberFacts(c.context, change, { added, before }))]);
+    this.append(facts);
     return { kind: "committed", added, existing, before };
   }
 

@@ -7,10 +7,11 @@
  */
 import type { StatusSet } from "../core/moves.js";
 import { handOutRank } from "../core/policy.js";
-import { conversationId, inStatusSet, orderRank, parseConversationId, ranksOf, statusCode } from "../storage/rules.js";
+import { conversationId, inStatusSet, orderRank, ranksOf, statusCode } from "../storage/rules.js";
 import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
-import { IndexHeap } from "./index-heap.js";
+import { type Bucket, PoolBuckets } from "./pool-buckets.js";
+import { HeldLists } from "./held-lists.js";
 import { LeaseBook } from "./lease-book.js";
 
 const NONE = -1;
@@ -18,6 +19,11 @@ const RANK_BY_CODE = CONVERSATION_STATUSES.map((s) => handOutRank(s));
 /** Sort rank for listings and moves (see `orderRank`), by status code. */
 const ORDER_BY_CODE = CONVERSATION_STATUSES.map((s) => orderRank(s));
 const NOT_STARTED = statusCode("not_started");
+const NEEDS_REPLY = statusCode("needs_reply");
+const UNDO_CLOSURE = 0;
+const UNDO_HOLDER = 1;
+const UNDO_STATUS = 2;
+const UNDO_TAKE = 3;
 
 /** The conversations of one campaign. */
 export class CampaignTable {
@@ -29,7 +35,6 @@ export class CampaignTable {
   private holder = new Int32Array(0);
   private replyAt = new Float64Array(0);
   private assignedAt = new Float64Array(0);
-  private epoch = new Uint32Array(0);
   private tz = new Int32Array(0);
   /** Bulk-send leases (C6). */
   readonly leases: LeaseBook = new LeaseBook({
@@ -43,18 +48,17 @@ export class CampaignTable {
   private readonly bySlotContact = new Map<string, number>();
   private readonly holderIds: string[] = [];
   private readonly holderIndex = new Map<string, number>();
-  private readonly held: Set<number>[] = [];
+  private readonly held = new HeldLists();
   private readonly holderCounts: Int32Array[] = [];
   private readonly unassignedCounts = new Int32Array(CONVERSATION_STATUSES.length);
+  /** The unassigned pool (S4, T2). */
+  private readonly pool = new PoolBuckets((slot) => this.holder[slot] === NONE);
   /**
-   * The unassigned pool, in buckets, each a heap with its count of live entries: bucket 0 = needs
-   * reply (by reply time), 1 = the rest (by import order), 2 + k = not started with contact time zone
-   * k − 1 (k = 0: unknown zone), by import order. Not-started work is split by zone so a claim can skip
-   * the zones outside texting hours (T2) without scanning them.
+   * Undo records of the current step, or `null` when not journaling: four numbers each — an op and
+   * its arguments — so the hot writes allocate nothing; rarer ones keep a closure in `undos`.
    */
-  private readonly buckets = new Map<number, { heap: IndexHeap; live: number }>();
-  /** Undo actions of the current step, or `null` when not journaling. */
-  private journal: (() => void)[] | null = null;
+  private journal: number[] | null = null;
+  private undos: (() => void)[] = [];
 
   constructor(readonly campaignId: string) {}
 
@@ -65,10 +69,17 @@ export class CampaignTable {
     return conversationId(this.campaignId, slot);
   }
 
-  /** The slot of a conversation id of this campaign, or -1. */
+  /** The slot of a conversation id of this campaign (`<campaignId>:<seq>`), or -1. Allocates nothing. */
   slotOf(id: string): number {
-    const key = parseConversationId(id);
-    return key === null || key.campaignId !== this.campaignId || key.seq >= this.size ? NONE : key.seq;
+    const n = this.campaignId.length;
+    if (id.length <= n + 1 || id.length > n + 16 || id.charCodeAt(n) !== 58 /* ':' */ || !id.startsWith(this.campaignId)) return NONE;
+    let slot = 0;
+    for (let i = n + 1; i < id.length; i++) {
+      const d = id.charCodeAt(i) - 48;
+      if (d < 0 || d > 9 || (d === 0 && i === n + 1 && id.length > n + 2)) return NONE;
+      slot = slot * 10 + d;
+    }
+    return slot < this.size ? slot : NONE;
   }
 
   /** The slot of a contact, or -1. */
@@ -111,21 +122,39 @@ export class CampaignTable {
   /** Run `step` atomically: if it throws, every mutation it made is undone. */
   atomically<T>(step: () => T): T {
     if (this.journal !== null) return step();
-    const journal: (() => void)[] = [];
+    const journal: number[] = [];
     this.journal = journal;
+    this.undos = [];
     try {
       const result = step();
       this.journal = null;
       return result;
     } catch (error) {
       this.journal = null;
-      for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+      for (let i = journal.length - 4; i >= 0; i -= 4) this.undo(journal[i]!, journal[i + 1]!, journal[i + 2]!, journal[i + 3]!);
       throw error;
     }
   }
 
+  private undo(op: number, a: number, b: number, c: number): void {
+    switch (op) {
+      case UNDO_CLOSURE:
+        return this.undos[a]!();
+      case UNDO_HOLDER:
+        this.setHolderIndex(a, b, c);
+        this.assignedAt[a] = c;
+        return;
+      case UNDO_STATUS:
+        return this.setStatusCode(a, b, c);
+      case UNDO_TAKE:
+        return this.pool.restore(a, b, c, this.status[a] === NEEDS_REPLY ? this.replyAt[a]! : a);
+    }
+  }
+
   private record(undo: () => void): void {
-    this.journal?.push(undo);
+    if (this.journal === null) return;
+    this.journal.push(UNDO_CLOSURE, this.undos.length, 0, 0);
+    this.undos.push(undo);
   }
 
   // ------------------------------------------------------------------ writes
@@ -141,7 +170,7 @@ export class CampaignTable {
     this.holder[slot] = NONE;
     this.replyAt[slot] = NaN;
     this.assignedAt[slot] = NaN;
-    this.epoch[slot] = 0;
+    this.pool.epoch[slot] = 0;
     this.tz[slot] = timeZone === null ? NONE : this.internTz(timeZone);
     this.unassignedCounts[code]! += 1;
     this.enterPool(slot);
@@ -169,8 +198,11 @@ export class CampaignTable {
 
   /** Give a slot to a holder, or make it unassigned (`null`). */
   setHolder(slot: number, holderId: string | null, now: number): void {
+    this.setHolderIndex(slot, holderId === null ? NONE : this.internHolder(holderId), now);
+  }
+
+  private setHolderIndex(slot: number, after: number, now: number): void {
     const before = this.holder[slot]!;
-    const after = holderId === null ? NONE : this.internHolder(holderId);
     if (before === after) return;
     const previousAssignedAt = this.assignedAt[slot]!;
     const code = this.status[slot]!;
@@ -179,7 +211,7 @@ export class CampaignTable {
       this.leavePool(slot);
     } else {
       this.holderCounts[before]![code]! -= 1;
-      this.held[before]!.delete(slot);
+      this.held.unlink(before, slot);
     }
     this.holder[slot] = after;
     if (after === NONE) {
@@ -189,28 +221,28 @@ export class CampaignTable {
     } else {
       this.assignedAt[slot] = now;
       this.holderCounts[after]![code]! += 1;
-      this.held[after]!.add(slot);
+      this.held.link(after, slot);
     }
-    this.record(() => {
-      this.setHolder(slot, before === NONE ? null : this.holderIds[before]!, previousAssignedAt);
-      this.assignedAt[slot] = previousAssignedAt;
-    });
+    this.journal?.push(UNDO_HOLDER, slot, before, previousAssignedAt);
   }
 
   /** Change a slot's status; `replyAt` is kept for `needs_reply` and cleared otherwise. */
   setStatus(slot: number, status: ConversationStatus, replyAt: number): void {
+    this.setStatusCode(slot, statusCode(status), replyAt);
+  }
+
+  private setStatusCode(slot: number, after: number, replyAt: number): void {
     const before = this.status[slot]!;
     const previousReplyAt = this.replyAt[slot]!;
-    const after = statusCode(status);
     const h = this.holder[slot]!;
     const counts = h === NONE ? this.unassignedCounts : this.holderCounts[h]!;
     counts[before]! -= 1;
     counts[after]! += 1;
     if (h === NONE) this.leavePool(slot);
     this.status[slot] = after;
-    this.replyAt[slot] = status === "needs_reply" ? replyAt : NaN;
+    this.replyAt[slot] = after === NEEDS_REPLY ? replyAt : NaN;
     if (h === NONE) this.enterPool(slot);
-    this.record(() => this.setStatus(slot, CONVERSATION_STATUSES[before]!, previousReplyAt));
+    this.journal?.push(UNDO_STATUS, slot, before, previousReplyAt);
   }
 
   // ------------------------------------------------------------------ the pool
@@ -219,41 +251,14 @@ export class CampaignTable {
     return rank === 0 ? 0 : rank === 2 ? 1 : 2 + (this.tz[slot]! + 1);
   }
 
-  private bucket(id: number): { heap: IndexHeap; live: number } {
-    let b = this.buckets.get(id);
-    if (b === undefined) this.buckets.set(id, (b = { heap: new IndexHeap(), live: 0 }));
-    return b;
-  }
-
   private enterPool(slot: number): void {
     const rank = RANK_BY_CODE[this.status[slot]!];
-    if (rank === null || rank === undefined) return;
-    const epoch = (this.epoch[slot]! + 1) >>> 0;
-    this.epoch[slot] = epoch;
-    const b = this.bucket(this.bucketId(slot, rank));
-    b.heap.push(rank === 0 ? this.replyAt[slot]! : slot, slot, epoch);
-    b.live += 1;
+    if (rank !== null && rank !== undefined) this.pool.enter(slot, this.bucketId(slot, rank), rank === 0 ? this.replyAt[slot]! : slot);
   }
 
   private leavePool(slot: number): void {
     const rank = RANK_BY_CODE[this.status[slot]!];
-    if (rank === null || rank === undefined) return;
-    this.epoch[slot] = (this.epoch[slot]! + 1) >>> 0;
-    const b = this.bucket(this.bucketId(slot, rank));
-    b.live -= 1;
-    if (b.heap.size > 4096 && b.heap.size > 2 * b.live + 1024) {
-      b.heap.compact((s, e) => this.holder[s] === NONE && this.epoch[s] === e);
-    }
-  }
-
-  /** Drop stale entries from the top of a bucket; true when a live entry is on top. */
-  private cleanTop(b: { heap: IndexHeap }): boolean {
-    while (b.heap.size > 0) {
-      const slot = b.heap.topSlot();
-      if (this.holder[slot] === NONE && this.epoch[slot] === b.heap.topEpoch()) return true;
-      b.heap.pop();
-    }
-    return false;
+    if (rank !== null && rank !== undefined) this.pool.leave(slot, this.bucketId(slot, rank));
   }
 
   /**
@@ -264,32 +269,22 @@ export class CampaignTable {
    */
   takeFromPool(ranks: readonly number[], limit: number, zoneAllowed?: (zone: string) => boolean): number[] {
     const taken: number[] = [];
-    const take = (b: { heap: IndexHeap; live: number }) => {
+    const take = (b: Bucket) => {
       const slot = b.heap.topSlot();
-      const epoch = b.heap.topEpoch();
+      this.journal?.push(UNDO_TAKE, slot, b.heap.topEpoch(), b.id);
       b.heap.pop();
       taken.push(slot);
-      // A rollback puts the slot back in the pool with a fresh heap entry.
-      this.record(() => {
-        if (this.holder[slot] === NONE && this.epoch[slot] === epoch) {
-          this.epoch[slot] = (epoch + 1) >>> 0;
-          b.live -= 1;
-          this.enterPool(slot);
-        }
-      });
     };
     for (const rank of ranks) {
       if (rank !== 1) {
-        const b = this.bucket(rank === 0 ? 0 : 1);
-        while (taken.length < limit && this.cleanTop(b)) take(b);
+        const b = this.pool.bucket(rank === 0 ? 0 : 1);
+        while (taken.length < limit && this.pool.cleanTop(b)) take(b);
       } else {
-        const open = [...this.buckets]
-          .filter(([id]) => id >= 2 && (id === 2 || zoneAllowed === undefined || zoneAllowed(this.tzNames[id - 3]!)))
-          .map(([, b]) => b);
+        const open = this.pool.notStarted((id) => zoneAllowed === undefined || zoneAllowed(this.tzNames[id - 3]!));
         while (taken.length < limit) {
-          let best: { heap: IndexHeap; live: number } | undefined;
+          let best: Bucket | undefined;
           for (const b of open) {
-            if (this.cleanTop(b) && (best === undefined || b.heap.topSlot() < best.heap.topSlot())) best = b;
+            if (this.pool.cleanTop(b) && (best === undefined || b.heap.topSlot() < best.heap.topSlot())) best = b;
           }
           if (best === undefined) break;
           take(best);
@@ -313,7 +308,7 @@ export class CampaignTable {
         : holderIds.map((h) => this.holderIndex.get(h)).filter((i): i is number => i !== undefined);
     const slots: number[] = [];
     for (const h of indices) {
-      for (const slot of this.held[h]!) if (inStatusSet(statuses, CONVERSATION_STATUSES[this.status[slot]!]!)) slots.push(slot);
+      this.held.forEach(h, (slot) => inStatusSet(statuses, CONVERSATION_STATUSES[this.status[slot]!]!) && slots.push(slot));
     }
     return this.sortHandOut(slots);
   }
@@ -368,26 +363,25 @@ export class CampaignTable {
   /** Total held by a holder. */
   heldCount(holderId: string): number {
     const h = this.holderIndex.get(holderId);
-    return h === undefined ? 0 : this.held[h]!.size;
+    return h === undefined ? 0 : this.held.size(h);
   }
 
   /** T4: held slots idle since before their cutoff (see StaleReleaseRequest). */
   staleSlots(notStartedBefore: number | null, needsReplyBefore: number | null): number[] {
-    const nr = statusCode("needs_reply");
     const out: number[] = [];
-    for (const slots of this.held) {
-      for (const slot of slots) {
+    for (let h = 0; h < this.held.holders; h++) {
+      this.held.forEach(h, (slot) => {
         const code = this.status[slot]!;
         const assigned = this.assignedAt[slot]!;
-        if (code === NOT_STARTED ? notStartedBefore !== null && assigned < notStartedBefore : code === nr && needsReplyBefore !== null && Math.max(assigned, this.replyAt[slot]!) < needsReplyBefore) out.push(slot);
-      }
+        if (code === NOT_STARTED ? notStartedBefore !== null && assigned < notStartedBefore : code === NEEDS_REPLY && needsReplyBefore !== null && Math.max(assigned, this.replyAt[slot]!) < needsReplyBefore) out.push(slot);
+      });
     }
     return out.sort((a, b) => a - b);
   }
 
   /** Holder ids that hold at least one conversation, in first-seen order. */
   activeHolders(): string[] {
-    return this.holderIds.filter((_, i) => this.held[i]!.size > 0);
+    return this.holderIds.filter((_, i) => this.held.size(i) > 0);
   }
 
   // ------------------------------------------------------------------ internals
@@ -398,7 +392,7 @@ export class CampaignTable {
       h = this.holderIds.length;
       this.holderIds.push(holderId);
       this.holderIndex.set(holderId, h);
-      this.held.push(new Set());
+      this.held.addHolder();
       this.holderCounts.push(new Int32Array(CONVERSATION_STATUSES.length));
     }
     return h;
@@ -425,8 +419,9 @@ export class CampaignTable {
     this.holder = copy(this.holder, (l) => new Int32Array(l));
     this.replyAt = copy(this.replyAt, (l) => new Float64Array(l));
     this.assignedAt = copy(this.assignedAt, (l) => new Float64Array(l));
-    this.epoch = copy(this.epoch, (l) => new Uint32Array(l));
+    this.pool.grow(capacity, n);
     this.tz = copy(this.tz, (l) => new Int32Array(l));
+    this.held.grow(capacity);
     this.capacity = capacity;
   }
 }

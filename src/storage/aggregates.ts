@@ -74,8 +74,9 @@ export interface CampaignCommit {
   /** The campaign. */
   readonly campaignId: string;
   /**
-   * `null`: insert `next` as a new campaign (`exists` if the id is taken). A number: the version the
-   * engine decided on; a different stored version (or no campaign) means `conflict`, nothing written.
+   * `null`: insert `next` as a new campaign (`exists` if the id is taken; an insert carries no sender
+   * change and no moves). A number: the version the engine decided on; a different stored version (or
+   * no campaign) means `conflict`, nothing written.
    */
   readonly expectedVersion: number | null;
   /** The new aggregate, or `null` to leave it as it is. */

@@ -4,7 +4,8 @@
  * optional ones the engine derives when missing and capability methods (`./capabilities.ts`).
  *
  * Rules every adapter follows:
- * - every write is one atomic step: it commits everything — state and facts — or nothing;
+ * - every write is one atomic step: it commits everything — state and facts — or nothing; a throw
+ *   anywhere in the step (reading the request, building the facts, a fault) must leave nothing behind;
  * - a write that decides on current data (which conversations are free, what a texter holds, whether
  *   a user is a member or a sender, whether a version matches) decides inside the step;
  * - writes that carry `expectedVersion` compare it with the stored aggregate's version inside the
@@ -110,7 +111,7 @@ export interface CapabilityStorage {
   readConsumer?(name: string): Promise<number>;
   /** Store a consumer's position; a position below the stored one is ignored (positions only move forward) (`eventConsumers`). */
   saveConsumer?(name: string, position: number): Promise<void>;
-  /** Delete facts at or below `upTo`, and below every stored consumer's position; returns how many (`eventConsumers`). */
+  /** Delete facts at or below `upTo` and at or below every stored consumer's position; returns how many (`eventConsumers`). */
   pruneFacts?(upTo: number): Promise<number>;
 }
 

@@ -6,6 +6,7 @@
  */
 import * as fc from "fast-check";
 import type { GatePolicy, Role, StatusFilter } from "../types.js";
+import { AddMembersCommand } from "./commands/add-members.js";
 import { AddSendersCommand } from "./commands/add-senders.js";
 import { ChangeStatusCommand } from "./commands/change-status.js";
 import { ImportContactsCommand } from "./commands/import-contacts.js";
@@ -20,6 +21,7 @@ import { RemoveSenderCommand } from "./commands/remove-sender.js";
 import { RequestCommand } from "./commands/request.js";
 import { type SettingsPatch, UpdateSettingsCommand } from "./commands/update-settings.js";
 import { UnassignAllCommand } from "./commands/unassign-all.js";
+import type { WorldCommand } from "./commands/command.js";
 import { ACTORS, type ModelWorld, type RealWorld, WORLD_USERS } from "./world.js";
 
 /** Options of {@link operationSequence}. */
@@ -131,56 +133,70 @@ export function commandArbitraries(options: SequenceOptions = {}): fc.Arbitrary<
   const users = fc.uniqueArray(fc.constantFrom(...ACTORS), { minLength: 1, maxLength: 3 });
   const filter = fc.constantFrom<StatusFilter>("any", "needs_reply", "not_started");
   const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+  const role = fc.constantFrom<Role>("texter", "texter", "admin", "owner");
+  const joiner = fc.constantFrom<string>(WORLD_USERS.newcomer, WORLD_USERS.newcomer, "t1", "__proto__", WORLD_USERS.admin);
+  const command = <P>(arbitrary: fc.Arbitrary<P>, make: (p: P) => WorldCommand<unknown>) => arbitrary.map(make);
   return [
-    fc.tuple(campaign, manager, contactPool(n)).map(([c, a, ids]) => new ImportContactsCommand(c, a, ids)),
-    fc.tuple(campaign, manager, settingsPatch()).map(([c, a, p]) => new UpdateSettingsCommand(c, a, p)),
-    fc.tuple(campaign, manager, users).map(([c, a, u]) => new AddSendersCommand(c, a, u)),
-    fc
-      .tuple(campaign, manager, fc.constantFrom<string>(...WORLD_USERS.texters, WORLD_USERS.stranger), fc.uniqueArray(texter, { maxLength: 2 }))
-      .map(([c, a, u, to]) => new RemoveSenderCommand(c, a, u, to)),
-    fc.tuple(campaign, manager).map(([c, a]) => new LaunchCommand(c, a)),
-    fc
-      .tuple(campaign, manager, fc.constantFrom<"pause" | "resume" | "archive">("pause", "resume", "resume", "archive"))
-      .map(([c, a, ch]) => new ChangeStatusCommand(c, a, ch)),
-    fc.tuple(campaign, manager, fc.boolean()).map(([c, a, e]) => new InviteLinkCommand(c, a, e)),
-    ...[1, 2, 3].map(() =>
-      fc
-        .tuple(campaign, fc.oneof(texter, fc.constantFrom<string>(WORLD_USERS.stranger, WORLD_USERS.admin)), fc.option(fc.constantFrom("k1", "k2"), { nil: null, freq: 3 }))
-        .map(([c, t, k]) => new RequestCommand(c, t, k)),
-    ),
-    fc
-      .tuple(campaign, fc.constantFrom(...ACTORS), fc.constantFrom<"current" | "revoked" | "garbage">("current", "current", "revoked", "garbage"))
-      .map(([c, u, t]) => new JoinCommand(c, u, t)),
-    fc.tuple(campaign, manager).map(([c, a]) => new UnassignAllCommand(c, a)),
-    fc
-      .tuple(
+    command(fc.record({ campaign, actor: manager, contactIds: contactPool(n) }), (p) => new ImportContactsCommand(p)),
+    command(fc.record({ campaign, actor: manager, patch: settingsPatch() }), (p) => new UpdateSettingsCommand(p)),
+    command(fc.record({ campaign, actor: manager, userIds: users }), (p) => new AddSendersCommand(p)),
+    command(fc.record({ actor: manager, members: fc.array(fc.record({ userId: joiner, role }), { minLength: 1, maxLength: 3 }) }), (p) => new AddMembersCommand(p)),
+    command(
+      fc.record({
         campaign,
-        manager,
-        fc.oneof(fc.constant<"unassigned">("unassigned"), fc.uniqueArray(texter, { minLength: 1, maxLength: 2 })),
-        filter,
-        fc.option(fc.integer({ min: 1, max: 6 }), { nil: null }),
-        fc.uniqueArray(texter, { minLength: 1, maxLength: 3 }),
-      )
-      .map(([c, a, from, f, count, to]) => new ReassignCommand(c, a, from, f, count, to)),
-    fc
-      .tuple(campaign, fc.constantFrom(...ACTORS), fc.uniqueArray(contact, { minLength: 1, maxLength: 3 }))
-      .map(([c, a, ids]) => new ReleaseCommand(c, a, ids)),
-    ...[1, 2, 3, 4].map(() =>
-      fc
-        .tuple(
+        actor: manager,
+        userId: fc.constantFrom<string>(...WORLD_USERS.texters, WORLD_USERS.stranger),
+        reassignTo: fc.uniqueArray(texter, { maxLength: 2 }),
+      }),
+      (p) => new RemoveSenderCommand(p),
+    ),
+    command(fc.record({ campaign, actor: manager }), (p) => new LaunchCommand(p)),
+    command(fc.record({ campaign, actor: manager, change: fc.constantFrom<"pause" | "resume" | "archive">("pause", "resume", "resume", "archive") }), (p) => new ChangeStatusCommand(p)),
+    command(fc.record({ campaign, actor: manager, enable: fc.boolean() }), (p) => new InviteLinkCommand(p)),
+    ...[1, 2, 3].map(() =>
+      command(
+        fc.record({
           campaign,
-          contact,
-          fc.oneof(
+          texterId: fc.oneof(texter, fc.constantFrom<string>(WORLD_USERS.stranger, WORLD_USERS.admin, WORLD_USERS.newcomer)),
+          idempotencyKey: fc.option(fc.constantFrom("k1", "k2"), { nil: null, freq: 3 }),
+        }),
+        (p) => new RequestCommand(p),
+      ),
+    ),
+    command(
+      fc.record({ campaign, userId: fc.constantFrom(...ACTORS), token: fc.constantFrom<"current" | "revoked" | "garbage">("current", "current", "revoked", "garbage") }),
+      (p) => new JoinCommand(p),
+    ),
+    command(fc.record({ campaign, actor: manager }), (p) => new UnassignAllCommand(p)),
+    command(
+      fc.record({
+        campaign,
+        actor: manager,
+        from: fc.oneof(fc.constant<"unassigned">("unassigned"), fc.uniqueArray(texter, { minLength: 1, maxLength: 2 })),
+        filter,
+        count: fc.option(fc.integer({ min: 1, max: 6 }), { nil: null }),
+        to: fc.uniqueArray(texter, { minLength: 1, maxLength: 3 }),
+      }),
+      (p) => new ReassignCommand(p),
+    ),
+    command(fc.record({ campaign, actor: fc.constantFrom(...ACTORS), contactIds: fc.uniqueArray(contact, { minLength: 1, maxLength: 3 }) }), (p) => new ReleaseCommand(p)),
+    ...[1, 2, 3, 4].map(() =>
+      command(
+        fc.record({
+          campaign,
+          contactId: contact,
+          kind: fc.oneof(
             weighted(3, fc.constant("initial_sent" as const)),
             weighted(3, fc.constant("contact_replied" as const)),
             weighted(2, fc.constant("texter_replied" as const)),
             weighted(1, fc.constant("closed" as const)),
           ),
-          fc.option(fc.constantFrom("STOP", " stop. ", "Quit"), { nil: null, freq: 6 }),
-        )
-        .map(([c, id, kind, text]) => new MessagingCommand(c, id, kind, kind === "contact_replied" ? text : null)),
+          text: fc.option(fc.constantFrom("STOP", " stop. ", "Quit"), { nil: null, freq: 6 }),
+        }),
+        ({ campaign: c, contactId: id, kind, text }) => new MessagingCommand({ campaign: c, contactId: id, kind, optOutText: kind === "contact_replied" ? text : null }),
+      ),
     ),
-    contact.map((id) => new OptOutCommand(id)),
+    command(contact, (contactId) => new OptOutCommand({ contactId })),
   ];
 }
 

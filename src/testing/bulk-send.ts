@@ -7,24 +7,20 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import * as fc from "fast-check";
-import { createEngine } from "../engine/engine.js";
 import type { StorageAdapter } from "../storage/contract.js";
 import { readAllEvents } from "./event-replay.js";
+import type { Inspector } from "./fixture.js";
 import { scheduledStorage } from "./scheduled-storage.js";
-import type { Inspector } from "./world.js";
-
-let counter = 0;
-const nonce = Math.random().toString(36).slice(2, 8);
+import { engineOn } from "./setup.js";
 
 /** C6: concurrent workers and a crashed one send every initial message exactly once. */
 export async function checkBulkSend(target: { storage: StorageAdapter; inspect: Inspector; numRuns: number }): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 7 }), async (s, contacts, batch) => {
-      let now = Date.UTC(2026, 2, 9, 15, 0);
-      const clock = () => now;
-      const plain = createEngine({ storage: target.storage, clock, generateId: (k) => `bulk-${nonce}-${k}-${++counter}` });
+      const clock = { now: Date.UTC(2026, 2, 9, 15, 0) };
+      const plain = engineOn(target.storage, clock, "bulk");
       const org = await plain.createOrganization({ name: "Bulk", ownerId: "admin" });
-      for (const t of ["t1", "t2"]) await plain.addMember({ actorId: "admin", orgId: org.id, userId: t, role: "texter" });
+      await plain.addMembers({ actorId: "admin", orgId: org.id, members: ["t1", "t2"].map((userId) => ({ userId, role: "texter" as const })) });
       const { id: campaignId } = await plain.createCampaign({ actorId: "admin", orgId: org.id, title: "Bulk" });
       await plain.importContacts({ actorId: "admin", campaignId, contacts: Array.from({ length: contacts }, (_, i) => ({ contactId: `c${i}` })) });
       await plain.addSenders({ actorId: "admin", campaignId, userIds: ["t1"] });
@@ -35,7 +31,7 @@ export async function checkBulkSend(target: { storage: StorageAdapter; inspect: 
 
       // A worker that crashes: it leases a batch and never acknowledges it.
       const crashed = await plain.leaseInitialSends({ campaignId, workerId: "crashed", limit: batch, leaseMs: 1000 });
-      const engine = createEngine({ storage: scheduledStorage(s, target.storage), clock });
+      const engine = engineOn(scheduledStorage(s, target.storage), clock, "bulk");
       const sends = new Map<string, number>();
       const worker = (workerId: string) =>
         engine.bulkSend({
@@ -54,7 +50,7 @@ export async function checkBulkSend(target: { storage: StorageAdapter; inspect: 
       if (request.ok) ok(request.conversations.every((c) => c.status !== "not_started"), "C6: a not-started conversation was handed out during the bulk send");
 
       // The crashed worker's leases expire; a worker picks them up.
-      now += 1001;
+      clock.now += 1001;
       await plain.bulkSend({ campaignId, workerId: "w3", send: async (c) => void sends.set(c.id, (sends.get(c.id) ?? 0) + 1) });
       const late = await plain.acknowledgeInitialSends({ campaignId, workerId: "crashed", conversationIds: crashed.map((c) => c.id) });
       strictEqual(late.sent, 0, "C6: a crashed worker acknowledged a send another worker already made");

@@ -1,171 +1,36 @@
 /**
  * The reference model: a deliberately simple, obviously-correct statement of the rules — plain
  * arrays and maps, O(pool) everything — that predicts what the engine must answer. Property tests
- * run random operation sequences against both and compare after every step.
+ * run random operation sequences against both and compare after every step. It keeps its own
+ * members and senders (in storage they are rows, not part of the aggregates).
  *
  * Conversations are keyed by contact id (unique per campaign, C2) because conversation ids belong
  * to the storage adapter.
  * @module
  */
-import type {
-  CampaignStatus,
-  ConversationStatus,
-  GatePolicy,
-  Role,
-  StatusFilter,
-} from "../types.js";
+import type { GatePolicy, Role, StatusFilter } from "../types.js";
 import type { ErrorCode } from "../errors.js";
-import type { ReassignResult, ReleaseResult, UnassignResult } from "../engine/engine.js";
-import { type MessagingEvent, TRANSITIONS, handOutRank } from "../core/policy.js";
-
-/** A conversation in the model. */
-export interface ModelConversation {
-  /** The contact (key within the campaign). */
-  readonly contactId: string;
-  /** Import order. */
-  readonly seq: number;
-  /** Status. */
-  status: ConversationStatus;
-  /** Holder or `null`. */
-  holder: string | null;
-  /** Time of the unanswered reply, for `needs_reply`. */
-  replyAt: number | null;
-}
-
-/** A campaign in the model. */
-export interface ModelCampaign {
-  /** Campaign id (the engine's). */
-  readonly id: string;
-  /** Lifecycle state. */
-  status: CampaignStatus;
-  /** Self assignment on. */
-  enabled: boolean;
-  /** Batch size, `null` until first enabled. */
-  batchSize: number | null;
-  /** Gate policy. */
-  gate: GatePolicy;
-  /** Per-texter cap. */
-  cap: number | null;
-  /** Self release allowed. */
-  allowSelfRelease: boolean;
-  /** Senders in roster order. */
-  senders: string[];
-  /** Current invite token when enabled. */
-  token: string | null;
-  /** Revoked tokens. */
-  revoked: string[];
-  /** Conversations in import order. */
-  conversations: ModelConversation[];
-  /** Idempotency keys of successful requests: `texter\0key` → contact ids. */
-  idempotency: Map<string, string[]>;
-}
-
-/** An expected outcome: a value, a refusal reason, or a thrown error code. */
-export type Expected<T> =
-  | {
-      /** Success. */
-      readonly kind: "ok";
-      /** The expected result. */
-      readonly value: T;
-    }
-  | {
-      /** A typed refusal (requests and joins). */
-      readonly kind: "refused";
-      /** The refusal reason. */
-      readonly reason: string;
-    }
-  | {
-      /** An `AssignmentError`. */
-      readonly kind: "error";
-      /** Its code. */
-      readonly code: ErrorCode;
-    };
-
-/** A predicted launch. */
-export interface LaunchPrediction {
-  /** Conversations split among senders. */
-  readonly assigned: number;
-}
-
-/** Counts for imports. */
-export interface ImportCounts {
-  /** New conversations. */
-  readonly created: number;
-  /** Skipped contacts. */
-  readonly skipped: number;
-}
-
-/** A predicted request result. */
-export interface RequestPrediction {
-  /** Contact ids handed out, in order. */
-  readonly contactIds: string[];
-  /** Whether it replays an earlier key. */
-  readonly replayed: boolean;
-}
-
-/** A predicted invite join. */
-export interface JoinPrediction {
-  /** The campaign joined. */
-  readonly campaignId: string;
-  /** Contact ids of the first batch. */
-  readonly contactIds: string[];
-  /** `assigned`, `already_holding` or `nothing_available`. */
-  readonly firstBatch: string;
-  /** Whether the member already was a sender. */
-  readonly alreadySender: boolean;
-}
-
-/** Per-holder counts in {@link ModelOverview}. */
-export interface ModelSenderCounts {
-  /** The holder. */
-  readonly userId: string;
-  /** Conversations held. */
-  readonly held: number;
-  /** Held, not started. */
-  readonly notStarted: number;
-  /** Held, needing a reply. */
-  readonly needsReply: number;
-}
-
-/** The model's overview (A1). */
-export interface ModelOverview {
-  /** All conversations. */
-  readonly total: number;
-  /** Unassigned ones. */
-  readonly unassigned: number;
-  /** Unassigned, not started. */
-  readonly unassignedNotStarted: number;
-  /** Unassigned, needing a reply. */
-  readonly unassignedNeedsReply: number;
-  /** Senders in roster order, then other holders. */
-  readonly senders: ModelSenderCounts[];
-}
-
-const ok = <T>(value: T): Expected<T> => ({ kind: "ok", value });
-const refused = (reason: string): Expected<never> => ({ kind: "refused", reason });
-const error = (code: ErrorCode): Expected<never> => ({ kind: "error", code });
-
-function orderKey(c: ModelConversation): [number, number, number] {
-  const rank = handOutRank(c.status) ?? (c.status === "closed" ? 3 : 4);
-  return [rank, rank === 0 ? c.replyAt! : 0, c.seq];
-}
-
-/** Sort conversations in hand-out order (S4): needs reply by reply time, not started, the rest; closed, opted out last. */
-export function handOutOrder(list: readonly ModelConversation[]): ModelConversation[] {
-  return [...list].sort((a, b) => {
-    const ka = orderKey(a);
-    const kb = orderKey(b);
-    return ka[0] - kb[0] || ka[1] - kb[1] || ka[2] - kb[2];
-  });
-}
-
-function isOpen(c: ModelConversation): boolean {
-  return handOutRank(c.status) !== null;
-}
-
-function matchesFilter(c: ModelConversation, filter: StatusFilter): boolean {
-  return filter === "any" ? isOpen(c) : c.status === filter;
-}
+import type { ReassignResult, ReleaseResult, UnassignResult } from "../engine/results.js";
+import { type MessagingEvent, TRANSITIONS } from "../core/policy.js";
+import {
+  type AddMembersPrediction,
+  type AddSendersPrediction,
+  type Expected,
+  type ImportCounts,
+  type JoinPrediction,
+  type LaunchPrediction,
+  type MemberPrediction,
+  type ModelCampaign,
+  type ModelConversation,
+  type ModelOverview,
+  type RequestPrediction,
+  error,
+  handOutOrder,
+  isOpen,
+  matchesFilter,
+  ok,
+  refused,
+} from "./model-types.js";
 
 /** The reference model of one organization and its campaigns. */
 export class ReferenceModel {
@@ -178,10 +43,10 @@ export class ReferenceModel {
   /** Opted-out contacts (O3). */
   readonly optedOut = new Set<string>();
 
-  /** A model with the given owner and members. */
-  constructor(ownerId: string, members: Readonly<Record<string, Role>> = {}) {
+  /** A model with the given owner and members (pairs or a record; pairs keep ids like `__proto__` intact). */
+  constructor(ownerId: string, members: Readonly<Record<string, Role>> | readonly (readonly [string, Role])[] = []) {
     this.members.set(ownerId, "owner");
-    for (const [u, r] of Object.entries(members)) this.members.set(u, r);
+    for (const [u, r] of Array.isArray(members) ? members : Object.entries(members)) this.members.set(u, r);
   }
 
   /** Add a draft campaign. */
@@ -228,6 +93,31 @@ export class ReferenceModel {
 
   // ------------------------------------------------------------------ operations
 
+  /** O1 add members in bulk: owners and admins add; only owners add owners; a user named twice keeps the last role. */
+  addMembers(actor: string, members: readonly MemberPrediction[]): Expected<AddMembersPrediction> {
+    const denied = this.manages(actor);
+    if (denied) return error(denied);
+    if (members.some((m) => m.role === "owner") && this.members.get(actor) !== "owner") return error("NOT_AUTHORIZED");
+    const unique = new Map(members.map((m) => [m.userId, m.role]));
+    const added: string[] = [];
+    const existing: string[] = [];
+    for (const [userId, role] of unique) {
+      if (this.members.has(userId)) existing.push(userId);
+      else {
+        this.members.set(userId, role);
+        added.push(userId);
+      }
+    }
+    return ok({ added: added.sort(), existing: existing.sort() });
+  }
+
+  /** O1 add one member: like {@link ReferenceModel.addMembers}, `ALREADY_EXISTS` for a member. */
+  addMember(actor: string, userId: string, role: Role): Expected<MemberPrediction> {
+    const r = this.addMembers(actor, [{ userId, role }]);
+    if (r.kind !== "ok") return r;
+    return r.value.added.length === 0 ? error("ALREADY_EXISTS") : ok({ userId, role });
+  }
+
   /** C2 import. */
   importContacts(actor: string, campaignId: string, contactIds: readonly string[]): Expected<ImportCounts> {
     const c = this.campaign(campaignId);
@@ -268,15 +158,20 @@ export class ReferenceModel {
     return ok(null);
   }
 
-  /** C3 add senders. */
-  addSenders(actor: string, campaignId: string, userIds: readonly string[]): Expected<null> {
+  /** C3 add senders: members only; those who are senders already are left as they are. */
+  addSenders(actor: string, campaignId: string, userIds: readonly string[]): Expected<AddSendersPrediction> {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
     if (c.status === "archived") return error("INVALID_STATE");
     if (userIds.some((u) => !this.members.has(u))) return error("NOT_A_MEMBER");
-    for (const u of userIds) if (!c.senders.includes(u)) c.senders.push(u);
-    return ok(null);
+    const added: string[] = [];
+    for (const u of userIds) {
+      if (c.senders.includes(u)) continue;
+      c.senders.push(u);
+      added.push(u);
+    }
+    return ok({ added: added.sort() });
   }
 
   private distribute(list: readonly ModelConversation[], to: readonly string[] | null): number {
@@ -295,8 +190,8 @@ export class ReferenceModel {
     const denied = this.manages(actor);
     if (denied) return error(denied);
     if (c.status === "archived") return error("INVALID_STATE");
-    if (!c.senders.includes(userId)) return error("NOT_A_SENDER");
     if (reassignTo.includes(userId)) return error("INVALID_INPUT");
+    if (!c.senders.includes(userId)) return error("NOT_A_SENDER");
     if (reassignTo.some((u) => !c.senders.includes(u))) return error("NOT_A_SENDER");
     c.senders = c.senders.filter((s) => s !== userId);
     const targets = [...new Set(reassignTo)];
@@ -323,7 +218,7 @@ export class ReferenceModel {
     const c = this.campaign(campaignId);
     const denied = this.manages(actor);
     if (denied) return error(denied);
-    const rules = { pause: [["active"], "paused"], resume: [["paused"], "active"], archive: [["active", "paused"], "archived"] } as const;
+    const rules = { pause: [["active", "bulk_sending"], "paused"], resume: [["paused"], "active"], archive: [["active", "paused", "bulk_sending"], "archived"] } as const;
     const [from, to] = rules[change];
     if (!(from as readonly string[]).includes(c.status)) return error("INVALID_STATE");
     c.status = to;
@@ -423,7 +318,7 @@ export class ReferenceModel {
     if (c.status === "archived" || c.status === "draft") return error("INVALID_STATE");
     const targets = [...new Set(to)];
     if (targets.some((u) => !c.senders.includes(u))) return error("NOT_A_SENDER");
-    if (from !== "unassigned" && from.some((u) => !c.senders.includes(u))) return error("NOT_A_SENDER");
+    // Sources are not checked: a user who is not a sender holds nothing, so nothing moves from them (I2).
     const source = c.conversations.filter((x) =>
       from === "unassigned" ? x.holder === null : x.holder !== null && from.includes(x.holder),
     );

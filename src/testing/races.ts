@@ -4,19 +4,20 @@
  * the scheduler may run something else. Each check throws (through `fc.assert`) on a violation.
  * @module
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { ok, strictEqual } from "node:assert/strict";
 import * as fc from "fast-check";
-import { createEngine, type Engine, type RequestResult } from "../engine/engine.js";
+import type { Engine } from "../engine/engine.js";
+import type { RequestResult } from "../engine/results.js";
 import { isAssignmentError } from "../errors.js";
 import type { StorageAdapter } from "../storage/contract.js";
+import type { GatePolicy } from "../types.js";
 import { readAllEvents, replayHolders } from "./event-replay.js";
+import type { Inspector } from "./fixture.js";
 import { scheduledStorage } from "./scheduled-storage.js";
-import type { Inspector } from "./world.js";
+import { MONDAY_10AM, allSenders, campaignWorld, engineOn } from "./setup.js";
 
 const ADMIN = "admin";
 const TEXTERS = ["t1", "t2", "t3", "t4", "t5", "t6"];
-let counter = 0;
-const nonce = Math.random().toString(36).slice(2, 8);
 
 /** What a race check needs: the storage under test, its independent reader, and a run count. */
 export interface RaceTarget {
@@ -28,37 +29,12 @@ export interface RaceTarget {
   readonly numRuns: number;
 }
 
-async function world(
-  storage: StorageAdapter,
-  s: fc.Scheduler,
-  opts: { contacts: number; batchSize: number; gate?: "no-pending-initials" | "none"; cap?: number | null },
-) {
+async function world(storage: StorageAdapter, s: fc.Scheduler, opts: { contacts: number; batchSize: number; gate?: GatePolicy; cap?: number | null }) {
   // Set up without the scheduler, then race through it.
-  const plain = createEngine({ storage, generateId: (k) => `race-${nonce}-${k}-${++counter}` });
-  const org = await plain.createOrganization({ name: "Org", ownerId: ADMIN });
-  for (const t of [...TEXTERS, "joiner"]) await plain.addMember({ actorId: ADMIN, orgId: org.id, userId: t, role: "texter" });
-  const campaign = await plain.createCampaign({ actorId: ADMIN, orgId: org.id, title: "Race" });
-  const cmp = campaign.id;
-  await plain.importContacts({
-    actorId: ADMIN,
-    campaignId: cmp,
-    contacts: Array.from({ length: opts.contacts }, (_, i) => ({ contactId: `c${i}` })),
-  });
-  await plain.updateCampaignSettings({
-    actorId: ADMIN,
-    campaignId: cmp,
-    enabled: true,
-    batchSize: opts.batchSize,
-    gate: opts.gate ?? "no-pending-initials",
-    maxHeldPerTexter: opts.cap ?? null,
-    allowSelfRelease: true,
-    // These checks run on the real clock: text around the clock so the hour never matters (T1).
-    textingHoursStart: "00:00", textingHoursEnd: "24:00",
-  });
-  await plain.launchCampaign({ actorId: ADMIN, campaignId: cmp });
-  await plain.addSenders({ actorId: ADMIN, campaignId: cmp, userIds: TEXTERS });
-  const { token } = await plain.enableInviteLink({ actorId: ADMIN, campaignId: cmp });
-  const engine = createEngine({ storage: scheduledStorage(s, storage) });
+  const clock = { now: MONDAY_10AM };
+  const plain = engineOn(storage, clock, "race");
+  const { campaignId: cmp, token } = await campaignWorld(plain, { ...opts, members: [...TEXTERS, "joiner"], senders: TEXTERS });
+  const engine = engineOn(scheduledStorage(s, storage), clock, "race");
   return { engine, token, plain, cmp };
 }
 
@@ -67,7 +43,7 @@ async function consistent(engine: Engine, inspect: Inspector, cmp: string, conta
   const rows = await inspect(cmp);
   strictEqual(rows.length, contacts, "I2: conversations lost or added");
   strictEqual(new Set(rows.map((r) => r.id)).size, contacts, "I2: a conversation stored twice");
-  const senders = new Set((await engine.getCampaign(cmp)).senders.map((s) => s.userId));
+  const senders = new Set((await allSenders(engine, cmp)).map((s) => s.userId));
   for (const r of rows) if (r.holder !== null) ok(senders.has(r.holder), `I2: ${r.id} held by non-sender ${r.holder}`);
   const replayed = replayHolders(await readAllEvents((a, l) => engine.readEvents({ after: a, limit: l })), cmp);
   for (const r of rows) strictEqual(replayed.get(r.id) ?? null, r.holder, `Events: ${r.id} replays to another holder`);
@@ -153,7 +129,7 @@ export async function raceInviteJoins(t: RaceTarget): Promise<void> {
         ]),
       );
       strictEqual(await held(t.inspect, cmp, "joiner"), 5, "I7: not exactly one first batch");
-      deepStrictEqual((await plain.getCampaign(cmp)).senders.filter((x) => x.userId === "joiner").length, 1);
+      strictEqual((await allSenders(plain, cmp)).filter((x) => x.userId === "joiner").length, 1, "L3: the joiner is not exactly one sender");
       await consistent(plain, t.inspect, cmp, 30);
     }),
     { numRuns: t.numRuns },

@@ -5,19 +5,16 @@
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import * as fc from "fast-check";
-import { createEngine } from "../engine/engine.js";
 import type { StorageAdapter } from "../storage/contract.js";
 import { readAllEvents, replayHolders } from "./event-replay.js";
+import type { Inspector } from "./fixture.js";
 import { scheduledStorage } from "./scheduled-storage.js";
-import type { Inspector } from "./world.js";
+import { type Clock, engineOn } from "./setup.js";
 
-let counter = 0;
-const nonce = Math.random().toString(36).slice(2, 8);
-
-async function campaign(storage: StorageAdapter, clock: () => number, contacts: { contactId: string; timeZone?: string | null }[]) {
-  const engine = createEngine({ storage, clock, generateId: (k) => `time-${nonce}-${k}-${++counter}` });
+async function campaign(storage: StorageAdapter, clock: Clock, contacts: { contactId: string; timeZone?: string | null }[]) {
+  const engine = engineOn(storage, clock, "time");
   const org = await engine.createOrganization({ name: "Time", ownerId: "admin" });
-  for (const t of ["t1", "t2"]) await engine.addMember({ actorId: "admin", orgId: org.id, userId: t, role: "texter" });
+  await engine.addMembers({ actorId: "admin", orgId: org.id, members: ["t1", "t2"].map((userId) => ({ userId, role: "texter" as const })) });
   const { id: campaignId } = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Time" });
   await engine.importContacts({ actorId: "admin", campaignId, contacts });
   await engine.updateCampaignSettings({ actorId: "admin", campaignId, enabled: true, batchSize: 10, gate: "none", timeZone: "America/New_York" });
@@ -28,24 +25,24 @@ async function campaign(storage: StorageAdapter, clock: () => number, contacts: 
 
 /** T2: not-started work of contacts outside texting hours is left in the pool; the rest is handed out. */
 export async function checkContactZones(storage: StorageAdapter): Promise<void> {
-  let now = Date.UTC(2026, 10, 3, 15, 0); // 10:00 New York, 07:00 Los Angeles, 23:00 Singapore
+  const clock = { now: Date.UTC(2026, 10, 3, 15, 0) }; // 10:00 New York, 07:00 Los Angeles, 23:00 Singapore
   const zones = ["Asia/Singapore", "America/Los_Angeles", null, "America/Chicago", "Asia/Singapore"];
-  const { engine, campaignId } = await campaign(storage, () => now, zones.map((timeZone, i) => ({ contactId: `z${i}`, timeZone })));
+  const { engine, campaignId } = await campaign(storage, clock, zones.map((timeZone, i) => ({ contactId: `z${i}`, timeZone })));
   const first = await engine.requestConversations({ campaignId, texterId: "t1" });
   deepStrictEqual(first.ok && first.conversations.map((c) => c.contactId), ["z2", "z3"], "T2: only contacts inside their hours (or of unknown zone)");
-  now += 3 * 3600_000; // 10:00 Los Angeles, 02:00 Singapore
+  clock.now += 3 * 3600_000; // 10:00 Los Angeles, 02:00 Singapore
   const second = await engine.requestConversations({ campaignId, texterId: "t2" });
   deepStrictEqual(second.ok && second.conversations.map((c) => c.contactId), ["z1"], "T2: a zone that opened is handed out");
 }
 
 /** T3: before the start nothing not-started is handed out; after the end only replies. */
 export async function checkStartAndEnd(storage: StorageAdapter): Promise<void> {
-  let now = Date.UTC(2026, 10, 3, 15, 0);
-  const { engine, campaignId } = await campaign(storage, () => now, Array.from({ length: 4 }, (_, i) => ({ contactId: `s${i}` })));
-  await engine.updateCampaignSettings({ actorId: "admin", campaignId, startsAt: now + 3600_000, endsAt: now + 7200_000 });
+  const clock = { now: Date.UTC(2026, 10, 3, 15, 0) };
+  const { engine, campaignId } = await campaign(storage, clock, Array.from({ length: 4 }, (_, i) => ({ contactId: `s${i}` })));
+  await engine.updateCampaignSettings({ actorId: "admin", campaignId, startsAt: clock.now + 3600_000, endsAt: clock.now + 7200_000 });
   const before = await engine.requestConversations({ campaignId, texterId: "t1" });
   deepStrictEqual(before, { ok: false, reason: "nothing_available" }, "T3: not-started work before the start");
-  now += 7200_000;
+  clock.now += 7200_000;
   const after = await engine.requestConversations({ campaignId, texterId: "t1" });
   deepStrictEqual(after, { ok: false, reason: "nothing_available" }, "T3: not-started work after the end");
 }
@@ -54,8 +51,7 @@ export async function checkStartAndEnd(storage: StorageAdapter): Promise<void> {
 export async function checkStaleRelease(storage: StorageAdapter, inspect: Inspector, numRuns: number): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.scheduler(), async (s) => {
-      let now = Date.UTC(2026, 10, 3, 15, 0);
-      const clock = () => now;
+      const clock = { now: Date.UTC(2026, 10, 3, 15, 0) };
       const { engine, campaignId } = await campaign(storage, clock, Array.from({ length: 6 }, (_, i) => ({ contactId: `r${i}` })));
       await engine.updateCampaignSettings({ actorId: "admin", campaignId, batchSize: 3, releaseNotStartedAfterMs: 3600_000, releaseNeedsReplyAfterMs: 3600_000 });
       const got = await engine.requestConversations({ campaignId, texterId: "t1" });
@@ -63,10 +59,10 @@ export async function checkStaleRelease(storage: StorageAdapter, inspect: Inspec
       const [idle, answered] = got.conversations;
       await engine.recordInitialSent({ conversationId: answered!.id });
       await engine.recordContactReply({ conversationId: answered!.id });
-      now += 3600_000 - 60_000;
+      clock.now += 3600_000 - 60_000;
       strictEqual((await engine.releaseStale({ campaignId })).released, 0, "T4: released before the limit");
-      now += 2 * 60_000;
-      const raced = createEngine({ storage: scheduledStorage(s, storage), clock });
+      clock.now += 2 * 60_000;
+      const raced = engineOn(scheduledStorage(s, storage), clock, "time");
       await s.waitFor(
         Promise.all([
           raced.releaseStale({ campaignId }),

@@ -16,10 +16,10 @@ import { contactName } from "./arbitraries.js";
 export function warmUp(): fc.AsyncCommand<ModelWorld, RealWorld>[] {
   const owner = WORLD_USERS.owner;
   return [
-    new ImportContactsCommand(0, owner, Array.from({ length: 10 }, (_, i) => contactName(i))),
-    new UpdateSettingsCommand(0, owner, { enabled: true, batchSize: 3 }),
-    new LaunchCommand(0, owner),
-    new AddSendersCommand(0, owner, ["t1", "t2"]),
-    new InviteLinkCommand(0, owner, true),
+    new ImportContactsCommand({ campaign: 0, actor: owner, contactIds: Array.from({ length: 10 }, (_, i) => contactName(i)) }),
+    new UpdateSettingsCommand({ campaign: 0, actor: owner, patch: { enabled: true, batchSize: 3 } }),
+    new LaunchCommand({ campaign: 0, actor: owner }),
+    new AddSendersCommand({ campaign: 0, actor: owner, userIds: ["t1", "t2"] }),
+    new InviteLinkCommand({ campaign: 0, actor: owner, enable: true }),
   ];
 }

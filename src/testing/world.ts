@@ -4,64 +4,17 @@
  * @module
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { createEngine, type Engine } from "../engine/engine.js";
+import { Engine } from "../engine/engine.js";
 import { AssignmentError } from "../errors.js";
 import type { StorageAdapter } from "../storage/contract.js";
-import type { ConversationStatus, Role } from "../types.js";
-import { type Expected, ReferenceModel } from "./model.js";
+import type { Role } from "../types.js";
+import { applyEvent } from "./event-replay.js";
+import { type InspectResult, type Inspector, toInspector } from "./fixture.js";
+import { ReferenceModel } from "./model.js";
+import type { Expected } from "./model-types.js";
 
-/** One conversation as persisted, read by an {@link Inspector} independently of the adapter's query methods. */
-export interface InspectedConversation {
-  /** Conversation id. */
-  readonly id: string;
-  /** Contact id. */
-  readonly contactId: string;
-  /** Holder or `null`. */
-  readonly holder: string | null;
-  /** Status. */
-  readonly status: ConversationStatus;
-}
-
-/**
- * Reads a campaign's persisted conversations straight from storage, as a promise of the list. The
- * kit's options ({@link WorldOptions.inspect}, `ConformanceOptions.inspect`) also take a reader that
- * answers synchronously or with an object holding `conversations` (what `MemoryStorage.inspect`
- * returns); the kit turns those into this shape.
- */
-export type Inspector = (campaignId: string) => Promise<readonly InspectedConversation[]>;
-
-/**
- * Turn a reader that returns a campaign's conversations — a list or an object with a `conversations`
- * list, directly or as a promise — into an {@link Inspector}. Anything else is rejected with a
- * `TypeError` naming what came back, so a mis-wired reader fails loudly instead of comparing nothing.
- */
-export function toInspector(
-  read: (
-    campaignId: string,
-  ) =>
-    | readonly InspectedConversation[]
-    | {
-        /** The campaign's conversations. */
-        readonly conversations: readonly InspectedConversation[];
-      }
-    | Promise<readonly InspectedConversation[] | {
-        /** The campaign's conversations. */
-        readonly conversations: readonly InspectedConversation[];
-      }>,
-): Inspector {
-  return async (campaignId) => {
-    const got: unknown = await read(campaignId);
-    if (Array.isArray(got)) return got as readonly InspectedConversation[];
-    if (typeof got === "object" && got !== null && Array.isArray((got as { conversations?: unknown }).conversations)) {
-      return (got as { conversations: readonly InspectedConversation[] }).conversations;
-    }
-    const what =
-      got === null ? "null" : typeof got === "object" ? `an object with keys ${JSON.stringify(Object.keys(got))}` : typeof got;
-    throw new TypeError(
-      `inspect(${JSON.stringify(campaignId)}) must give the campaign's conversations: a list, or an object with a "conversations" list (directly or as a promise); it gave ${what}.`,
-    );
-  };
-}
+export type { InspectedConversation, Inspector } from "./fixture.js";
+export { toInspector } from "./fixture.js";
 
 /** The model side. */
 export interface ModelWorld {
@@ -85,14 +38,17 @@ export interface RealWorld {
   now: number;
   /** Position of the last event read (events are checked incrementally, for I8). */
   eventCursor: number;
+  /** Holders per campaign as the events so far describe them (replayed incrementally). */
+  readonly replayed: Map<string, Map<string, string | null>>;
   /** The storage under test. */
-  readonly storage?: StorageAdapter;
+  readonly storage: StorageAdapter;
 }
 
 /**
- * The people of a world: an owner, an admin, four texters and a stranger who is not a member. Two
- * texters and the stranger are named like `Object.prototype` properties, so storage that keys plain
- * objects by user id fails the model (identifiers and strings, SPEC).
+ * The people of a world: an owner, an admin, four texters, a stranger who is not a member and a
+ * newcomer who is not one until a command adds them. Two texters, the stranger and the newcomer are
+ * named like `Object.prototype` properties, so storage that keys plain objects by user id fails the
+ * model (identifiers and strings, SPEC).
  */
 export const WORLD_USERS: {
   /** The organization's owner. */
@@ -103,19 +59,23 @@ export const WORLD_USERS: {
   readonly texters: readonly ["t1", "t2", "__proto__", "constructor"];
   /** Not a member. */
   readonly stranger: "toString";
+  /** Not a member until `addMembers` adds them. */
+  readonly newcomer: "valueOf";
 } = {
   owner: "owner",
   admin: "boss",
   texters: ["t1", "t2", "__proto__", "constructor"],
   stranger: "toString",
+  newcomer: "valueOf",
 };
 
-/** Everybody who may act in a generated command, stranger included. */
+/** Everybody who may act in a generated command, the stranger and the newcomer included. */
 export const ACTORS: readonly string[] = [
   WORLD_USERS.owner,
   WORLD_USERS.admin,
   ...WORLD_USERS.texters,
   WORLD_USERS.stranger,
+  WORLD_USERS.newcomer,
 ];
 
 /** Both sides of a model-based run. */
@@ -129,61 +89,38 @@ export interface Worlds {
 /** Where the previous world on the same storage stopped reading events (worlds may share a storage). */
 const cursors = new WeakMap<StorageAdapter, number>();
 
-/**
- * Options of {@link createWorlds}.
- * @typeParam S - your storage's type, so `inspect` can call its own methods (e.g. `MemoryStorage.inspect`).
- */
-export interface WorldOptions<S extends StorageAdapter = StorageAdapter> {
-  /** A fresh storage for each run. */
-  readonly storage: () => S | Promise<S>;
+/** Options of {@link createWorlds}: the storage, its independent reader, and how many campaigns. */
+export interface WorldOptions {
+  /** The storage under test; every world uses fresh ids, so one storage serves many worlds. */
+  readonly storage: StorageAdapter;
   /**
-   * Reader of that storage's persisted state: given the storage, a function from a campaign id to
-   * that campaign's conversations, read straight from storage. It may return a list or an object with
-   * a `conversations` list, directly or as a promise — so the in-memory adapter wires up as
-   * `inspect: (storage) => (campaignId) => storage.inspect(campaignId)`.
+   * Reader of that storage's persisted conversations of a campaign, read straight from storage: a
+   * list or `{ conversations }`, directly or as a promise (see `ConformanceFixture.inspect`).
    */
-  readonly inspect: (
-    storage: S,
-  ) => (
-    campaignId: string,
-  ) =>
-    | readonly InspectedConversation[]
-    | {
-        /** The campaign's conversations. */
-        readonly conversations: readonly InspectedConversation[];
-      }
-    | Promise<readonly InspectedConversation[] | {
-        /** The campaign's conversations. */
-        readonly conversations: readonly InspectedConversation[];
-      }>;
+  readonly inspect: (campaignId: string) => InspectResult;
   /** Number of campaigns (default 2, so organization-wide opt-outs cross campaigns). */
   readonly campaigns?: number;
 }
 
 /**
- * Build both worlds: one organization (owner, admin, texters t1–t4) and draft campaigns, in the
- * engine and in the model. For `fc.asyncModelRun`.
+ * Build both worlds: one organization (owner, admin, texters, through the engine's `addMembers`) and
+ * draft campaigns, in the engine and in the model. For `fc.asyncModelRun`.
  */
-export async function createWorlds<S extends StorageAdapter>(options: WorldOptions<S>): Promise<Worlds> {
-  const storage = await options.storage();
-  const real = {
-    now: Date.UTC(2026, 0, 5, 15, 0, 0),
-    eventCursor: cursors.get(storage) ?? 0,
-  } as { now: number; eventCursor: number };
+export async function createWorlds(options: WorldOptions): Promise<Worlds> {
+  const storage = options.storage;
+  // The clock lives on the world (each step advances it); 10:00 in New York, inside default texting hours.
+  const clock = { now: Date.UTC(2026, 0, 5, 15, 0, 0), eventCursor: cursors.get(storage) ?? 0 };
   let n = 0;
   // Unique per world (several worlds may share one storage) and hostile on purpose: ids are data.
   const nonce = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  const engine = createEngine({
+  const engine = new Engine({
     storage,
-    clock: () => real.now,
+    clock: () => clock.now,
     generateId: (kind) => `${kind === "organization" ? "org" : "cmp"}-${nonce}-${++n}-'"; drop table x;--`,
   });
-  const members: Record<string, Role> = { [WORLD_USERS.admin]: "admin" };
-  for (const t of WORLD_USERS.texters) members[t] = "texter";
+  const members: [string, Role][] = [[WORLD_USERS.admin, "admin"], ...WORLD_USERS.texters.map((t): [string, Role] => [t, "texter"])];
   const org = await engine.createOrganization({ name: "World org", ownerId: WORLD_USERS.owner });
-  for (const [userId, role] of Object.entries(members)) {
-    await engine.addMember({ actorId: WORLD_USERS.owner, orgId: org.id, userId, role });
-  }
+  await engine.addMembers({ actorId: WORLD_USERS.owner, orgId: org.id, members: members.map(([userId, role]) => ({ userId, role })) });
   const model = new ReferenceModel(WORLD_USERS.owner, members);
   const campaignIds: string[] = [];
   for (let i = 0; i < (options.campaigns ?? 2); i++) {
@@ -191,10 +128,11 @@ export async function createWorlds<S extends StorageAdapter>(options: WorldOptio
     campaignIds.push(c.id);
     model.addCampaign(c.id);
   }
-  const world: RealWorld = Object.assign(real, {
+  const world: RealWorld = Object.assign(clock, {
+    replayed: new Map(campaignIds.map((id) => [id, new Map()])),
     storage,
     engine,
-    inspect: toInspector(options.inspect(storage)),
+    inspect: toInspector(options.inspect),
     campaignIds,
     orgId: org.id,
   });
@@ -203,13 +141,18 @@ export async function createWorlds<S extends StorageAdapter>(options: WorldOptio
   return { model: { model, campaignIds }, real: world };
 }
 
-/** Events of this world's organization recorded since the last call. */
+/** Events of this world's organization recorded since the last call, replayed into `real.replayed`. */
 async function newEvents(real: RealWorld): Promise<number> {
   let count = 0;
   for (;;) {
     const page = await real.engine.readEvents({ after: real.eventCursor, limit: 10_000 });
     if (page.length === 0) return count;
-    count += page.filter((e) => e.orgId === real.orgId).length;
+    for (const e of page) {
+      if (e.orgId !== real.orgId) continue;
+      count++;
+      const holders = e.campaignId === null ? undefined : real.replayed.get(e.campaignId);
+      if (holders !== undefined) applyEvent(holders, e, e.campaignId!);
+    }
     real.eventCursor = page[page.length - 1]!.seq;
   }
 }
@@ -271,11 +214,23 @@ export function expectSame<T, E>(
  * The invariants, checked after every step:
  * - I1/I2: storage holds exactly the model's conversations, each with the model's holder and
  *   status, every holder a sender, no conversation twice;
- * - A1: the overview matches the model's counts;
- * - I8: a refused or failed step recorded no event (`changed` false), a successful change did.
+ * - A1: the overview matches the model's counts (its sender rows are the roster, in order);
+ * - O1: the members are the model's, in the order they were added;
+ * - I8: a refused or failed step recorded no event (`changed` false), a successful change did;
+ * - events: the holders the event log describes are the stored holders.
  * I3–I7 are checked through the model's exact predictions of each request and join.
  */
 export async function checkInvariants(model: ModelWorld, real: RealWorld, changed: boolean | null): Promise<void> {
+  const count = await newEvents(real);
+  cursors.set(real.storage, real.eventCursor);
+  if (changed === false) strictEqual(count, 0, "I8: a refused operation recorded events");
+  if (changed === true && count === 0) throw new Error("Events: a successful change recorded no event");
+  const members = await real.engine.listMembers({ actorId: WORLD_USERS.owner, orgId: real.orgId, limit: 1000 });
+  deepStrictEqual(
+    members.items.map((m) => [m.userId, m.role]),
+    [...model.model.members],
+    "O1: the stored members differ from the model's (or are not in the order they were added)",
+  );
   for (const campaignId of real.campaignIds) {
     const rows = await real.inspect(campaignId);
     const ids = new Set(rows.map((r) => r.id));
@@ -285,10 +240,12 @@ export async function checkInvariants(model: ModelWorld, real: RealWorld, change
     const expected = mc.conversations.map((c) => ({ contactId: c.contactId, holder: c.holder, status: c.status }));
     const byContact = (a: { contactId: string }, b: { contactId: string }) => (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0);
     deepStrictEqual(actual.sort(byContact), expected.sort(byContact), "I2: stored conversations differ from the model");
+    const replayed = real.replayed.get(campaignId)!;
     for (const r of rows) {
       if (r.holder !== null && !mc.senders.includes(r.holder)) {
         throw new Error(`I2: conversation ${r.id} is held by "${r.holder}", who is not a sender`);
       }
+      strictEqual(replayed.get(r.id) ?? null, r.holder, `Events: the event log says ${r.id} is held by ${replayed.get(r.id) ?? null}, storage says ${r.holder}`);
     }
     const overview = await real.engine.getOverview({ actorId: WORLD_USERS.owner, campaignId });
     const want = model.model.overview(campaignId);
@@ -304,10 +261,6 @@ export async function checkInvariants(model: ModelWorld, real: RealWorld, change
       "A1: overview differs from the model",
     );
   }
-  const count = await newEvents(real);
-  if (real.storage !== undefined) cursors.set(real.storage, real.eventCursor);
-  if (changed === false) strictEqual(count, 0, "I8: a refused operation recorded events");
-  if (changed === true && count === 0) throw new Error("Events: a successful change recorded no event");
 }
 
 /** Conversation id of a contact in a campaign, read from storage. */

@@ -1,27 +1,18 @@
-import type * as fc from "fast-check";
 import type { MessagingEvent } from "../../core/policy.js";
-import { type ModelWorld, type RealWorld, conversationIdOf, runStep } from "../world.js";
+import { conversationIdOf } from "../world.js";
+import { defineCommand, step } from "./command.js";
 
 /** M1–M3: the host reports a messaging event; `optOutText` makes a contact reply an automatic opt-out. */
-export class MessagingCommand implements fc.AsyncCommand<ModelWorld, RealWorld> {
-  constructor(
-    readonly campaign: number,
-    readonly contactId: string,
-    readonly kind: MessagingEvent,
-    readonly optOutText: string | null,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: ModelWorld, r: RealWorld): Promise<void> {
-    const campaignId = r.campaignIds[this.campaign]!;
-    const conversationId = (await conversationIdOf(r, campaignId, this.contactId)) ?? `${campaignId}:none`;
-    const text = this.optOutText ?? undefined;
-    await runStep(m, r, {
-      label: this.toString(),
-      predict: (now) => m.model.messaging(campaignId, this.contactId, this.kind, now, text),
+export const MessagingCommand = defineCommand({
+  label: (p: { campaign: number; contactId: string; kind: MessagingEvent; optOutText: string | null }) =>
+    `${p.kind}(${p.campaign}, ${p.contactId}${p.optOutText === null ? "" : `, "${p.optOutText}"`})`,
+  step: async (p, m, r, campaignId) => {
+    const conversationId = (await conversationIdOf(r, campaignId, p.contactId)) ?? `${campaignId}:none`;
+    const text = p.optOutText ?? undefined;
+    return step({
+      predict: (now: number) => m.model.messaging(campaignId, p.contactId, p.kind, now, text),
       call: () => {
-        switch (this.kind) {
+        switch (p.kind) {
           case "initial_sent":
             return r.engine.recordInitialSent({ conversationId });
           case "contact_replied":
@@ -34,8 +25,5 @@ export class MessagingCommand implements fc.AsyncCommand<ModelWorld, RealWorld> 
       },
       project: () => null,
     });
-  }
-  toString(): string {
-    return `${this.kind}(${this.campaign}, ${this.contactId}${this.optOutText === null ? "" : `, "${this.optOutText}"`})`;
-  }
-}
+  },
+});

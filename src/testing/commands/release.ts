@@ -1,31 +1,17 @@
-import type * as fc from "fast-check";
-import { type ModelWorld, type RealWorld, conversationIdOf, runStep } from "../world.js";
+import { conversationIdOf } from "../world.js";
+import { defineCommand, step } from "./command.js";
 
 /** S9, A6: release named conversations (all or nothing). */
-export class ReleaseCommand implements fc.AsyncCommand<ModelWorld, RealWorld> {
-  constructor(
-    readonly campaign: number,
-    readonly actor: string,
-    readonly contactIds: readonly string[],
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: ModelWorld, r: RealWorld): Promise<void> {
-    const campaignId = r.campaignIds[this.campaign]!;
+export const ReleaseCommand = defineCommand({
+  label: (p: { campaign: number; actor: string; contactIds: readonly string[] }) => `release(${p.campaign}, ${p.actor}, [${p.contactIds.join(",")}])`,
+  step: async (p, m, r, campaignId) => {
     const ids: string[] = [];
-    for (const contactId of this.contactIds) {
-      ids.push((await conversationIdOf(r, campaignId, contactId)) ?? `${campaignId}:missing-${contactId}`);
-    }
-    await runStep(m, r, {
-      label: this.toString(),
-      predict: () => m.model.release(this.actor, campaignId, this.contactIds),
-      call: () => r.engine.releaseConversations({ actorId: this.actor, campaignId, conversationIds: ids }),
-      project: (v) => v,
+    for (const contactId of p.contactIds) ids.push((await conversationIdOf(r, campaignId, contactId)) ?? `${campaignId}:missing-${contactId}`);
+    return step({
+      predict: () => m.model.release(p.actor, campaignId, p.contactIds),
+      call: () => r.engine.releaseConversations({ actorId: p.actor, campaignId, conversationIds: ids }),
+      project: (v) => ({ released: v.released }),
       changesOnSuccess: true,
     });
-  }
-  toString(): string {
-    return `release(${this.campaign}, ${this.actor}, [${this.contactIds.join(",")}])`;
-  }
-}
+  },
+});

@@ -1,6 +1,5 @@
-import type * as fc from "fast-check";
 import type { GatePolicy } from "../../types.js";
-import { type ModelWorld, type RealWorld, runStep } from "../world.js";
+import { defineCommand, step } from "./command.js";
 
 /** Settings patch, possibly with an invalid batch size (`bad`) that must be refused with nothing changed. */
 export interface SettingsPatch {
@@ -19,34 +18,21 @@ export interface SettingsPatch {
 }
 
 /** S1, S5, S7, S9: an actor changes self-assignment settings. */
-export class UpdateSettingsCommand implements fc.AsyncCommand<ModelWorld, RealWorld> {
-  constructor(
-    readonly campaign: number,
-    readonly actor: string,
-    readonly patch: SettingsPatch,
-  ) {}
-  check(): boolean {
-    return true;
-  }
-  async run(m: ModelWorld, r: RealWorld): Promise<void> {
-    const campaignId = r.campaignIds[this.campaign]!;
-    const { bad, cap, ...rest } = this.patch;
-    await runStep(m, r, {
-      label: this.toString(),
-      predict: () =>
-        "bad" in this.patch ? { kind: "error", code: "INVALID_INPUT" } : m.model.updateSettings(this.actor, campaignId, this.patch),
+export const UpdateSettingsCommand = defineCommand({
+  label: (p: { campaign: number; actor: string; patch: SettingsPatch }) => `settings(${p.campaign}, ${p.actor}, ${JSON.stringify(p.patch)})`,
+  step: (p, m, r, campaignId) => {
+    const { bad, cap, ...rest } = p.patch;
+    return step({
+      predict: () => ("bad" in p.patch ? { kind: "error", code: "INVALID_INPUT" } : m.model.updateSettings(p.actor, campaignId, p.patch)),
       call: () =>
         r.engine.updateCampaignSettings({
-          actorId: this.actor,
+          actorId: p.actor,
           campaignId,
           ...rest,
           ...(cap !== undefined ? { maxHeldPerTexter: cap } : {}),
-          ...("bad" in this.patch ? { batchSize: bad as number } : {}),
+          ...("bad" in p.patch ? { batchSize: bad as number } : {}),
         }),
       project: () => null,
     });
-  }
-  toString(): string {
-    return `settings(${this.campaign}, ${this.actor}, ${JSON.stringify(this.patch)})`;
-  }
-}
+  },
+});

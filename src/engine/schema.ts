@@ -120,7 +120,15 @@ export function list<T>(parser: Parser<T>, options: { min?: number; max?: number
     if (!Array.isArray(value) || value.length < min || value.length > max) {
       fail(field, min > 0 ? `a non-empty array of at most ${max} entries` : `an array of at most ${max} entries`, value);
     }
-    return value.map((v, i) => parser(v, `${field}[${i}]`));
+    const out: T[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      try {
+        out[i] = parser(value[i], field);
+      } catch {
+        out[i] = parser(value[i], `${field}[${i}]`); // fails again, naming the entry
+      }
+    }
+    return out;
   };
 }
 

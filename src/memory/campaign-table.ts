@@ -12,6 +12,7 @@ import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import { type Bucket, PoolBuckets } from "./pool-buckets.js";
 import { HeldLists } from "./held-lists.js";
+import { Journal } from "./journal.js";
 import { LeaseBook } from "./lease-book.js";
 
 const NONE = -1;
@@ -57,7 +58,8 @@ export class CampaignTable {
    * Undo records of the current step, or `null` when not journaling: four numbers each — an op and
    * its arguments — so the hot writes allocate nothing; rarer ones keep a closure in `undos`.
    */
-  private journal: number[] | null = null;
+  private journal: Journal | null = null;
+  private readonly buffer = new Journal();
   private undos: (() => void)[] = [];
 
   constructor(readonly campaignId: string) {}
@@ -122,7 +124,8 @@ export class CampaignTable {
   /** Run `step` atomically: if it throws, every mutation it made is undone. */
   atomically<T>(step: () => T): T {
     if (this.journal !== null) return step();
-    const journal: number[] = [];
+    const journal = this.buffer;
+    journal.length = 0;
     this.journal = journal;
     this.undos = [];
     try {
@@ -131,7 +134,7 @@ export class CampaignTable {
       return result;
     } catch (error) {
       this.journal = null;
-      for (let i = journal.length - 4; i >= 0; i -= 4) this.undo(journal[i]!, journal[i + 1]!, journal[i + 2]!, journal[i + 3]!);
+      journal.rollback((op, a, b, c) => this.undo(op, a, b, c));
       throw error;
     }
   }

@@ -24,6 +24,7 @@ export const PACKAGE_PATHS: Readonly<Record<string, string>> = {
   "selfassign/postgres": "src/postgres.ts",
   "selfassign/sqlite": "src/sqlite.ts",
   "selfassign/testing": "src/testing.ts",
+  "selfassign/adapter": "src/adapter.ts",
 };
 
 /** One ```ts block of a markdown file. */

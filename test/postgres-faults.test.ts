@@ -113,21 +113,20 @@ describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no er
   it("a claim whose backend is terminated while it waits for a lock fails with STORAGE_ERROR; the process and the pool live on", async () => {
     for (let round = 0; round < 4; round++) {
       const errorsBefore = releasedWithError;
-      // Another connection holds the campaign row, so the texter's claim waits on it.
+      // Another connection holds the campaign's exclusive lock (as a pause does), so the texter's claim waits on it.
       const locker = new pg.Client({ connectionString: url });
       await locker.connect();
       await locker.query("BEGIN");
-      await locker.query(`SELECT id FROM "${schema}".campaigns WHERE id = $1 FOR UPDATE`, [campaignId]);
+      await locker.query("SELECT pg_advisory_xact_lock(hashtext($1), 0)", [campaignId]);
 
       const request = engine.requestConversations({ campaignId, texterId: "texter" }).then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
       );
-      const pid = await until("the claim to wait on the campaign row lock", async () => {
+      const pid = await until("the claim to wait on the campaign lock", async () => {
         const { rows } = await admin.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity
-           WHERE wait_event_type = 'Lock' AND position($1 in query) > 0 AND pid <> pg_backend_pid()`,
-          [schema],
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = $1`,
+          [appName],
         );
         return rows[0]?.pid;
       });
@@ -192,34 +191,40 @@ describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no er
     }
   });
 
-  it("readEvents refuses hostile and malformed arguments and never runs them as SQL", async () => {
-    await expect(storage.readEvents(0, "1; DROP TABLE x" as never)).rejects.toThrow(TypeError);
-    await expect(storage.readEvents(0, `1; DROP SCHEMA "${schema}" CASCADE` as never)).rejects.toThrow(TypeError);
-    await expect(storage.readEvents("0; DROP TABLE x" as never, 10)).rejects.toThrow(TypeError);
+  it("readFacts refuses hostile and malformed arguments and never runs them as SQL", async () => {
+    await expect(storage.readFacts({ after: 0, limit: "1; DROP TABLE x" as never })).rejects.toThrow(TypeError);
+    await expect(storage.readFacts({ after: 0, limit: `1; DROP SCHEMA "${schema}" CASCADE` as never })).rejects.toThrow(TypeError);
+    await expect(storage.readFacts({ after: "0; DROP TABLE x" as never, limit: 10 })).rejects.toThrow(TypeError);
     // One statement, no semicolon: an inlined limit would run this subquery (sequences are not
     // transactional, so a call would show even if the statement failed afterwards).
     await admin.query(`CREATE SEQUENCE "${schema}".probe`);
     const probe = `(SELECT nextval('"${schema}".probe'))`;
-    await expect(storage.readEvents(0, probe as never)).rejects.toThrow(TypeError);
-    await expect(storage.readEvents(probe as never, 10)).rejects.toThrow(TypeError);
+    await expect(storage.readFacts({ after: 0, limit: probe as never })).rejects.toThrow(TypeError);
+    await expect(storage.readFacts({ after: probe as never, limit: 10 })).rejects.toThrow(TypeError);
     const { rows: calls } = await admin.query<{ is_called: boolean }>(`SELECT is_called FROM "${schema}".probe`);
     expect(calls[0]!.is_called, "the injected subquery ran").toBe(false);
     for (const bad of [-1, Number.NaN, 1.5, Number.POSITIVE_INFINITY, 100_001]) {
-      await expect(storage.readEvents(0, bad), `limit ${bad}`).rejects.toThrow(RangeError);
+      await expect(storage.readFacts({ after: 0, limit: bad }), `limit ${bad}`).rejects.toThrow(RangeError);
     }
     for (const bad of [-1, Number.NaN, 0.5, Number.POSITIVE_INFINITY]) {
-      await expect(storage.readEvents(bad, 10), `after ${bad}`).rejects.toThrow(RangeError);
+      await expect(storage.readFacts({ after: bad, limit: 10 }), `after ${bad}`).rejects.toThrow(RangeError);
     }
+    // Filters are data: sent as parameters, never spliced into the statement.
+    expect(await storage.readFacts({ after: 0, limit: 10, orgId: `x' OR '1'='1` })).toEqual([]);
+    expect(await storage.readFacts({ after: 0, limit: 10, campaignId: `${probe}` })).toEqual([]);
+    expect(await storage.readFacts({ after: 0, limit: 10, types: [`campaign.created'); DROP SCHEMA "${schema}" CASCADE; --` as never] })).toEqual([]);
+    const { rows: after } = await admin.query<{ is_called: boolean }>(`SELECT is_called FROM "${schema}".probe`);
+    expect(after[0]!.is_called, "the injected subquery ran").toBe(false);
     // The schema is intact and reading still works.
     const { rows } = await admin.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'events'",
       [schema],
     );
     expect(rows[0]!.n).toBe(1);
-    const events = await storage.readEvents(0, 3);
+    const events = await storage.readFacts({ after: 0, limit: 3 });
     expect(events).toHaveLength(3);
-    expect(await storage.readEvents(0, 0)).toEqual([]);
-    expect((await storage.readEvents(events[2]!.seq, 1))[0]!.seq).toBeGreaterThan(events[2]!.seq);
+    expect(await storage.readFacts({ after: 0, limit: 0 })).toEqual([]);
+    expect((await storage.readFacts({ after: events[2]!.seq, limit: 1 }))[0]!.seq).toBeGreaterThan(events[2]!.seq);
     // Through the engine the same bad values are refused as INVALID_INPUT, as before.
     await expect(engine.readEvents({ after: 0, limit: "1; DROP TABLE x" as never })).rejects.toSatisfy((e) => isAssignmentError(e, "INVALID_INPUT"));
   });

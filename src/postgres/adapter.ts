@@ -1,52 +1,31 @@
 /**
- * The PostgreSQL storage adapter: one file per SQL operation under `sql/`, composed here. Several
- * app servers can share one database; every guarantee of the contract holds across them because it is
- * enforced inside PostgreSQL transactions and row locks, not in process memory.
+ * The PostgreSQL adapter: one file per SQL operation under `sql/`, composed here. Several app
+ * servers can share one database; every guarantee of the contract holds across them because it is
+ * enforced inside PostgreSQL transactions — fair advisory locks per campaign, row locks, one
+ * statement per hand-out — not in process memory.
  * @module
  */
 import { availableParallelism } from "node:os";
-import type {
-  AcknowledgeOutcome,
-  AcknowledgeRequest,
-  LeaseOutcome,
-  LeaseRequest,
-  StaleReleaseRequest,
-  CampaignCommit,
-  CampaignWithOrganization,
-  ClaimOutcome,
-  ClaimRequest,
-  CommitOutcome,
-  ImportOutcome,
-  ImportRequest,
-  ListQuery,
-  OptOutOutcome,
-  OptOutRequest,
-  ReleaseOutcome,
-  ReleaseRequest,
-  StatusChange,
-  StatusOutcome,
-  StorageAdapter,
-} from "../storage/contract.js";
-import type { Campaign, Conversation, ConversationsOverview, EventDraft, Organization, SelfAssignEvent } from "../types.js";
+import type * as A from "../storage/aggregates.js";
+import type * as C from "../storage/capabilities.js";
+import type { StorageAdapter } from "../storage/contract.js";
+import type { FactQuery, FactRecord } from "../storage/facts.js";
+import type * as P from "../storage/pool.js";
+import type { Campaign, Conversation, Organization } from "../types.js";
 import type { PgPoolLike } from "./pg-like.js";
-import {
-  insertCampaignRow,
-  listCampaigns,
-  loadCampaign,
-  loadCampaignWithOrganization,
-  loadOrganization,
-  syncMembers,
-} from "./sql/aggregates.js";
+import { findCampaignByToken, listCampaigns, loadCampaign, loadContext, loadOrganization } from "./sql/aggregates.js";
+import { acknowledgeInitialSends, leaseInitialSends } from "./sql/bulk-send.js";
 import { commitCampaign } from "./sql/commit-campaign.js";
-import { optOut, recordStatus, release, releaseStale } from "./sql/conversation-writes.js";
-import { acknowledgeEvents, insertEvents, readEvents } from "./sql/events.js";
+import { commitOrganization } from "./sql/commit-organization.js";
+import { optOut, releaseStale, updateConversations } from "./sql/conversation-writes.js";
+import { acknowledgeEvents, factHead, pruneFacts, readConsumer, readFacts, saveConsumer } from "./sql/facts.js";
+import { ClaimQueue } from "./sql/group-claim.js";
 import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
-import * as reads from "./sql/reads.js";
+import { countConversations, listConversations } from "./sql/reads.js";
+import { readRoster } from "./sql/rosters.js";
 import { quoteSchema } from "./sql/schema-name.js";
-import { acknowledgeInitialSends, leaseInitialSends } from "./sql/bulk-send.js";
-import { ClaimQueue } from "./sql/group-claim.js";
-import { transaction } from "./sql/transaction.js";
+import type { TxOptions } from "./sql/transaction.js";
 
 /** Options of {@link createPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -66,6 +45,13 @@ export interface PostgresStorageOptions {
    * would otherwise queue for a slot; each keeps every guarantee of a single claim.
    */
   readonly maxClaimGroup?: number;
+  /**
+   * Longest an operation waits for any one lock, ms (PostgreSQL's `lock_timeout`, set per
+   * transaction); default 30,000; `0` waits without limit. Under contention operations wait their
+   * turn (a pause behind the claims in flight, a claim behind a pause); a wait that runs out fails
+   * with `AssignmentError` code `TIMEOUT`, nothing changed.
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /** Result of {@link PostgresStorage.migrate}. */
@@ -78,6 +64,8 @@ export interface MigrateResult {
 export interface PostgresStorage extends StorageAdapter {
   /** The quoted schema name used in every statement. */
   readonly schema: string;
+  /** What this adapter supports: bulk send, stale release, contact zones, campaign listings, event consumers. */
+  readonly capabilities: C.Capabilities;
   /** Create or upgrade the tables (idempotent, versioned, safe to run from several processes at once). */
   migrate(): Promise<MigrateResult>;
   /**
@@ -85,6 +73,12 @@ export interface PostgresStorage extends StorageAdapter {
    * delete them. Returns how many rows were affected.
    */
   acknowledgeEvents(upTo: number, options?: { prune?: boolean }): Promise<number>;
+}
+
+function wholeOption(value: number | undefined, fallback: number, name: string, min: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min || n > 2_147_483_647) throw new TypeError(`${name} must be a whole number ≥ ${min}.`);
+  return n;
 }
 
 /**
@@ -105,13 +99,12 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   if (typeof options !== "object" || options === null || typeof options.pool?.connect !== "function") {
     throw new TypeError("createPostgresStorage needs { pool }: a pg.Pool or a compatible object.");
   }
-  const limit = options.maxConcurrentClaims ?? Math.max(2, 2 * availableParallelism());
-  if (!Number.isInteger(limit) || limit < 1) throw new TypeError("maxConcurrentClaims must be a whole number ≥ 1.");
-  const group = options.maxClaimGroup ?? 16;
-  if (!Number.isInteger(group) || group < 1) throw new TypeError("maxClaimGroup must be a whole number ≥ 1.");
+  const limit = wholeOption(options.maxConcurrentClaims, Math.max(2, 2 * availableParallelism()), "maxConcurrentClaims", 1);
+  const group = wholeOption(options.maxClaimGroup, 16, "maxClaimGroup", 1);
+  const tx: TxOptions = { lockTimeoutMs: wholeOption(options.lockTimeoutMs, 30_000, "lockTimeoutMs", 0) };
   const schema = quoteSchema(options.schema ?? "selfassign");
   guardIdleErrors(options.pool);
-  return new PostgresAdapter(options.pool, schema, new ClaimQueue(options.pool, schema, limit, group));
+  return new PostgresAdapter(options.pool, schema, tx, new ClaimQueue(options.pool, schema, limit, group, tx));
 }
 
 const guardedPools = new WeakSet<object>();
@@ -134,9 +127,12 @@ function ignorePoolError(): void {
 }
 
 class PostgresAdapter implements PostgresStorage {
+  readonly capabilities = { bulkSend: true, staleRelease: true, contactZones: true, campaignListing: true, eventConsumers: true } as const;
+
   constructor(
     private readonly pool: PgPoolLike,
     readonly schema: string,
+    private readonly tx: TxOptions,
     private readonly claims: ClaimQueue,
   ) {}
 
@@ -149,114 +145,95 @@ class PostgresAdapter implements PostgresStorage {
     return acknowledgeEvents(this.pool, this.schema, upTo, options.prune === true);
   }
 
-  async insertOrganization(org: Organization, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
-    return transaction(this.pool, async (client) => {
-      const r = await client.query(
-        `INSERT INTO ${this.schema}.organizations (id, name, version, default_batch_size, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING`,
-        [org.id, org.name, org.version, org.defaultBatchSize, org.createdAt],
-      );
-      if (r.rowCount === 0) return "exists" as const;
-      await syncMembers(client, this.schema, org);
-      await insertEvents(client, this.schema, events);
-      return "ok" as const;
-    });
-  }
-
+  // --- aggregates and rosters
   getOrganization(orgId: string): Promise<Organization | null> {
     return loadOrganization(this.pool, this.schema, orgId);
-  }
-
-  async updateOrganization(next: Organization, expectedVersion: number, events: readonly EventDraft[]): Promise<"ok" | "conflict"> {
-    return transaction(this.pool, async (client) => {
-      const r = await client.query(
-        `UPDATE ${this.schema}.organizations SET name = $3, version = $4, default_batch_size = $5 WHERE id = $1 AND version = $2`,
-        [next.id, expectedVersion, next.name, next.version, next.defaultBatchSize],
-      );
-      if (r.rowCount === 0) return "conflict" as const;
-      await syncMembers(client, this.schema, next);
-      await insertEvents(client, this.schema, events);
-      return "ok" as const;
-    });
-  }
-
-  async insertCampaign(campaign: Campaign, events: readonly EventDraft[]): Promise<"ok" | "exists"> {
-    return transaction(this.pool, async (client) => {
-      if (!(await insertCampaignRow(client, this.schema, campaign))) return "exists" as const;
-      await insertEvents(client, this.schema, events);
-      return "ok" as const;
-    });
   }
 
   getCampaign(campaignId: string): Promise<Campaign | null> {
     return loadCampaign(this.pool, this.schema, campaignId);
   }
 
-  getCampaignWithOrganization(campaignId: string): Promise<CampaignWithOrganization | null> {
-    return loadCampaignWithOrganization(this.pool, this.schema, campaignId);
+  findCampaignByToken(token: string): Promise<string | null> {
+    return findCampaignByToken(this.pool, this.schema, token);
   }
 
-  listCampaigns(orgId: string): Promise<readonly Campaign[]> {
-    return listCampaigns(this.pool, this.schema, orgId);
+  readRoster(query: A.RosterQuery): Promise<A.RosterPage> {
+    return readRoster(this.pool, this.schema, query);
   }
 
-  findCampaignIdByInviteToken(token: string): Promise<string | null> {
-    return reads.findCampaignIdByInviteToken(this.pool, this.schema, token);
+  commitOrganization(commit: A.OrganizationCommit): Promise<A.OrganizationOutcome> {
+    return commitOrganization(this.pool, this.schema, commit, this.tx);
   }
 
-  commitCampaign(commit: CampaignCommit): Promise<CommitOutcome> {
-    return commitCampaign(this.pool, this.schema, commit);
+  commitCampaign(commit: A.CampaignCommit): Promise<A.CampaignOutcome> {
+    return commitCampaign(this.pool, this.schema, commit, this.tx);
   }
 
-  importConversations(request: ImportRequest): Promise<ImportOutcome> {
-    return importConversations(this.pool, this.schema, request);
+  getContext(campaignId: string, userId: string): Promise<A.CampaignContext | null> {
+    return loadContext(this.pool, this.schema, campaignId, userId);
   }
 
-  findClaimByKey(campaignId: string, texterId: string, key: string): Promise<readonly Conversation[] | null> {
-    return reads.findClaimByKey(this.pool, this.schema, campaignId, texterId, key);
+  // --- the conversation pool
+  importConversations(request: P.ImportRequest): Promise<P.ImportOutcome> {
+    return importConversations(this.pool, this.schema, request, this.tx);
   }
 
-  claim(request: ClaimRequest): Promise<ClaimOutcome> {
+  claim(request: P.ClaimRequest): Promise<P.ClaimOutcome> {
     return this.claims.run(request);
   }
 
-  release(request: ReleaseRequest): Promise<ReleaseOutcome> {
-    return release(this.pool, this.schema, request);
+  updateConversations(update: P.ConversationUpdate): Promise<P.UpdateOutcome> {
+    return updateConversations(this.pool, this.schema, update, this.tx);
   }
 
-  recordStatus(change: StatusChange): Promise<StatusOutcome> {
-    return recordStatus(this.pool, this.schema, change);
+  optOut(request: P.OptOutRequest): Promise<P.OptOutOutcome> {
+    return optOut(this.pool, this.schema, request, this.tx);
   }
 
-  optOut(request: OptOutRequest): Promise<OptOutOutcome> {
-    return optOut(this.pool, this.schema, request);
+  listConversations(query: P.ConversationQuery): Promise<P.ConversationPage> {
+    return listConversations(this.pool, this.schema, query);
   }
 
-  getConversation(conversationId: string): Promise<Conversation | null> {
-    return reads.getConversation(this.pool, this.schema, conversationId);
+  countConversations(campaignId: string): Promise<P.ConversationCounts> {
+    return countConversations(this.pool, this.schema, campaignId);
   }
 
-  listConversations(query: ListQuery): Promise<readonly Conversation[]> {
-    return reads.listConversations(this.pool, this.schema, query);
+  // --- the fact log
+  readFacts(query: FactQuery): Promise<readonly FactRecord[]> {
+    return readFacts(this.pool, this.schema, query, this.tx);
   }
 
-  overview(campaignId: string): Promise<ConversationsOverview> {
-    return reads.overview(this.pool, this.schema, campaignId);
+  factHead(): Promise<number> {
+    return factHead(this.pool, this.schema, this.tx);
   }
 
-  releaseStale(request: StaleReleaseRequest): Promise<readonly Conversation[]> {
-    return releaseStale(this.pool, this.schema, request);
+  readConsumer(name: string): Promise<number> {
+    return readConsumer(this.pool, this.schema, name);
   }
 
-  leaseInitialSends(request: LeaseRequest): Promise<LeaseOutcome> {
-    return leaseInitialSends(this.pool, this.schema, request);
+  saveConsumer(name: string, position: number): Promise<void> {
+    return saveConsumer(this.pool, this.schema, name, position);
   }
 
-  acknowledgeInitialSends(request: AcknowledgeRequest): Promise<AcknowledgeOutcome> {
-    return acknowledgeInitialSends(this.pool, this.schema, request);
+  pruneFacts(upTo: number): Promise<number> {
+    return pruneFacts(this.pool, this.schema, upTo);
   }
 
-  readEvents(after: number, limit: number): Promise<readonly SelfAssignEvent[]> {
-    return readEvents(this.pool, this.schema, after, limit);
+  // --- capabilities
+  leaseInitialSends(request: C.LeaseRequest): Promise<C.LeaseOutcome> {
+    return leaseInitialSends(this.pool, this.schema, request, this.tx);
+  }
+
+  acknowledgeInitialSends(request: C.AcknowledgeRequest): Promise<C.AcknowledgeOutcome> {
+    return acknowledgeInitialSends(this.pool, this.schema, request, this.tx);
+  }
+
+  releaseStale(request: C.StaleReleaseRequest): Promise<readonly Conversation[]> {
+    return releaseStale(this.pool, this.schema, request, this.tx);
+  }
+
+  listCampaigns(query: C.CampaignListQuery): Promise<C.CampaignPage> {
+    return listCampaigns(this.pool, this.schema, query);
   }
 }

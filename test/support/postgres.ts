@@ -1,22 +1,26 @@
 import pg from "pg";
 import { inject } from "vitest";
-import { createPostgresStorage, type PostgresStorage } from "../../src/postgres.js";
+import { createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
 import type { InspectedConversation } from "../../src/testing/world.js";
 import { CONVERSATION_STATUSES } from "../../src/types.js";
 
 let counter = 0;
 
-/** A pool on the test server and a fresh schema, migrated; `close()` drops the schema and ends the pool. */
-export async function postgresFixture(options: { poolSize?: number; maxConcurrentClaims?: number } = {}) {
+/** Adapter options a fixture passes through (the pool and schema are the fixture's). */
+type StorageOptions = Omit<PostgresStorageOptions, "pool" | "schema">;
+
+/**
+ * A pool on the test server and a fresh schema, migrated; `close()` drops the schema and ends the
+ * pools. `server()` opens another pool and adapter on the same schema: a second app server.
+ */
+export async function postgresFixture(options: { poolSize?: number } & StorageOptions = {}) {
   const url = inject("databaseUrl");
   const schema = `t_${process.pid}_${Date.now().toString(36)}_${++counter}`;
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8 });
+  const { poolSize, ...storageOptions } = options;
+  const pool = new pg.Pool({ connectionString: url, max: poolSize ?? 8 });
+  const others: pg.Pool[] = [];
   // No error listener of our own: the adapter must keep a dying connection from crashing the process.
-  const storage: PostgresStorage = createPostgresStorage({
-    pool,
-    schema,
-    ...(options.maxConcurrentClaims === undefined ? {} : { maxConcurrentClaims: options.maxConcurrentClaims }),
-  });
+  const storage: PostgresStorage = createPostgresStorage({ pool, schema, ...storageOptions });
   await storage.migrate();
   /** Independent reader of persisted state: plain SQL, not the adapter's query methods. */
   const inspect = async (campaignId: string): Promise<InspectedConversation[]> => {
@@ -26,13 +30,27 @@ export async function postgresFixture(options: { poolSize?: number; maxConcurren
     );
     return rows.map((r) => ({ id: `${campaignId}:${r.seq}`, contactId: r.contact_id, holder: r.assignee, status: CONVERSATION_STATUSES[r.status]! }));
   };
+  /** The campaign's sender user ids, in roster order, read with plain SQL. */
+  const senders = async (campaignId: string): Promise<string[]> => {
+    const { rows } = await pool.query<{ user_id: string }>(`SELECT user_id FROM "${schema}".campaign_senders WHERE campaign_id = $1 ORDER BY position`, [campaignId]);
+    return rows.map((r) => r.user_id);
+  };
   return {
     url,
     schema,
     pool,
     storage,
     inspect,
+    senders,
+    /** Another app server: its own pool (and adapter) on the same schema. */
+    server(more: { poolSize?: number } & StorageOptions = {}): { pool: pg.Pool; storage: PostgresStorage } {
+      const { poolSize: size, ...rest } = more;
+      const other = new pg.Pool({ connectionString: url, max: size ?? 8 });
+      others.push(other);
+      return { pool: other, storage: createPostgresStorage({ pool: other, schema, ...rest }) };
+    },
     async close() {
+      await Promise.all(others.map((p) => p.end().catch(() => undefined)));
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await pool.end();
     },

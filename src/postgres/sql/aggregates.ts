@@ -1,165 +1,101 @@
 /**
- * Organizations and campaign aggregates: rows and member/sender tables in, objects out. The
- * aggregate's small fields live in a jsonb column; senders, members and invite tokens in tables with
- * keys, so membership is unique and tokens are looked up by index.
+ * Organizations and campaign aggregates: rows in, objects out. The aggregates are small — settings,
+ * lifecycle, invite link; a campaign's fields live in a jsonb column next to the few the statements
+ * filter on — and carry no roster: members and senders are rows of their own (`rosters.ts`).
  * @module
  */
-import { finishBulkSend } from "../../core/campaign.js";
+import type { CampaignContext } from "../../storage/aggregates.js";
+import type { CampaignListQuery, CampaignPage } from "../../storage/capabilities.js";
 import type { Campaign, Organization, Role, Sender } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
-import { insertEvents } from "./events.js";
+import { positionCursor, sqlLimit } from "./rows.js";
 
-type Queryable = Pick<PgClientLike, "query"> | PgPoolLike;
+/** A pool or a client inside a transaction. */
+export type Queryable = Pick<PgClientLike, "query"> | PgPoolLike;
 
 interface OrgRow {
   id: string;
   name: string;
   version: number;
   default_batch_size: number;
-  created_at: string;
+  created_at: string | number;
 }
 
-/** Read an organization with its members (one round trip), or `null`. */
+function toOrganization(row: OrgRow): Organization {
+  return { id: row.id, name: row.name, version: row.version, defaultBatchSize: row.default_batch_size, createdAt: Number(row.created_at) };
+}
+
+/** Read an organization, or `null`. */
 export async function loadOrganization(db: Queryable, schema: string, orgId: string): Promise<Organization | null> {
-  const { rows } = await db.query<OrgRow & { members: [string, Role][] | null }>(
-    `SELECT o.id, o.name, o.version, o.default_batch_size, o.created_at,
-            (SELECT json_agg(json_build_array(m.user_id, m.role) ORDER BY m.position)
-               FROM ${schema}.org_members m WHERE m.org_id = o.id) AS members
-     FROM ${schema}.organizations o WHERE o.id = $1`,
-    [orgId],
-  );
-  const row = rows[0];
-  if (row === undefined) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    version: row.version,
-    defaultBatchSize: row.default_batch_size,
-    createdAt: Number(row.created_at),
-    members: Object.fromEntries(row.members ?? []),
-  };
+  const { rows } = await db.query<OrgRow>(`SELECT id, name, version, default_batch_size, created_at FROM ${schema}.organizations WHERE id = $1`, [orgId]);
+  return rows[0] === undefined ? null : toOrganization(rows[0]);
 }
 
-/** Write an organization's members to match `org` (inside a transaction). */
-export async function syncMembers(client: PgClientLike, schema: string, org: Organization): Promise<void> {
-  const current = await client.query<{ user_id: string; role: Role }>(
-    `SELECT user_id, role FROM ${schema}.org_members WHERE org_id = $1`,
-    [org.id],
-  );
-  const have = new Map(current.rows.map((r) => [r.user_id, r.role]));
-  const gone = [...have.keys()].filter((u) => !Object.prototype.hasOwnProperty.call(org.members, u));
-  if (gone.length > 0) {
-    await client.query(`DELETE FROM ${schema}.org_members WHERE org_id = $1 AND user_id = ANY($2::text[])`, [org.id, gone]);
-  }
-  const changed = Object.entries(org.members).filter(([u, r]) => have.get(u) !== r);
-  if (changed.length > 0) {
-    await client.query(
-      `INSERT INTO ${schema}.org_members (org_id, user_id, role, position)
-       SELECT $1, u, r, coalesce((SELECT max(position) FROM ${schema}.org_members WHERE org_id = $1), 0) + n
-       FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(u, r, n)
-       ON CONFLICT (org_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
-      [org.id, changed.map(([u]) => u), changed.map(([, r]) => r)],
-    );
-  }
-}
-
-interface CampaignRow {
+/** A campaign row: the columns statements filter on, the rest in `data`. */
+export interface CampaignRow {
   id: string;
   org_id: string;
   version: number;
   status: Campaign["status"];
-  data: Omit<Campaign, "id" | "orgId" | "version" | "status" | "senders">;
+  data: Omit<Campaign, "id" | "orgId" | "version" | "status">;
 }
 
-/** Read a campaign with its senders (one round trip), or `null`. */
-export async function loadCampaign(db: Queryable, schema: string, campaignId: string): Promise<Campaign | null> {
-  const { rows } = await db.query<CampaignRow & { senders: { user_id: string; added_at: number; via: Sender["via"] }[] | null }>(
-    `SELECT c.id, c.org_id, c.version, c.status, c.data,
-            (SELECT json_agg(json_build_object('user_id', s.user_id, 'added_at', s.added_at, 'via', s.via) ORDER BY s.position)
-               FROM ${schema}.campaign_senders s WHERE s.campaign_id = c.id) AS senders
-     FROM ${schema}.campaigns c WHERE c.id = $1`,
-    [campaignId],
-  );
-  const row = rows[0];
-  if (row === undefined) return null;
-  return { ...toCampaign(row), senders: (row.senders ?? []).map((r) => toSender({ ...r, added_at: String(r.added_at) })) };
-}
+/** The columns of a {@link CampaignRow}. */
+export const CAMPAIGN_COLUMNS = "id, org_id, version, status, data";
 
-/** A campaign with its senders and its organization with its members, in one round trip, or `null`. */
-export async function loadCampaignWithOrganization(
-  db: Queryable,
-  schema: string,
-  campaignId: string,
-): Promise<{ campaign: Campaign; organization: Organization } | null> {
-  const { rows } = await db.query<
-    CampaignRow & {
-      senders: { user_id: string; added_at: number; via: Sender["via"] }[] | null;
-      org: { id: string; name: string; version: number; default_batch_size: number; created_at: number } | null;
-      members: [string, Role][] | null;
-    }
-  >(
-    `SELECT c.id, c.org_id, c.version, c.status, c.data,
-            (SELECT json_agg(json_build_object('user_id', s.user_id, 'added_at', s.added_at, 'via', s.via) ORDER BY s.position)
-               FROM ${schema}.campaign_senders s WHERE s.campaign_id = c.id) AS senders,
-            (SELECT row_to_json(o) FROM ${schema}.organizations o WHERE o.id = c.org_id) AS org,
-            (SELECT json_agg(json_build_array(m.user_id, m.role) ORDER BY m.position)
-               FROM ${schema}.org_members m WHERE m.org_id = c.org_id) AS members
-     FROM ${schema}.campaigns c WHERE c.id = $1`,
-    [campaignId],
-  );
-  const row = rows[0];
-  if (row === undefined || row.org === null) return null;
-  return {
-    campaign: { ...toCampaign(row), senders: (row.senders ?? []).map((r) => toSender({ ...r, added_at: String(r.added_at) })) },
-    organization: {
-      id: row.org.id,
-      name: row.org.name,
-      version: row.org.version,
-      defaultBatchSize: row.org.default_batch_size,
-      createdAt: Number(row.org.created_at),
-      members: Object.fromEntries(row.members ?? []),
-    },
-  };
-}
-
-/** Campaigns of an organization, with senders. */
-export async function listCampaigns(db: Queryable, schema: string, orgId: string): Promise<Campaign[]> {
-  const { rows } = await db.query<CampaignRow>(
-    `SELECT id, org_id, version, status, data FROM ${schema}.campaigns WHERE org_id = $1 ORDER BY id`,
-    [orgId],
-  );
-  const senders = await db.query<SenderRow & { campaign_id: string }>(
-    `SELECT s.campaign_id, s.user_id, s.added_at, s.via FROM ${schema}.campaign_senders s
-     JOIN ${schema}.campaigns c ON c.id = s.campaign_id WHERE c.org_id = $1 ORDER BY s.position`,
-    [orgId],
-  );
-  return rows.map((row) => ({
-    ...toCampaign(row),
-    senders: senders.rows.filter((s) => s.campaign_id === row.id).map(toSender),
-  }));
-}
-
-function toCampaign(row: CampaignRow): Omit<Campaign, "senders"> {
-  // Rows written before bulk-send state existed have no `bulkSend`.
-  return { ...row.data, bulkSend: row.data.bulkSend ?? null, id: row.id, orgId: row.org_id, version: row.version, status: row.status };
-}
-
-interface SenderRow {
-  user_id: string;
-  added_at: string;
-  via: Sender["via"];
-}
-
-function toSender(r: SenderRow): Sender {
-  return { userId: r.user_id, addedAt: Number(r.added_at), via: r.via };
+/** Row → Campaign. Rows written by earlier versions may carry a roster (`senders`, dropped) and lack `bulkSend` (`null`). */
+export function toCampaign(row: CampaignRow): Campaign {
+  const { senders: _senders, ...data } = row.data as CampaignRow["data"] & { senders?: unknown };
+  return { ...data, bulkSend: data.bulkSend ?? null, id: row.id, orgId: row.org_id, version: row.version, status: row.status };
 }
 
 function dataOf(c: Campaign): CampaignRow["data"] {
-  const { id: _id, orgId: _org, version: _v, status: _s, senders: _senders, ...data } = c;
+  const { id: _id, orgId: _org, version: _v, status: _s, ...data } = c;
   return data;
 }
 
-/** Insert a new campaign row with its senders and tokens (inside a transaction). */
+/** Read a campaign, or `null`. */
+export async function loadCampaign(db: Queryable, schema: string, campaignId: string): Promise<Campaign | null> {
+  const { rows } = await db.query<CampaignRow>(`SELECT ${CAMPAIGN_COLUMNS} FROM ${schema}.campaigns WHERE id = $1`, [campaignId]);
+  return rows[0] === undefined ? null : toCampaign(rows[0]);
+}
+
+/**
+ * A campaign, its organization, and one user's role and sender row, in one round trip (two primary
+ * key probes for the roster rows: O(1) whatever the size of the organization), or `null`.
+ */
+export async function loadContext(db: Queryable, schema: string, campaignId: string, userId: string): Promise<CampaignContext | null> {
+  const { rows } = await db.query<
+    CampaignRow & { org: OrgRow; role: Role | null; sender: { userId: string; addedAt: number; via: Sender["via"] } | null }
+  >(
+    `SELECT c.id, c.org_id, c.version, c.status, c.data, row_to_json(o) AS org,
+            (SELECT m.role FROM ${schema}.org_members m WHERE m.org_id = c.org_id AND m.user_id = $2) AS role,
+            (SELECT json_build_object('userId', s.user_id, 'addedAt', s.added_at, 'via', s.via)
+               FROM ${schema}.campaign_senders s WHERE s.campaign_id = c.id AND s.user_id = $2) AS sender
+     FROM ${schema}.campaigns c JOIN ${schema}.organizations o ON o.id = c.org_id
+     WHERE c.id = $1`,
+    [campaignId, userId],
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  const sender = row.sender === null ? null : { userId: row.sender.userId, addedAt: Number(row.sender.addedAt), via: row.sender.via };
+  return { campaign: toCampaign(row), organization: toOrganization(row.org), role: row.role, sender };
+}
+
+/** An organization's campaigns in the order they were created, a page at a time (cursor: the last position). */
+export async function listCampaigns(db: Queryable, schema: string, query: CampaignListQuery): Promise<CampaignPage> {
+  const limit = Number(sqlLimit(query.limit));
+  const after = positionCursor(query.after);
+  if (limit === 0) return { rows: [], cursor: null };
+  const { rows } = await db.query<CampaignRow & { position: string }>(
+    `SELECT ${CAMPAIGN_COLUMNS}, position FROM ${schema}.campaigns WHERE org_id = $1 AND position > $2::bigint ORDER BY position LIMIT ${limit + 1}`,
+    [query.orgId, after ?? "0"],
+  );
+  const page = rows.slice(0, limit);
+  return { rows: page.map(toCampaign), cursor: rows.length > limit ? String(page[page.length - 1]!.position) : null };
+}
+
+/** Insert a new campaign row and its tokens (inside a transaction); `false` when the id is taken. */
 export async function insertCampaignRow(client: PgClientLike, schema: string, c: Campaign): Promise<boolean> {
   const r = await client.query(
     `INSERT INTO ${schema}.campaigns (id, org_id, version, status, batch_size, data) VALUES ($1, $2, $3, $4, $5, $6)
@@ -167,41 +103,20 @@ export async function insertCampaignRow(client: PgClientLike, schema: string, c:
     [c.id, c.orgId, c.version, c.status, c.selfAssignment.batchSize, JSON.stringify(dataOf(c))],
   );
   if (r.rowCount === 0) return false;
-  await syncSenders(client, schema, c);
   await syncTokens(client, schema, c);
   return true;
 }
 
-/** Replace a campaign row (the caller has checked and locked the version) and sync senders and tokens. */
+/** Replace a campaign row (the caller holds the campaign's exclusive lock, or settles its bulk send) and its tokens. */
 export async function writeCampaign(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
-  await client.query(
-    `UPDATE ${schema}.campaigns SET version = $2, status = $3, batch_size = $4, data = $5 WHERE id = $1`,
-    [c.id, c.version, c.status, c.selfAssignment.batchSize, JSON.stringify(dataOf(c))],
-  );
-  await syncSenders(client, schema, c);
+  await client.query(`UPDATE ${schema}.campaigns SET version = $2, status = $3, batch_size = $4, data = $5 WHERE id = $1`, [
+    c.id,
+    c.version,
+    c.status,
+    c.selfAssignment.batchSize,
+    JSON.stringify(dataOf(c)),
+  ]);
   await syncTokens(client, schema, c);
-}
-
-async function syncSenders(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
-  const current = await client.query<{ user_id: string }>(
-    `SELECT user_id FROM ${schema}.campaign_senders WHERE campaign_id = $1`,
-    [c.id],
-  );
-  const have = new Set(current.rows.map((r) => r.user_id));
-  const want = new Set(c.senders.map((s) => s.userId));
-  const gone = [...have].filter((u) => !want.has(u));
-  if (gone.length > 0) {
-    await client.query(`DELETE FROM ${schema}.campaign_senders WHERE campaign_id = $1 AND user_id = ANY($2::text[])`, [c.id, gone]);
-  }
-  const fresh = c.senders.filter((s) => !have.has(s.userId));
-  if (fresh.length > 0) {
-    await client.query(
-      `INSERT INTO ${schema}.campaign_senders (campaign_id, user_id, position, added_at, via)
-       SELECT $1, u, coalesce((SELECT max(position) FROM ${schema}.campaign_senders WHERE campaign_id = $1), 0) + n, a, v
-       FROM unnest($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS t(u, a, v, n)`,
-      [c.id, fresh.map((s) => s.userId), fresh.map((s) => s.addedAt), fresh.map((s) => s.via)],
-    );
-  }
 }
 
 async function syncTokens(client: PgClientLike, schema: string, c: Campaign): Promise<void> {
@@ -213,68 +128,8 @@ async function syncTokens(client: PgClientLike, schema: string, c: Campaign): Pr
   );
 }
 
-/**
- * Lock the campaign row and compare its version: `FOR UPDATE` for aggregate writers, `FOR SHARE`
- * for claims. With `thenLock`, also take that advisory transaction lock in the same round trip —
- * strictly after the row lock (the row is locked inside the subquery before the outer select list
- * runs), so every transaction takes the two in the same order.
- */
-export async function checkVersion(
-  client: PgClientLike,
-  schema: string,
-  campaignId: string,
-  expected: number,
-  mode: "FOR UPDATE" | "FOR SHARE",
-  thenLock?: readonly [string, string],
-): Promise<{ orgId: string; nextSeq: number; zones: string[] } | null> {
-  // The campaign's contact time zones (T2) come along in the same round trip.
-  const zones = `(SELECT coalesce(array_agg(tz), '{}') FROM ${schema}.campaign_time_zones WHERE campaign_id = $1) AS zones`;
-  const { rows } = await client.query<{ version: number; org_id: string; next_seq: string; zones: string[] }>(
-    thenLock === undefined
-      ? `SELECT c.version, c.org_id, c.next_seq, ${zones} FROM (SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}) c`
-      : `SELECT c.version, c.org_id, c.next_seq, (SELECT pg_advisory_xact_lock(hashtext($2), hashtext($3))) AS locked, ${zones}
-         FROM (SELECT version, org_id, next_seq FROM ${schema}.campaigns WHERE id = $1 ${mode}) c`,
-    thenLock === undefined ? [campaignId] : [campaignId, thenLock[0], thenLock[1]],
-  );
-  const row = rows[0];
-  return row === undefined || row.version !== expected ? null : { orgId: row.org_id, nextSeq: Number(row.next_seq), zones: row.zones };
-}
-
-/**
- * The bulk-send rule (C6), inside the caller's transaction: `sent` conversations of the campaign just
- * stopped being pending. Counts them off the campaign's pending counter (the row lock serializes the
- * counting, so of concurrent steps the last one sees 0) and, when nothing is left, finishes the bulk
- * send in this same transaction. Returns the pending count left (0 when the campaign runs no bulk send)
- * and whether this step finished it.
- */
-export async function settleBulkSend(
-  client: PgClientLike,
-  schema: string,
-  campaignId: string,
-  sent: number,
-  now: number,
-): Promise<{ pending: number; finished: boolean }> {
-  const { rows } = await client.query<{ bulk_pending: string }>(
-    `UPDATE ${schema}.campaigns SET bulk_pending = bulk_pending - $2 WHERE id = $1 AND bulk_pending IS NOT NULL RETURNING bulk_pending`,
-    [campaignId, sent],
-  );
-  if (rows[0] === undefined) return { pending: 0, finished: false };
-  const pending = Number(rows[0].bulk_pending);
-  if (pending > 0) return { pending, finished: false };
-  const campaign = (await loadCampaign(client, schema, campaignId))!;
-  const d = finishBulkSend(campaign, now);
-  await client.query(`UPDATE ${schema}.campaigns SET bulk_pending = NULL WHERE id = $1`, [campaignId]);
-  if (d.state !== campaign) await writeCampaign(client, schema, d.state);
-  await insertEvents(client, schema, d.events);
-  return { pending: 0, finished: d.state !== campaign };
-}
-
-/** Start counting a bulk send's pending initial messages (at launch), then settle it: a launch with nothing to send finishes at once. */
-export async function startBulkSend(client: PgClientLike, schema: string, campaignId: string, now: number): Promise<void> {
-  const { rowCount } = await client.query(
-    `UPDATE ${schema}.campaigns SET bulk_pending = (SELECT count(*) FROM ${schema}.conversations WHERE campaign_id = $1 AND status = 0)
-     WHERE id = $1 AND bulk_pending IS NULL`,
-    [campaignId],
-  );
-  if ((rowCount ?? 0) > 0) await settleBulkSend(client, schema, campaignId, 0, now);
+/** The campaign owning a current or revoked invite token, or `null`. */
+export async function findCampaignByToken(db: Queryable, schema: string, token: string): Promise<string | null> {
+  const { rows } = await db.query<{ campaign_id: string }>(`SELECT campaign_id FROM ${schema}.invite_tokens WHERE token = $1`, [token]);
+  return rows[0]?.campaign_id ?? null;
 }

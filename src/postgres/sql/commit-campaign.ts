@@ -1,21 +1,29 @@
 /**
- * An aggregate change and bulk moves in one transaction, against the campaign row locked
- * `FOR UPDATE` and version-checked. Each move selects its rows in hand-out order with `FOR UPDATE`
- * (waiting for in-flight claims rather than skipping them, so "unassign all" means all) and deals
- * them round-robin to the targets in one `UPDATE`.
+ * A campaign commit — a new or replaced aggregate, sender rows, bulk moves — in one transaction under
+ * the campaign's exclusive advisory lock (`locks.ts`): it waits for the claims, joins and updates in
+ * flight, new ones queue behind it, and once it commits none of them decided on the old version
+ * (they read the version again under their shared lock). Each move selects its rows in hand-out
+ * order with `FOR UPDATE` (waiting for in-flight row locks rather than skipping them, so "unassign
+ * all" means all) and deals them round-robin to the targets in one `UPDATE`.
  * @module
  */
-import type { CampaignCommit, CommitOutcome, MoveSpec, Moved } from "../../storage/contract.js";
-import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { bulkSendRunning } from "../../core/campaign.js";
-import { checkVersion, startBulkSend, writeCampaign } from "./aggregates.js";
-import { sqlLimit } from "./claim.js";
-import { insertEvents } from "./events.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, statusCode, statusSql, toConversation } from "./rows.js";
-import { Rollback, transaction } from "./transaction.js";
+import type { MoveSpec, Moved } from "../../core/moves.js";
+import type { CampaignCommit, CampaignOutcome } from "../../storage/aggregates.js";
+import { movedFacts, senderFacts } from "../../storage/facts.js";
+import { statusCode } from "../../storage/rules.js";
+import type { Campaign } from "../../types.js";
+import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import { insertCampaignRow, loadCampaign, writeCampaign } from "./aggregates.js";
+import { startBulkSend } from "./bulk-pending.js";
+import { insertFacts } from "./facts.js";
+import { lockCampaign } from "./locks.js";
+import { changeSenders, moveTargets } from "./rosters.js";
+import { type ConversationRow, columnsOf, sqlLimit, statusSql, toConversation } from "./rows.js";
+import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
-async function runMove(client: PgClientLike, schema: string, campaignId: string, move: MoveSpec, now: number): Promise<Moved[]> {
-  if (move.from.kind === "unassigned" && move.to === null) return [];
+async function runMove(client: PgClientLike, schema: string, campaignId: string, move: MoveSpec, targets: readonly string[], now: number): Promise<Moved[]> {
+  if (move.to === null ? move.from.kind === "unassigned" : targets.length === 0) return []; // nothing to take, or nobody to give to
   const source =
     move.from.kind === "unassigned"
       ? "assignee IS NULL AND rank <= 2"
@@ -23,7 +31,6 @@ async function runMove(client: PgClientLike, schema: string, campaignId: string,
         ? "assignee IS NOT NULL"
         : "assignee = ANY($4::text[])";
   const limit = move.limit === null ? "" : `LIMIT ${sqlLimit(move.limit)}`;
-  const targets = move.to ?? [];
   const { rows } = await client.query<ConversationRow & { from_holder: string | null; n: string }>(
     `WITH picked AS MATERIALIZED (
        SELECT seq, assignee AS from_holder, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
@@ -44,28 +51,58 @@ async function runMove(client: PgClientLike, schema: string, campaignId: string,
                             WHEN d.to_holder IS NOT DISTINCT FROM d.from_holder THEN c.assigned_at
                             ELSE $3::bigint END
      FROM dealt d WHERE c.campaign_id = $1 AND c.seq = d.seq
-     RETURNING ${CONVERSATION_COLUMNS.split(", ").map((col) => `c.${col}`).join(", ")}, d.from_holder, d.n`,
+     RETURNING ${columnsOf("c")}, d.from_holder, d.n`,
     move.from.kind === "holders" ? [campaignId, targets, now, move.from.holderIds] : [campaignId, targets, now],
   );
   if (move.to !== null && rows.some((r) => r.status === statusCode("opted_out"))) {
     throw new Error("storage contract: opted-out conversations are never assigned (O3)");
   }
-  return rows
-    .sort((a, b) => Number(a.n) - Number(b.n))
-    .map((r) => ({ conversation: toConversation(r), fromHolder: r.from_holder }));
+  return rows.sort((a, b) => Number(a.n) - Number(b.n)).map((r) => ({ conversation: toConversation(r), fromHolder: r.from_holder }));
 }
 
-/** Commit an aggregate change and moves; see {@link CampaignCommit}. */
-export async function commitCampaign(pool: PgPoolLike, schema: string, commit: CampaignCommit): Promise<CommitOutcome> {
-  return transaction<CommitOutcome>(pool, async (client) => {
-    if ((await checkVersion(client, schema, commit.campaignId, commit.expectedVersion, "FOR UPDATE")) === null) {
-      return new Rollback({ kind: "conflict" });
-    }
-    if (commit.next !== null) await writeCampaign(client, schema, commit.next);
-    const moved: Moved[][] = [];
-    for (const move of commit.moves) moved.push(await runMove(client, schema, commit.campaignId, move, commit.now));
-    await insertEvents(client, schema, commit.events(moved));
-    if (commit.next !== null && bulkSendRunning(commit.next)) await startBulkSend(client, schema, commit.campaignId, commit.now);
-    return { kind: "committed", moved };
-  });
+/** The stored campaign after the aggregate part of a commit, or why nothing may be written. */
+async function aggregate(client: PgClientLike, schema: string, commit: CampaignCommit): Promise<Campaign | Rollback<CampaignOutcome>> {
+  if (commit.expectedVersion === null) {
+    if (commit.next === null) throw new TypeError("commitCampaign: inserting a campaign needs `next`.");
+    return (await insertCampaignRow(client, schema, commit.next)) ? commit.next : new Rollback({ kind: "exists" });
+  }
+  // A plain read: under the exclusive lock nothing else writes the campaign.
+  const stored = await loadCampaign(client, schema, commit.campaignId);
+  if (stored === null || stored.version !== commit.expectedVersion) return new Rollback({ kind: "conflict" });
+  if (commit.next === null) return stored;
+  await writeCampaign(client, schema, commit.next);
+  return commit.next;
+}
+
+/** Commit an aggregate change, a sender change and moves; see {@link CampaignCommit}. */
+export async function commitCampaign(pool: PgPoolLike, schema: string, commit: CampaignCommit, tx: TxOptions): Promise<CampaignOutcome> {
+  return transaction<CampaignOutcome>(
+    pool,
+    async (client) => {
+      await lockCampaign(client, commit.campaignId, "exclusive");
+      let campaign = await aggregate(client, schema, commit);
+      if (campaign instanceof Rollback) return campaign;
+      const facts = [...commit.facts];
+      let added: readonly string[] = [];
+      if (commit.senders !== null) {
+        const r = await changeSenders(client, schema, campaign, commit.senders, commit.now);
+        if (r.kind === "refused") return new Rollback<CampaignOutcome>(r);
+        added = r.added;
+        if (commit.senders.kind === "add") facts.push(...senderFacts(commit.context, added, commit.senders.via));
+      }
+      const moved: Moved[][] = [];
+      for (const move of commit.moves) {
+        const targets = await moveTargets(client, schema, commit.campaignId, move.to);
+        if (targets.kind === "refused") return new Rollback<CampaignOutcome>({ kind: "refused", reason: "not_senders", userIds: targets.userIds });
+        const m = await runMove(client, schema, commit.campaignId, move, targets.ids, commit.now);
+        moved.push(m);
+        facts.push(...movedFacts(commit.context, move, m));
+      }
+      await insertFacts(client, schema, facts);
+      // The bulk-send rule (C6): a launch with nothing pending finishes its bulk send in this step.
+      if (commit.next !== null && bulkSendRunning(commit.next)) campaign = (await startBulkSend(client, schema, commit.campaignId, commit.now)).finished ?? campaign;
+      return { kind: "committed", campaign, added, moved };
+    },
+    tx,
+  );
 }

@@ -1,138 +1,173 @@
 /**
- * Writes to named conversations: status changes (M1, M2), releases (S9) and organization-wide
- * opt-outs (O3). Each locks exactly the rows it changes, checks them, and writes with its events.
+ * Writes to named conversations: status changes and releases (M1, M2, S9), stale releases (T4) and
+ * organization-wide opt-outs (O3). Each takes the shared lock of every campaign it touches (so it
+ * never overlaps a campaign commit's moves, which lock rows in another order), locks exactly the rows
+ * it changes, checks them, and writes them with their facts; the bulk-send rule (C6) counts off what
+ * left `not_started`.
  * @module
  */
-import type {
-  OptOutOutcome,
-  OptOutRequest,
-  ReleaseOutcome,
-  ReleaseRequest,
-  StaleReleaseRequest,
-  StatusChange,
-  StatusOutcome,
-} from "../../storage/contract.js";
+import { optOutFacts, unassignedFacts, updateFacts } from "../../storage/facts.js";
+import type { StaleReleaseRequest } from "../../storage/capabilities.js";
+import type { ConversationChangeResult, ConversationUpdate, OptOutOutcome, OptOutRequest, UpdateOutcome } from "../../storage/pool.js";
+import { orderRank, parseConversationId, replyAtAfter, sortKey, statusCode } from "../../storage/rules.js";
 import type { Conversation } from "../../types.js";
-import type { PgPoolLike } from "../pg-like.js";
-import { settleBulkSend } from "./aggregates.js";
-import { insertEvents } from "./events.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, rankOf, statusCode, toConversation } from "./rows.js";
-import { Rollback, transaction } from "./transaction.js";
+import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import { settleBulkSend } from "./bulk-pending.js";
+import { insertFacts } from "./facts.js";
+import { campaignKey, lockCampaign, optOutKey } from "./locks.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, columnsOf, toConversation } from "./rows.js";
+import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
-/** Change one conversation's status; see {@link StatusChange}. */
-export async function recordStatus(pool: PgPoolLike, schema: string, change: StatusChange): Promise<StatusOutcome> {
-  const key = parseConversationId(change.conversationId);
-  if (key === null || key.campaignId !== change.campaignId) return { kind: "not_found" };
-  return transaction<StatusOutcome>(pool, async (client) => {
-    const { rows } = await client.query<ConversationRow>(
-      `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE campaign_id = $1 AND seq = $2 FOR UPDATE`,
-      [key.campaignId, key.seq],
-    );
-    if (rows[0] === undefined) return new Rollback({ kind: "not_found" });
-    const before = toConversation(rows[0]);
-    if (!change.allowedFrom.includes(before.status)) return new Rollback({ kind: "invalid", current: before });
-    const replyAt = change.to === "needs_reply" ? (before.status === "needs_reply" ? before.replyAt! : change.now) : null;
-    const rank = rankOf(change.to);
-    const updated = await client.query<ConversationRow>(
-      `UPDATE ${schema}.conversations SET status = $3::smallint, rank = $4::smallint, reply_at = $5::bigint,
-         sort_key = ${rank === 0 ? "$5::bigint" : "seq"}
-       WHERE campaign_id = $1 AND seq = $2 RETURNING ${CONVERSATION_COLUMNS}`,
-      [key.campaignId, key.seq, statusCode(change.to), rank, replyAt],
-    );
-    const after = toConversation(updated.rows[0]!);
-    await insertEvents(client, schema, change.events(before, after));
-    if (before.status === "not_started") await settleBulkSend(client, schema, change.campaignId, 1, change.now);
-    return { kind: "changed", before, after };
-  });
+const NOT_STARTED = statusCode("not_started");
+
+/** Write conversations as they are now (status, rank, sort key, reply time, holder), in one statement. */
+async function writeConversations(client: PgClientLike, schema: string, campaignId: string, changed: readonly Conversation[]): Promise<void> {
+  if (changed.length === 0) return;
+  await client.query(
+    `UPDATE ${schema}.conversations c
+     SET status = u.status, rank = u.rank, sort_key = u.sort_key, reply_at = u.reply_at, assignee = u.assignee, assigned_at = u.assigned_at
+     FROM unnest($2::bigint[], $3::smallint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+          AS u(seq, status, rank, sort_key, reply_at, assignee, assigned_at)
+     WHERE c.campaign_id = $1 AND c.seq = u.seq`,
+    [
+      campaignId,
+      changed.map((c) => c.seq),
+      changed.map((c) => statusCode(c.status)),
+      changed.map((c) => orderRank(c.status)),
+      changed.map((c) => sortKey(c)),
+      changed.map((c) => c.replyAt),
+      changed.map((c) => c.assigneeId),
+      changed.map((c) => c.assignedAt),
+    ],
+  );
 }
 
-/** Release named conversations; see {@link ReleaseRequest}. */
-export async function release(pool: PgPoolLike, schema: string, req: ReleaseRequest): Promise<ReleaseOutcome> {
-  const keys = req.conversationIds.map((id) => ({ id, key: parseConversationId(id) }));
-  const foreign = keys.filter((k) => k.key === null || k.key.campaignId !== req.campaignId).map((k) => k.id);
-  if (foreign.length > 0) return { kind: "not_found", conversationIds: foreign };
-  const seqs = [...new Set(keys.map((k) => k.key!.seq))];
-  return transaction<ReleaseOutcome>(pool, async (client) => {
-    const { rows } = await client.query<ConversationRow>(
-      `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE campaign_id = $1 AND seq = ANY($2::bigint[])
-       ORDER BY seq FOR UPDATE`,
-      [req.campaignId, seqs],
-    );
-    const found = new Map(rows.map((r) => [Number(r.seq), toConversation(r)]));
-    const missing = keys.filter((k) => !found.has(k.key!.seq)).map((k) => k.id);
-    if (missing.length > 0) return new Rollback({ kind: "not_found", conversationIds: missing });
-    const notHeld = keys
-      .filter((k) => {
-        const holder = found.get(k.key!.seq)!.assigneeId;
-        return holder === null || (req.holderId !== null && holder !== req.holderId);
-      })
-      .map((k) => k.id);
-    if (notHeld.length > 0) return new Rollback({ kind: "not_held", conversationIds: notHeld });
-    await client.query(
-      `UPDATE ${schema}.conversations SET assignee = NULL, assigned_at = NULL WHERE campaign_id = $1 AND seq = ANY($2::bigint[])`,
-      [req.campaignId, seqs],
-    );
-    const before = seqs.map((s) => found.get(s)!);
-    await insertEvents(client, schema, req.events(before));
-    return { kind: "released", conversations: before };
-  });
+/** One change applied to a conversation as it stands (the update's earlier changes included). */
+function apply(current: Conversation, change: ConversationUpdate["changes"][number], now: number): ConversationChangeResult {
+  if (change.heldBy !== undefined && (current.assigneeId === null || (change.heldBy !== null && current.assigneeId !== change.heldBy))) {
+    return { kind: "not_held", current };
+  }
+  let after = current;
+  if (change.status !== undefined) {
+    if (!change.status.from.includes(current.status)) return { kind: "invalid", current };
+    after = { ...after, status: change.status.to, replyAt: replyAtAfter(current, change.status.to, now) };
+  }
+  if (change.release === true) after = { ...after, assigneeId: null, assignedAt: null };
+  return { kind: "changed", before: current, after };
 }
 
-/** Release idle held conversations (T4); see {@link StaleReleaseRequest}. */
-export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleReleaseRequest): Promise<Conversation[]> {
-  return transaction(pool, async (client) => {
-    const { rows } = await client.query<ConversationRow>(
-      `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
-       WHERE campaign_id = $1 AND assignee IS NOT NULL AND (
-         (status = ${statusCode("not_started")} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
-         (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
-       ORDER BY seq FOR UPDATE`,
-      [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
-    );
-    const before = rows.map(toConversation);
-    if (rows.length > 0) {
-      await client.query(
-        `UPDATE ${schema}.conversations SET assignee = NULL, assigned_at = NULL WHERE campaign_id = $1 AND seq = ANY($2::bigint[])`,
-        [req.campaignId, rows.map((r) => r.seq)],
+/** Change named conversations of one campaign; see {@link ConversationUpdate}. */
+export async function updateConversations(pool: PgPoolLike, schema: string, update: ConversationUpdate, tx: TxOptions): Promise<UpdateOutcome> {
+  const seqs = update.changes.map((c) => {
+    const key = parseConversationId(c.conversationId);
+    return key === null || key.campaignId !== update.campaignId ? null : key.seq;
+  });
+  const wanted = [...new Set(seqs.filter((s): s is number => s !== null))].sort((a, b) => a - b);
+  return transaction<UpdateOutcome>(
+    pool,
+    async (client) => {
+      await lockCampaign(client, update.campaignId, "shared");
+      const { rows } =
+        wanted.length === 0
+          ? { rows: [] as ConversationRow[] }
+          : await client.query<ConversationRow>(
+              `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE campaign_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq FOR UPDATE`,
+              [update.campaignId, wanted],
+            );
+      const initial = new Map(rows.map((r) => [Number(r.seq), toConversation(r)]));
+      const current = new Map(initial);
+      const results = update.changes.map((change, i): ConversationChangeResult => {
+        const seq = seqs[i];
+        const conversation = seq === null || seq === undefined ? undefined : current.get(seq);
+        if (conversation === undefined) return { kind: "not_found" };
+        const result = apply(conversation, change, update.now);
+        if (result.kind === "changed") current.set(seq!, result.after);
+        return result;
+      });
+      if (update.atomic && results.some((r) => r.kind !== "changed")) return new Rollback({ applied: false, results });
+      const changed = [...current.values()].filter((c) => c !== initial.get(c.seq));
+      if (changed.length === 0) return new Rollback({ applied: true, results });
+      await writeConversations(client, schema, update.campaignId, changed);
+      const pairs = results.flatMap((r) => (r.kind === "changed" ? [r] : []));
+      await insertFacts(client, schema, updateFacts(update.context, update.releaseReason, pairs));
+      const sent = changed.filter((c) => initial.get(c.seq)!.status === "not_started" && c.status !== "not_started").length;
+      if (sent > 0) await settleBulkSend(client, schema, update.campaignId, sent, update.now);
+      return { applied: true, results };
+    },
+    tx,
+  );
+}
+
+/** Release idle held conversations (T4); see {@link StaleReleaseRequest}. Returns them as they were. */
+export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleReleaseRequest, tx: TxOptions): Promise<Conversation[]> {
+  return transaction(
+    pool,
+    async (client) => {
+      await lockCampaign(client, req.campaignId, "shared");
+      const { rows } = await client.query<ConversationRow>(
+        `UPDATE ${schema}.conversations c SET assignee = NULL, assigned_at = NULL
+         FROM (SELECT seq, assignee, assigned_at FROM ${schema}.conversations
+               WHERE campaign_id = $1 AND assignee IS NOT NULL AND (
+                 (status = ${NOT_STARTED} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
+                 (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
+               ORDER BY seq FOR UPDATE) old
+         WHERE c.campaign_id = $1 AND c.seq = old.seq
+         RETURNING c.campaign_id, c.seq, c.contact_id, c.status, old.assignee, old.assigned_at, c.reply_at, c.contact_tz`,
+        [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
       );
-    }
-    await insertEvents(client, schema, req.events(before));
-    return before;
-  });
+      const before = rows.map(toConversation).sort((a, b) => a.seq - b.seq);
+      await insertFacts(client, schema, unassignedFacts(req.context, before, "stale_release"));
+      return before;
+    },
+    tx,
+  );
 }
 
 /** Opt a contact out in every campaign of the organization; see {@link OptOutRequest}. */
-export async function optOut(pool: PgPoolLike, schema: string, req: OptOutRequest): Promise<OptOutOutcome> {
-  return transaction<OptOutOutcome>(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:opt-out:${req.orgId}`]);
-    const inserted = await client.query(
-      `INSERT INTO ${schema}.opt_outs (org_id, contact_id, at) VALUES ($1, $2, $3) ON CONFLICT (org_id, contact_id) DO NOTHING`,
-      [req.orgId, req.contactId, req.now],
-    );
-    const alreadyOptedOut = inserted.rowCount === 0;
-    const { rows } = await client.query<ConversationRow>(
-      `SELECT ${CONVERSATION_COLUMNS.split(", ").map((c) => `v.${c}`).join(", ")}
-       FROM ${schema}.campaign_contacts k
-       JOIN ${schema}.conversations v ON v.campaign_id = k.campaign_id AND v.seq = k.seq
-       WHERE k.campaign_id IN (SELECT id FROM ${schema}.campaigns WHERE org_id = $1)
-         AND k.contact_id = $2 AND v.status <> ${statusCode("opted_out")}
-       ORDER BY v.campaign_id, v.seq FOR UPDATE OF v`,
-      [req.orgId, req.contactId],
-    );
-    const before = rows.map(toConversation);
-    if (rows.length > 0) {
-      await client.query(
-        `UPDATE ${schema}.conversations SET status = ${statusCode("opted_out")}, rank = ${rankOf("opted_out")}, reply_at = NULL, sort_key = seq
-         WHERE (campaign_id, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
-        [rows.map((r) => r.campaign_id), rows.map((r) => r.seq)],
+export async function optOut(pool: PgPoolLike, schema: string, req: OptOutRequest, tx: TxOptions): Promise<OptOutOutcome> {
+  return transaction<OptOutOutcome>(
+    pool,
+    async (client) => {
+      // One opt-out per organization at a time, and none while an import runs (imports take it shared).
+      await client.query(`SELECT pg_advisory_xact_lock(${optOutKey("$1")})`, [req.orgId]);
+      const inserted = await client.query(
+        `INSERT INTO ${schema}.opt_outs (org_id, contact_id, at) VALUES ($1, $2, $3) ON CONFLICT (org_id, contact_id) DO NOTHING`,
+        [req.orgId, req.contactId, req.now],
       );
-    }
-    await insertEvents(client, schema, req.events(before, alreadyOptedOut));
-    const pendingBy = new Map<string, number>();
-    for (const c of before) if (c.status === "not_started") pendingBy.set(c.campaignId, (pendingBy.get(c.campaignId) ?? 0) + 1);
-    for (const [campaignId, n] of [...pendingBy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      await settleBulkSend(client, schema, campaignId, n, req.now);
-    }
-    return { changed: before, alreadyOptedOut };
-  });
+      const alreadyOptedOut = inserted.rowCount === 0;
+      // The shared lock of every campaign holding the contact, in order (no import can add one now).
+      await client.query(
+        `SELECT count(pg_advisory_xact_lock_shared(${campaignKey("k.campaign_id")})) FROM (
+           SELECT k.campaign_id FROM ${schema}.campaign_contacts k
+           WHERE k.campaign_id IN (SELECT id FROM ${schema}.campaigns WHERE org_id = $1) AND k.contact_id = $2
+           ORDER BY k.campaign_id) k`,
+        [req.orgId, req.contactId],
+      );
+      const { rows } = await client.query<ConversationRow>(
+        `SELECT ${columnsOf("v")}
+         FROM ${schema}.campaign_contacts k
+         JOIN ${schema}.conversations v ON v.campaign_id = k.campaign_id AND v.seq = k.seq
+         WHERE k.campaign_id IN (SELECT id FROM ${schema}.campaigns WHERE org_id = $1)
+           AND k.contact_id = $2 AND v.status <> ${statusCode("opted_out")}
+         ORDER BY v.campaign_id, v.seq FOR UPDATE OF v`,
+        [req.orgId, req.contactId],
+      );
+      const before = rows.map(toConversation);
+      if (rows.length > 0) {
+        await client.query(
+          `UPDATE ${schema}.conversations SET status = ${statusCode("opted_out")}, rank = ${orderRank("opted_out")}, reply_at = NULL, sort_key = seq
+           WHERE (campaign_id, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
+          [rows.map((r) => r.campaign_id), rows.map((r) => r.seq)],
+        );
+      }
+      await insertFacts(client, schema, optOutFacts(req.context, req.contactId, before, alreadyOptedOut));
+      const pendingBy = new Map<string, number>();
+      for (const c of before) if (c.status === "not_started") pendingBy.set(c.campaignId, (pendingBy.get(c.campaignId) ?? 0) + 1);
+      for (const [campaignId, n] of [...pendingBy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        await settleBulkSend(client, schema, campaignId, n, req.now);
+      }
+      return { changed: before, alreadyOptedOut };
+    },
+    tx,
+  );
 }

@@ -153,6 +153,48 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE c.status = 'bulk_sending'`,
     ],
   },
+  {
+    version: 5,
+    description: "sets are rows: member added_at, roster and campaign positions from sequences, roster and fact indexes, event consumers",
+    statements: [
+      // Members get the time they were added; existing members take their organization's creation time.
+      `ALTER TABLE $schema.org_members ADD COLUMN added_at bigint`,
+      `UPDATE $schema.org_members m SET added_at = o.created_at FROM $schema.organizations o WHERE o.id = m.org_id`,
+      `ALTER TABLE $schema.org_members ALTER COLUMN added_at SET NOT NULL`,
+      // Positions (the order rows were added: listings and the launch split, C4) come from sequences,
+      // not max(position) + 1 (a scan of the roster, and a race). They start above every existing
+      // position, so existing rosters keep their order and new rows follow.
+      `CREATE SEQUENCE $schema.org_members_position OWNED BY $schema.org_members.position`,
+      `SELECT setval('$schema.org_members_position', (SELECT coalesce(max(position), 0) + 1 FROM $schema.org_members), false)`,
+      `ALTER TABLE $schema.org_members ALTER COLUMN position SET DEFAULT nextval('$schema.org_members_position')`,
+      `CREATE SEQUENCE $schema.campaign_senders_position OWNED BY $schema.campaign_senders.position`,
+      `SELECT setval('$schema.campaign_senders_position', (SELECT coalesce(max(position), 0) + 1 FROM $schema.campaign_senders), false)`,
+      `ALTER TABLE $schema.campaign_senders ALTER COLUMN position SET DEFAULT nextval('$schema.campaign_senders_position')`,
+      // Campaigns listed in the order they were created: existing ones by creation time, then id.
+      `ALTER TABLE $schema.campaigns ADD COLUMN position bigint`,
+      `UPDATE $schema.campaigns c SET position = o.n
+       FROM (SELECT id, row_number() OVER (ORDER BY (data->>'createdAt')::bigint, id) AS n FROM $schema.campaigns) o WHERE o.id = c.id`,
+      `CREATE SEQUENCE $schema.campaigns_position OWNED BY $schema.campaigns.position`,
+      `SELECT setval('$schema.campaigns_position', (SELECT coalesce(max(position), 0) + 1 FROM $schema.campaigns), false)`,
+      `ALTER TABLE $schema.campaigns ALTER COLUMN position SET DEFAULT nextval('$schema.campaigns_position'), ALTER COLUMN position SET NOT NULL`,
+      `DROP INDEX $schema.campaigns_org`,
+      `CREATE INDEX campaigns_org_order ON $schema.campaigns (org_id, position)`,
+      // Rosters read a page at a time in position order; owners are counted by the last-owner rule;
+      // a member's sender rows are found when removing them (a_sender).
+      `CREATE INDEX org_members_order ON $schema.org_members (org_id, position)`,
+      `CREATE INDEX org_members_owners ON $schema.org_members (org_id) WHERE role = 'owner'`,
+      `CREATE INDEX campaign_senders_order ON $schema.campaign_senders (campaign_id, position)`,
+      `CREATE INDEX campaign_senders_user ON $schema.campaign_senders (user_id)`,
+      // The aggregate no longer carries a roster; rows written before bulk sends existed get one of null.
+      `UPDATE $schema.campaigns SET data = (data - 'senders') || jsonb_build_object('bulkSend', coalesce(data->'bulkSend', 'null'::jsonb))
+       WHERE data ? 'senders' OR NOT data ? 'bulkSend'`,
+      // Named event consumers and their positions (facts below every consumer's may be pruned).
+      `CREATE TABLE $schema.event_consumers (name text COLLATE "C" PRIMARY KEY, position bigint NOT NULL CHECK (position >= 0))`,
+      // The fact log read by organization or campaign (FactQuery).
+      `CREATE INDEX events_org ON $schema.events (org_id, seq)`,
+      `CREATE INDEX events_campaign ON $schema.events (campaign_id, seq) WHERE campaign_id IS NOT NULL`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

@@ -1,102 +1,57 @@
 /**
- * Reads that change nothing: one conversation, listings in hand-out order, the overview counts,
- * idempotency keys, invite tokens.
+ * Reads of the conversation pool that change nothing: listings in hand-out order (filtered, paged by
+ * the shared cursor) and the counts the overview is built from.
  * @module
  */
-import type { ListQuery } from "../../storage/contract.js";
-import type { Conversation, ConversationStatus, ConversationsOverview } from "../../types.js";
+import { AssignmentError } from "../../errors.js";
+import type { ConversationCounts, ConversationPage, ConversationQuery } from "../../storage/pool.js";
+import { cursorOf, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
-import type { PgPoolLike } from "../pg-like.js";
-import { sqlLimit } from "./claim.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, parseConversationId, statusCode, statusSql, toConversation } from "./rows.js";
+import type { Queryable } from "./aggregates.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, sqlLimit, statusSql, toConversation } from "./rows.js";
 
-/** One conversation, or `null`. */
-export async function getConversation(pool: PgPoolLike, schema: string, id: string): Promise<Conversation | null> {
-  const key = parseConversationId(id);
-  if (key === null) return null;
-  const { rows } = await pool.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE campaign_id = $1 AND seq = $2`,
-    [key.campaignId, key.seq],
+/** Conversations in hand-out order (the stored `rank, sort_key, seq`), filtered and paged; see {@link ConversationQuery}. */
+export async function listConversations(db: Queryable, schema: string, q: ConversationQuery): Promise<ConversationPage> {
+  const limit = Number(sqlLimit(q.limit));
+  const values: unknown[] = [q.campaignId];
+  const where = ["campaign_id = $1", statusSql(q.statuses)];
+  const param = (value: unknown, sql: (p: string) => string) => {
+    values.push(value);
+    where.push(sql(`$${values.length}`));
+  };
+  if (q.holder === null) where.push("assignee IS NULL");
+  else if (q.holder !== undefined) param(q.holder, (p) => `assignee = ${p}`);
+  if (q.status !== undefined) where.push(`status = ${statusCode(q.status)}`);
+  if (q.ids !== undefined) {
+    const seqs = q.ids.map(parseConversationId).flatMap((k) => (k !== null && k.campaignId === q.campaignId ? [k.seq] : []));
+    param(seqs, (p) => `seq = ANY(${p}::bigint[])`);
+  }
+  if (q.contactIds !== undefined) {
+    param([...q.contactIds], (p) => `seq IN (SELECT seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = ANY(${p}::text[]))`);
+  }
+  if (q.after !== undefined && q.after !== null) {
+    const cursor = parseCursor(q.after);
+    if (cursor === null) {
+      throw new AssignmentError("INVALID_INPUT", "Invalid conversation cursor: pass the cursor of a previous page unchanged.", { details: { field: "cursor" } });
+    }
+    values.push(cursor.rank, cursor.sortKey, cursor.seq);
+    const n = values.length;
+    where.push(`(rank, sort_key, seq) > ($${n - 2}::smallint, $${n - 1}::bigint, $${n}::bigint)`);
+  }
+  if (limit === 0) return { rows: [], cursor: null };
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`,
+    values,
   );
-  return rows[0] === undefined ? null : toConversation(rows[0]);
+  const page = rows.slice(0, limit).map(toConversation);
+  return { rows: page, cursor: rows.length > limit ? cursorOf(page[page.length - 1]!) : null };
 }
 
-/** Conversations in hand-out order; see {@link ListQuery}. */
-export async function listConversations(pool: PgPoolLike, schema: string, q: ListQuery): Promise<Conversation[]> {
-  const holder = q.holderId === null ? "assignee IS NULL" : "assignee = $2";
-  const { rows } = await pool.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
-     WHERE campaign_id = $1 AND ${holder} AND ${statusSql(q.statuses)}
-     ORDER BY rank, sort_key, seq LIMIT ${sqlLimit(q.limit)}`,
-    q.holderId === null ? [q.campaignId] : [q.campaignId, q.holderId],
-  );
-  return rows.map(toConversation);
-}
-
-/** Overview counts (A1) in one grouped scan of the campaign. */
-export async function overview(pool: PgPoolLike, schema: string, campaignId: string): Promise<ConversationsOverview> {
-  const { rows } = await pool.query<{ assignee: string | null; status: number; n: string; first: string | null }>(
-    `SELECT assignee, status, count(*) AS n, min(assigned_at) AS first FROM ${schema}.conversations
-     WHERE campaign_id = $1 GROUP BY assignee, status`,
+/** Counts by holder and status (A1) in one grouped scan of the campaign. */
+export async function countConversations(db: Queryable, schema: string, campaignId: string): Promise<ConversationCounts> {
+  const { rows } = await db.query<{ assignee: string | null; status: number; n: string }>(
+    `SELECT assignee, status, count(*) AS n FROM ${schema}.conversations WHERE campaign_id = $1 GROUP BY assignee, status`,
     [campaignId],
   );
-  const byStatus = Object.fromEntries(CONVERSATION_STATUSES.map((s) => [s, 0])) as Record<ConversationStatus, number>;
-  const holders = new Map<string, { userId: string; held: number; notStarted: number; needsReply: number }>();
-  let total = 0;
-  let unassigned = 0;
-  let unassignedNotStarted = 0;
-  let unassignedNeedsReply = 0;
-  const ns = statusCode("not_started");
-  const nr = statusCode("needs_reply");
-  for (const r of rows) {
-    const n = Number(r.n);
-    total += n;
-    byStatus[CONVERSATION_STATUSES[r.status]!] += n;
-    // Opted-out conversations count in the total only (O3, A1).
-    if (r.status === statusCode("opted_out")) continue;
-    if (r.assignee === null) {
-      unassigned += n;
-      if (r.status === ns) unassignedNotStarted += n;
-      if (r.status === nr) unassignedNeedsReply += n;
-      continue;
-    }
-    let h = holders.get(r.assignee);
-    if (h === undefined) holders.set(r.assignee, (h = { userId: r.assignee, held: 0, notStarted: 0, needsReply: 0 }));
-    h.held += n;
-    if (r.status === ns) h.notStarted += n;
-    if (r.status === nr) h.needsReply += n;
-  }
-  return {
-    campaignId,
-    total,
-    unassigned,
-    unassignedNotStarted,
-    unassignedNeedsReply,
-    byStatus,
-    senders: [...holders.values()].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)),
-  };
-}
-
-/** The stored result of an earlier claim with this key, or `null`. */
-export async function findClaimByKey(
-  pool: PgPoolLike,
-  schema: string,
-  campaignId: string,
-  texterId: string,
-  key: string,
-): Promise<Conversation[] | null> {
-  const { rows } = await pool.query<{ conversations: Conversation[] }>(
-    `SELECT conversations FROM ${schema}.claim_keys WHERE campaign_id = $1 AND texter_id = $2 AND key = $3`,
-    [campaignId, texterId, key],
-  );
-  return rows[0]?.conversations ?? null;
-}
-
-/** The campaign owning a current or revoked invite token, or `null`. */
-export async function findCampaignIdByInviteToken(pool: PgPoolLike, schema: string, token: string): Promise<string | null> {
-  const { rows } = await pool.query<{ campaign_id: string }>(
-    `SELECT campaign_id FROM ${schema}.invite_tokens WHERE token = $1`,
-    [token],
-  );
-  return rows[0]?.campaign_id ?? null;
+  return { rows: rows.map((r) => ({ holder: r.assignee, status: CONVERSATION_STATUSES[r.status]!, count: Number(r.n) })) };
 }

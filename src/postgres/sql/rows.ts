@@ -1,16 +1,14 @@
 /**
- * Mapping between conversation rows and {@link Conversation}s, and the numeric codes stored.
+ * Mapping between conversation rows and {@link Conversation}s, and the SQL fragments every statement
+ * shares. The stored codes are the shared rules' (`selfassign/adapter`): `status` is `statusCode`,
+ * `rank` is `orderRank`, `sort_key` is `sortKey`, so the index order is the hand-out order.
  * @module
  */
-import { handOutRank } from "../../core/policy.js";
-import type { StatusSet } from "../../storage/contract.js";
-import type { Conversation, ConversationStatus } from "../../types.js";
+import type { StatusSet } from "../../core/moves.js";
+import { AssignmentError } from "../../errors.js";
+import { conversationId, statusCode } from "../../storage/rules.js";
+import type { Conversation } from "../../types.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
-
-/** Status code stored in `conversations.status` (index in CONVERSATION_STATUSES). */
-export function statusCode(status: ConversationStatus): number {
-  return CONVERSATION_STATUSES.indexOf(status);
-}
 
 /** A SQL condition selecting a status set (`open` = not closed, not opted out). */
 export function statusSql(set: StatusSet): string {
@@ -28,13 +26,31 @@ export function statusSql(set: StatusSet): string {
   }
 }
 
-/** Stored `rank`: hand-out rank 0–2, 3 closed, 4 opted out. */
-export function rankOf(status: ConversationStatus): number {
-  return handOutRank(status) ?? (status === "closed" ? 3 : 4);
+/** Inline a limit into SQL text only after proving it is a small whole number (no generic plan over `LIMIT $n`). */
+export function sqlLimit(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new TypeError(`invalid limit ${n}`);
+  return String(n);
+}
+
+/**
+ * A position cursor (rosters, campaign listings): the position of the last row read, as text, or
+ * `null` for the start. Anything else is refused with `INVALID_INPUT`.
+ */
+export function positionCursor(after: string | null | undefined): string | null {
+  if (after === undefined || after === null) return null;
+  if (typeof after !== "string" || !/^(0|[1-9][0-9]{0,17})$/.test(after)) {
+    throw new AssignmentError("INVALID_INPUT", "Invalid cursor: pass the cursor of a previous page unchanged.", { details: { field: "cursor" } });
+  }
+  return after;
 }
 
 /** The columns every conversation query selects, in this order. */
 export const CONVERSATION_COLUMNS = "campaign_id, seq, contact_id, status, assignee, assigned_at, reply_at, contact_tz";
+
+/** {@link CONVERSATION_COLUMNS}, each qualified by a table alias. */
+export function columnsOf(alias: string): string {
+  return CONVERSATION_COLUMNS.split(", ").map((col) => `${alias}.${col}`).join(", ");
+}
 
 /** A conversation row as `pg` returns it (bigint columns arrive as strings). */
 export interface ConversationRow {
@@ -48,21 +64,8 @@ export interface ConversationRow {
   contact_tz: string | null;
 }
 
-const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
-
-/** Conversation ids are `<campaignId>:<seq>`, as in the in-memory adapter. */
-export function conversationId(campaignId: string, seq: number | string): string {
-  return `${campaignId}:${seq}`;
-}
-
-/** Split a conversation id, or `null` when it is not one of ours. */
-export function parseConversationId(id: string): { campaignId: string; seq: number } | null {
-  const cut = id.lastIndexOf(":");
-  if (cut <= 0) return null;
-  const rest = id.slice(cut + 1);
-  if (!/^(0|[1-9][0-9]{0,14})$/.test(rest)) return null;
-  return { campaignId: id.slice(0, cut), seq: Number(rest) };
-}
+/** A bigint column (a string from `pg`) or `null`, as a number. */
+export const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
 /** Row → Conversation. */
 export function toConversation(row: ConversationRow): Conversation {
@@ -77,13 +80,4 @@ export function toConversation(row: ConversationRow): Conversation {
     contactTimeZone: row.contact_tz,
     seq: Number(row.seq),
   };
-}
-
-/** Hand-out order of conversations (rank, reply time for needs reply, import order). */
-export function byHandOut(a: Conversation, b: Conversation): number {
-  const ra = rankOf(a.status);
-  const rb = rankOf(b.status);
-  if (ra !== rb) return ra - rb;
-  if (ra === 0 && a.replyAt !== b.replyAt) return (a.replyAt ?? 0) - (b.replyAt ?? 0);
-  return a.seq - b.seq;
 }

@@ -89,7 +89,7 @@ export async function listCampaigns(db: Queryable, schema: string, query: Campai
   if (limit === 0) return { rows: [], cursor: null };
   const { rows } = await db.query<CampaignRow & { position: string }>(
     `SELECT ${CAMPAIGN_COLUMNS}, position FROM ${schema}.campaigns WHERE org_id = $1 AND position > $2::bigint ORDER BY position LIMIT ${limit + 1}`,
-    [query.orgId, after ?? "0"],
+    [query.orgId, after],
   );
   const page = rows.slice(0, limit);
   return { rows: page.map(toCampaign), cursor: rows.length > limit ? String(page[page.length - 1]!.position) : null };

@@ -3,7 +3,6 @@
  * the shared cursor) and the counts the overview is built from.
  * @module
  */
-import { AssignmentError } from "../../errors.js";
 import type { ConversationCounts, ConversationPage, ConversationQuery } from "../../storage/pool.js";
 import { cursorOf, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
@@ -31,9 +30,7 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
   }
   if (q.after !== undefined && q.after !== null) {
     const cursor = parseCursor(q.after);
-    if (cursor === null) {
-      throw new AssignmentError("INVALID_INPUT", "Invalid conversation cursor: pass the cursor of a previous page unchanged.", { details: { field: "cursor" } });
-    }
+    if (cursor === null) return { rows: [], cursor: null }; // not one of ours: an empty page (the contract)
     values.push(cursor.rank, cursor.sortKey, cursor.seq);
     const n = values.length;
     where.push(`(rank, sort_key, seq) > ($${n - 2}::smallint, $${n - 1}::bigint, $${n}::bigint)`);

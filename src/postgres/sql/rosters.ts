@@ -40,11 +40,8 @@ export async function readRoster(db: Queryable, schema: string, q: RosterQuery):
     values.push([...q.userIds]);
     where.push(`user_id = ANY($${values.length}::text[])`);
   }
-  const after = positionCursor(q.after);
-  if (after !== null) {
-    values.push(after);
-    where.push(`position > $${values.length}::bigint`);
-  }
+  values.push(positionCursor(q.after));
+  where.push(`position > $${values.length}::bigint`);
   if (limit === 0) return { rows: [], cursor: null };
   const { rows } = await db.query<RosterRow>(
     members

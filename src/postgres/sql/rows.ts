@@ -5,7 +5,6 @@
  * @module
  */
 import type { StatusSet } from "../../core/moves.js";
-import { AssignmentError } from "../../errors.js";
 import { conversationId, statusCode } from "../../storage/rules.js";
 import type { Conversation } from "../../types.js";
 import { CONVERSATION_STATUSES } from "../../types.js";
@@ -33,15 +32,12 @@ export function sqlLimit(n: number): string {
 }
 
 /**
- * A position cursor (rosters, campaign listings): the position of the last row read, as text, or
- * `null` for the start. Anything else is refused with `INVALID_INPUT`.
+ * A position cursor (rosters, campaign listings): the position of the last row read, as text; `"0"`
+ * for the start. A cursor this adapter did not make reads as past the end (the contract: an empty page).
  */
-export function positionCursor(after: string | null | undefined): string | null {
-  if (after === undefined || after === null) return null;
-  if (typeof after !== "string" || !/^(0|[1-9][0-9]{0,17})$/.test(after)) {
-    throw new AssignmentError("INVALID_INPUT", "Invalid cursor: pass the cursor of a previous page unchanged.", { details: { field: "cursor" } });
-  }
-  return after;
+export function positionCursor(after: string | null | undefined): string {
+  if (after === undefined || after === null) return "0";
+  return typeof after === "string" && /^(0|[1-9][0-9]{0,17})$/.test(after) ? after : "9223372036854775807";
 }
 
 /** The columns every conversation query selects, in this order. */

@@ -40,9 +40,10 @@ export {
   statusCode,
   zoneOpen,
 } from "./storage/rules.js";
-export type { ClaimRoom, HeldCounts } from "./storage/rules.js";
+export type { ClaimRoom, ConversationKey, CursorParts, HeldCounts } from "./storage/rules.js";
 export type { MoveReason, MoveSource, MoveSpec, Moved, StatusSet } from "./core/moves.js";
-export type { MemberChange, SenderChange } from "./core/changes.js";
+export type { MemberChange, NewMember, SenderChange } from "./core/changes.js";
+export type { BulkSendFinish } from "./core/campaign.js";
 export { bulkSendRunning, finishBulkSend } from "./core/campaign.js";
 export { handOutRank } from "./core/policy.js";
 export { CONVERSATION_STATUSES } from "./types.js";

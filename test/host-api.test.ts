@@ -70,6 +70,10 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     // Campaigns: admins all, texters theirs.
     expect((await all((cursor) => engine.listCampaigns({ actorId: admin, orgId, cursor, limit: 1 }))).map((c) => c.id)).toEqual([campaignId, other.id]);
     expect((await all((cursor) => engine.listCampaigns({ actorId: "t3", orgId, cursor, limit: 1 }))).map((c) => c.id)).toEqual([other.id]);
+    await engine.updateCampaignSettings({ actorId: admin, campaignId: other.id, enabled: true });
+    await engine.enableInviteLink({ actorId: admin, campaignId: other.id });
+    const seenByTexter = (await engine.listCampaigns({ actorId: "t3", orgId })).items[0]!;
+    expect(seenByTexter.invite).toEqual({ enabled: true, token: null, revokedTokens: [] }); // the link is the admins' to share
     expect(await code(engine.listCampaigns({ actorId: "outsider", orgId }))).toBe("NOT_A_MEMBER");
     // Members and senders, in the order they were added.
     expect((await all((cursor) => engine.listMembers({ actorId: admin, orgId, cursor, limit: 2 }))).map((m) => m.userId)).toEqual([admin, "t1", "t2", "t3"]);

@@ -271,8 +271,10 @@ describe.each(adapters)("on $name storage", ({ open }) => {
       // The manual clock starts at 2026-11-03 15:00 UTC = 10:00 in New York. Move to 21:00 New York.
       clock.advance(11 * 3600_000);
       const before = await eventCount(engine);
-      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "outside_texting_hours" });
-      expect(await engine.joinByInvite({ token, userId: "late" })).toEqual({ ok: false, reason: "outside_texting_hours" });
+      // The refusal says when texting opens: 09:00 the next morning in New York (14:00 UTC).
+      const opensAt = Date.UTC(2026, 10, 4, 14, 0);
+      expect(await engine.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "outside_texting_hours", opensAt });
+      expect(await engine.joinByInvite({ token, userId: "late" })).toEqual({ ok: false, reason: "outside_texting_hours", opensAt });
       expect(await eventCount(engine)).toBe(before);
       // In Los Angeles it is 18:00: inside.
       await engine.updateCampaignSettings({ actorId: admin, campaignId, timeZone: "America/Los_Angeles" });

@@ -239,6 +239,14 @@ export function disableInviteLink(campaign: Campaign, actor: Actor, ctx: Context
   return change(next, [event("campaign.invite_link_disabled", ctx, campaign.orgId, campaign.id, {})]);
 }
 
+/** What {@link finishBulkSend} asks storage to store and record. */
+export interface BulkSendFinish {
+  /** The campaign after (the same object when nothing changes). */
+  readonly state: Campaign;
+  /** Facts to record in the same step. */
+  readonly facts: CampaignPlan["facts"];
+}
+
 /**
  * The bulk send has nothing left pending (C6). Storage applies it in the same atomic step as the
  * change that left nothing pending (the last acknowledgement, an opt-out, a close, the host recording
@@ -246,7 +254,7 @@ export function disableInviteLink(campaign: Campaign, actor: Actor, ctx: Context
  * campaign becomes `active`; a paused one stays paused (and resumes as active). Anything else is
  * returned unchanged. The facts have no actor.
  */
-export function finishBulkSend(campaign: Campaign, now: number): { readonly state: Campaign; readonly facts: CampaignPlan["facts"] } {
+export function finishBulkSend(campaign: Campaign, now: number): BulkSendFinish {
   if (!bulkSendRunning(campaign)) return { state: campaign, facts: [] };
   const ctx: Context = { now, actorId: null };
   const to = campaign.status === "bulk_sending" ? "active" : campaign.status;

@@ -14,13 +14,21 @@ export interface Actor {
   readonly role: Role | null;
 }
 
+/** A member to add: a user and a role. */
+export interface NewMember {
+  /** The user. */
+  readonly userId: string;
+  /** Their role. */
+  readonly role: Role;
+}
+
 /** A change to an organization's member rows (O1). Never a version check; the rules are checked inside the step. */
 export type MemberChange =
   | {
       /** Add each user who is not a member yet, with the given role. Existing members are left as they are. */
       readonly kind: "add";
       /** Users and roles, no user twice. */
-      readonly members: readonly { readonly userId: string; readonly role: Role }[];
+      readonly members: readonly NewMember[];
     }
   | {
       /** Change a member's role; refused with `not_a_member`, or `last_owner` when it would leave no owner. */

@@ -171,7 +171,10 @@ export async function listCampaigns(shell: Shell, input: unknown): Promise<Page<
   if (actor.role !== "texter") return { items: page.rows, cursor: page.cursor };
   const mine: Campaign[] = [];
   for (const c of page.rows) {
-    if ((await shell.storage.readRoster({ roster: "senders", campaignId: c.id, userIds: [i.actorId], limit: 1 })).rows.length > 0) mine.push(c);
+    // A texter sees the campaigns they send on, without the invite link's tokens (an admin's to share).
+    if ((await shell.storage.readRoster({ roster: "senders", campaignId: c.id, userIds: [i.actorId], limit: 1 })).rows.length > 0) {
+      mine.push({ ...c, invite: { enabled: c.invite.enabled, token: null, revokedTokens: [] } });
+    }
   }
   return { items: mine, cursor: page.cursor };
 }

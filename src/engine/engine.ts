@@ -19,13 +19,13 @@ import { type StaleReleaseJob, type StaleReleaseJobOptions, startJob } from "./s
 
 /** The input of operation `K` (what the method takes). */
 type In<K extends keyof Engine> = Engine[K] extends (input: infer I) => unknown ? I : never;
-type Actor = { actorId: string };
-type OnCampaign = Actor & { campaignId: string; signal?: AbortSignal };
+type Actor = r.ActorInput;
+type OnCampaign = r.CampaignInput;
 type Settings = import("../core/campaign.js").CampaignSettingsPatch;
 type Source = import("../core/assignment.js").ReassignSource;
 type Filter = import("../types.js").StatusFilter;
 type Role = import("../types.js").Role;
-type ListPage = { cursor?: string | null; limit?: number };
+type ListPage = r.PageInput;
 
 /** Self assignment over one storage; safe to call concurrently from any number of callers and processes. Create it with `createEngine`. */
 export class Engine {

@@ -23,6 +23,8 @@ export type RequestResult =
       readonly ok: false;
       /** Why (S2 order). */
       readonly reason: RefusalReason;
+      /** With `outside_texting_hours` (T1): when texting hours next open, epoch ms. */
+      readonly opensAt?: number;
     };
 
 /** Result of {@link Engine.joinByInvite}. */
@@ -47,6 +49,8 @@ export type JoinResult =
       readonly ok: false;
       /** Why (L2). */
       readonly reason: JoinRefusalReason;
+      /** With `outside_texting_hours` (T1): when texting hours next open, epoch ms (the same link works then). */
+      readonly opensAt?: number;
     };
 
 /** Result of {@link Engine.importContacts}. */
@@ -257,4 +261,26 @@ export interface EventQuery {
   readonly campaignId?: string;
   /** Only these types. */
   readonly types?: readonly EventType[];
+}
+
+/** Who acts: the id of the user your service authenticated. */
+export interface ActorInput {
+  /** The acting user. */
+  readonly actorId: string;
+}
+
+/** An operation on a campaign by an actor, that may wait its turn. */
+export interface CampaignInput extends ActorInput {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Aborts the wait (the call then fails with `ABORTED`, having changed nothing). */
+  readonly signal?: AbortSignal;
+}
+
+/** Where a page of a listing starts, and how long it is. */
+export interface PageInput {
+  /** The `cursor` of the previous page; omit (or `null`) for the first. */
+  readonly cursor?: string | null;
+  /** Most items (default 100, at most 1,000). */
+  readonly limit?: number;
 }

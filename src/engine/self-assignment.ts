@@ -6,7 +6,8 @@
 import { assertMayView, decideJoin, decideRelease, decideRequest, type ClaimPlan } from "../core/assignment.js";
 import { AssignmentError } from "../errors.js";
 import type { ClaimOutcome } from "../storage/pool.js";
-import type { Conversation } from "../types.js";
+import { nextOpening } from "../core/next-opening.js";
+import type { Campaign, Conversation } from "../types.js";
 import type { AssignmentViewFilter, JoinResult, Page, ReleaseResult, RequestResult } from "./results.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
@@ -46,12 +47,13 @@ export async function requestConversations(shell: Shell, input: unknown): Promis
       context: shell.facts(ctx, c.campaign.orgId, i.campaignId),
     };
     if (decision.kind === "refuse") {
-      if (key === null) return { ok: false, reason: decision.reason };
+      const refusal = refused(decision.reason, c.campaign, ctx.now);
+      if (key === null) return refusal;
       // A retry of a request that succeeded returns its result even when it would be refused now (S8):
       // a claim of nothing replays a used key and changes nothing otherwise.
       const replay = await shell.storage.claim({ ...request, ...NOTHING_TO_CLAIM });
       if (replay.kind === "conflict") return AGAIN;
-      return replay.kind === "replayed" ? { ok: true, conversations: replay.conversations, replayed: true } : { ok: false, reason: decision.reason };
+      return replay.kind === "replayed" ? { ok: true, conversations: replay.conversations, replayed: true } : refusal;
     }
     const outcome: ClaimOutcome = await shell.storage.claim({ ...request, ...claimFields(shell, decision.claim) });
     switch (outcome.kind) {
@@ -69,6 +71,11 @@ export async function requestConversations(shell: Shell, input: unknown): Promis
   }, i.signal);
 }
 
+/** A refusal; outside texting hours it says when they open (T1). */
+function refused<R extends string>(reason: R, campaign: Campaign, now: number): { ok: false; reason: R; opensAt?: number } {
+  return reason === "outside_texting_hours" ? { ok: false, reason, opensAt: nextOpening(now, campaign.schedule) } : { ok: false, reason };
+}
+
 /** A claim of nothing (`limit: 0`): only an idempotency key's replay can come of it. */
 const NOTHING_TO_CLAIM = { limit: 0, maxHeld: null, gate: { maxNotStarted: null, maxNeedsReply: null }, ranks: [], contactZones: null } as const;
 
@@ -81,7 +88,7 @@ export async function joinByInvite(shell: Shell, input: unknown): Promise<JoinRe
     const c = await shell.context(campaignId, i.userId);
     const ctx = shell.ctx(i.userId);
     const d = decideJoin(c.campaign, i.token, c, ctx.now);
-    if (d.kind === "refuse") return { ok: false, reason: d.reason };
+    if (d.kind === "refuse") return refused(d.reason, c.campaign, ctx.now);
     const outcome = await shell.storage.claim({
       campaignId,
       texterId: i.userId,

@@ -130,8 +130,16 @@ export function conversationId(campaignId: string, seq: number | string): string
   return `${campaignId}:${seq}`;
 }
 
+/** A conversation id's parts. */
+export interface ConversationKey {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** The import position. */
+  readonly seq: number;
+}
+
 /** Split a conversation id into campaign and import position, or `null` when it is not one. */
-export function parseConversationId(id: string): { campaignId: string; seq: number } | null {
+export function parseConversationId(id: string): ConversationKey | null {
   const cut = id.lastIndexOf(":");
   if (cut <= 0) return null;
   const rest = id.slice(cut + 1);
@@ -144,14 +152,24 @@ export function cursorOf(c: Conversation): string {
   return `${orderRank(c.status)}.${sortKey(c)}.${c.seq}`;
 }
 
+/** A hand-out cursor's parts. */
+export interface CursorParts {
+  /** The listing rank (`orderRank`). */
+  readonly rank: number;
+  /** The sort key within the rank (`sortKey`). */
+  readonly sortKey: number;
+  /** The import position. */
+  readonly seq: number;
+}
+
 /** A cursor's parts, or `null` when it is not one of {@link cursorOf}'s. */
-export function parseCursor(cursor: string): { rank: number; sortKey: number; seq: number } | null {
+export function parseCursor(cursor: string): CursorParts | null {
   const m = /^([0-4])\.(-?[0-9]{1,16})\.([0-9]{1,15})$/.exec(cursor);
   return m === null ? null : { rank: Number(m[1]), sortKey: Number(m[2]), seq: Number(m[3]) };
 }
 
 /** True when `c` comes after the cursor in hand-out order. */
-export function isAfter(c: Conversation, cursor: { rank: number; sortKey: number; seq: number }): boolean {
+export function isAfter(c: Conversation, cursor: CursorParts): boolean {
   const rank = orderRank(c.status);
   if (rank !== cursor.rank) return rank > cursor.rank;
   const key = sortKey(c);

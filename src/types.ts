@@ -374,6 +374,13 @@ export interface EventPayloads {
 /** Every event type name. */
 export type EventType = keyof EventPayloads;
 
+/**
+ * Who causes a change: a `user` (an id your service authenticated), a `system` actor (an id the
+ * engine was told acts on the host's own authority: `createEngine({ systemActors })`), or the `host`
+ * itself reporting what happened (messaging events and bulk sends, no actor id).
+ */
+export type ActorType = "user" | "system" | "host";
+
 /** An event as the engine hands it to storage, before storage gives it a position. */
 export type EventDraft = {
   [T in EventType]: {
@@ -387,6 +394,8 @@ export type EventDraft = {
     readonly campaignId: string | null;
     /** Who caused it; `null` for host-reported messaging events. */
     readonly actorId: string | null;
+    /** What kind of actor: a `user`, a `system` actor (the host acting on its own authority), or the `host` reporting (no actor). */
+    readonly actorType: ActorType;
     /** Type-specific payload. */
     readonly data: EventPayloads[T];
   };

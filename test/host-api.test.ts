@@ -4,8 +4,8 @@
  * late and duplicate events answered as results, and events filtered by organization, campaign and type.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssignmentError } from "../src/index.js";
-import { setup as baseSetup } from "./helpers.js";
+import { AssignmentError, createEngine } from "../src/index.js";
+import { manualClock, setup as baseSetup, uniqueId } from "./helpers.js";
 import { type AdapterFixture, adapters } from "./support/adapters.js";
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -172,5 +172,27 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     await s.engine.pauseCampaign({ actorId: s.admin, campaignId: s.campaignId });
     await watching;
     expect(seen).toEqual(["conversations.assigned", "campaign.status_changed"]);
+  });
+
+  it("A6, Events: a system actor acts on the host's own authority, and its events say so", async () => {
+    const clock = manualClock();
+    const engine = createEngine({ storage: fixture.storage, clock: clock.now, systemActors: ["signup-service"], generateId: (k) => uniqueId(k) });
+    const org = await engine.createOrganization({ name: "Sys", ownerId: "founder" });
+    // The host's sign-up flow adds members without posing as an owner.
+    expect(await engine.addMember({ actorId: "signup-service", orgId: org.id, userId: "new-volunteer", role: "texter" })).toMatchObject({ role: "texter" });
+    const campaign = await engine.createCampaign({ actorId: "signup-service", orgId: org.id, title: "Imported" });
+    await engine.importContacts({ actorId: "signup-service", campaignId: campaign.id, contacts: [{ contactId: "a" }] });
+    const events = await engine.readEvents({ orgId: org.id, limit: 100 });
+    expect(events.map((e) => [e.type, e.actorId, e.actorType])).toEqual([
+      ["organization.created", "founder", "user"],
+      ["organization.member_added", "founder", "user"],
+      ["organization.member_added", "signup-service", "system"],
+      ["campaign.created", "signup-service", "system"],
+      ["conversations.imported", "signup-service", "system"],
+    ]);
+    // It is nobody's texter, and an engine that was not told about it treats the id as a stranger.
+    expect(await engine.requestConversations({ campaignId: campaign.id, texterId: "signup-service" })).toMatchObject({ ok: false });
+    const plain = createEngine({ storage: fixture.storage, clock: clock.now });
+    expect(await code(plain.addMember({ actorId: "signup-service", orgId: org.id, userId: "x", role: "texter" }))).toBe("NOT_A_MEMBER");
   });
 });

@@ -125,9 +125,9 @@ describe("SQLite: migrating a database written by the first adapter (user_versio
     const db = new Database(file);
     cleanups.push(() => db.close());
     const storage = createSqliteStorage({ database: db });
-    expect(storage.migrate()).toEqual({ from: 1, to: 2 });
-    expect(db.pragma("user_version", { simple: true })).toBe(2);
-    expect(storage.migrate()).toEqual({ from: 2, to: 2 });
+    expect(storage.migrate()).toEqual({ from: 1, to: 3 });
+    expect(db.pragma("user_version", { simple: true })).toBe(3);
+    expect(storage.migrate()).toEqual({ from: 3, to: 3 });
     const clock = manualClock(Date.UTC(2026, 10, 3, 15, 0, 0));
     const engine = createEngine({ storage, clock: clock.now });
 
@@ -230,16 +230,16 @@ describe("SQLite: several connections and processes on one file", () => {
   it("migrate() from four processes at once on an empty file: one creates the schema, the others find it", async () => {
     const file = tempFile();
     const results = await migrateAtOnce(file, 4);
-    expect(results.map((r) => r.from).sort()).toEqual([0, 2, 2, 2]);
+    expect(results.map((r) => r.from).sort()).toEqual([0, 3, 3, 3]);
     const { storage } = connect(file);
-    expect(storage.migrate()).toEqual({ from: 2, to: 2 });
+    expect(storage.migrate()).toEqual({ from: 3, to: 3 });
   }, 60_000);
 
   it("O1, C3: migrate() from four processes at once on an old database moves each roster once", async () => {
     const file = tempFile();
     const old = writeOldDatabase(file);
     const results = await migrateAtOnce(file, 4);
-    expect(results.map((r) => r.from).sort()).toEqual([1, 2, 2, 2]);
+    expect(results.map((r) => r.from).sort()).toEqual([1, 3, 3, 3]);
     const { db } = connect(file);
     expect(db.prepare("SELECT user_id FROM members WHERE org_id = ? ORDER BY pos").all(old.orgId).map((r) => (r as { user_id: string }).user_id)).toEqual(Object.keys(old.members));
     expect(db.prepare("SELECT user_id FROM senders WHERE campaign_id = ? ORDER BY pos").all(old.campaign.id).map((r) => (r as { user_id: string }).user_id)).toEqual(

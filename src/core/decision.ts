@@ -3,7 +3,7 @@
  * @module
  */
 import { AssignmentError } from "../errors.js";
-import type { EventDraft, EventPayloads, EventType } from "../types.js";
+import type { ActorType, EventDraft, EventPayloads, EventType } from "../types.js";
 
 /** What a decision function returns: the next state and the events that describe the change. */
 export interface Decision<S> {
@@ -19,6 +19,13 @@ export interface Context {
   readonly now: number;
   /** Who acts; `null` for host-reported events. */
   readonly actorId: string | null;
+  /** True when the actor is a system actor (the host acting on its own authority). */
+  readonly system?: boolean;
+}
+
+/** The kind of actor of a context. */
+export function actorTypeOf(ctx: Pick<Context, "actorId" | "system">): ActorType {
+  return ctx.actorId === null ? "host" : ctx.system === true ? "system" : "user";
 }
 
 /** Build a typed event draft. */
@@ -29,7 +36,7 @@ export function event<T extends EventType>(
   campaignId: string | null,
   data: EventPayloads[T],
 ): EventDraft {
-  return { type, at: ctx.now, orgId, campaignId, actorId: ctx.actorId, data } as EventDraft;
+  return { type, at: ctx.now, orgId, campaignId, actorId: ctx.actorId, actorType: actorTypeOf(ctx), data } as EventDraft;
 }
 
 /** Throw an `INVALID_STATE` error. */

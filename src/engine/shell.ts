@@ -6,7 +6,7 @@
  */
 import { customAlphabet, nanoid } from "nanoid";
 import type { Actor, CampaignPlan } from "../core/changes.js";
-import type { Context } from "../core/decision.js";
+import { type Context, actorTypeOf } from "../core/decision.js";
 import { AssignmentError } from "../errors.js";
 import type { CampaignContext, CampaignOutcome } from "../storage/aggregates.js";
 import type { StorageAdapter } from "../storage/contract.js";
@@ -33,6 +33,12 @@ export interface EngineOptions {
   readonly waitTimeoutMs?: number;
   /** Told of lost races (debug), timeouts and storage faults (warn); see also the `selfassign:*` diagnostics channels. */
   readonly logger?: EngineLogger;
+  /**
+   * Actor ids that stand for the host acting on its own authority — a sign-up flow adding members, an
+   * importer, a scheduled job. Passed as `actorId`, one acts with an owner's authority in every
+   * organization, and its events say `actorType: "system"`. Pick ids no user can have.
+   */
+  readonly systemActors?: readonly string[];
 }
 
 const tokenAlphabet = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-", 32);
@@ -54,8 +60,15 @@ export class Shell {
   readonly waitTimeoutMs: number;
   /** Where waits and faults are reported. */
   readonly observer: Observer;
+  /** The system actors' ids. */
+  private readonly system: ReadonlySet<string>;
 
   constructor(options: EngineOptions) {
+    const system = options.systemActors ?? [];
+    if (!Array.isArray(system) || system.some((id) => typeof id !== "string" || id.length === 0)) {
+      throw new AssignmentError("INVALID_INPUT", '"systemActors" must be a list of non-empty ids.', { details: { field: "systemActors" } });
+    }
+    this.system = new Set(system);
     this.observer = new Observer(options.logger);
     this.storage = wrapStorage(options.storage, this.observer);
     this.clock = options.clock ?? Date.now;
@@ -66,12 +79,17 @@ export class Shell {
 
   /** A decision context: now, and who acts. */
   ctx(actorId: string | null): Context {
-    return { now: this.clock(), actorId };
+    return actorId !== null && this.system.has(actorId) ? { now: this.clock(), actorId, system: true } : { now: this.clock(), actorId };
   }
 
   /** The fact context of a write. */
   facts(ctx: Context, orgId: string, campaignId: string | null): FactContext {
-    return { at: ctx.now, orgId, campaignId, actorId: ctx.actorId };
+    return { at: ctx.now, orgId, campaignId, actorId: ctx.actorId, actorType: actorTypeOf(ctx) };
+  }
+
+  /** A system actor acts with an owner's authority in every organization. */
+  private roleOf(actorId: string, role: Actor["role"]): Actor["role"] {
+    return this.system.has(actorId) ? "owner" : role;
   }
 
   /**
@@ -120,7 +138,7 @@ export class Shell {
   /** A campaign with the actor (their role) in one read. */
   async campaignActor(campaignId: string, actorId: string): Promise<{ campaign: Campaign; organization: Organization; actor: Actor }> {
     const c = await this.context(campaignId, actorId);
-    return { campaign: c.campaign, organization: c.organization, actor: { id: actorId, role: c.role } };
+    return { campaign: c.campaign, organization: c.organization, actor: { id: actorId, role: this.roleOf(actorId, c.role) } };
   }
 
   /** A member row, or `null`. */
@@ -130,7 +148,7 @@ export class Shell {
 
   /** The actor: their role in the organization. */
   async actor(orgId: string, actorId: string): Promise<Actor> {
-    return { id: actorId, role: (await this.member(orgId, actorId))?.role ?? null };
+    return { id: actorId, role: this.roleOf(actorId, this.system.has(actorId) ? null : ((await this.member(orgId, actorId))?.role ?? null)) };
   }
 
   /** One conversation, or `CONVERSATION_NOT_FOUND`. */

@@ -12,7 +12,16 @@ import { type Connection, jsonList } from "./database.js";
 export function recordFacts(c: Connection, facts: readonly Fact[]): void {
   if (facts.length > 0) c.factsRecorded();
   for (const f of facts) {
-    c.run("INSERT INTO events (type, at, org_id, campaign_id, actor_id, data) VALUES (?, ?, ?, ?, ?, ?)", f.type, f.at, f.orgId, f.campaignId, f.actorId, JSON.stringify(f.data));
+    c.run(
+      "INSERT INTO events (type, at, org_id, campaign_id, actor_id, actor_type, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      f.type,
+      f.at,
+      f.orgId,
+      f.campaignId,
+      f.actorId,
+      f.actorType,
+      JSON.stringify(f.data),
+    );
   }
 }
 
@@ -23,6 +32,7 @@ interface EventRow {
   org_id: string;
   campaign_id: string | null;
   actor_id: string | null;
+  actor_type: string;
   data: string;
 }
 
@@ -42,9 +52,9 @@ export function readFacts(c: Connection, q: FactQuery): FactRecord[] {
     where.push("type IN (SELECT value FROM json_each(?))");
     params.push(jsonList(q.types));
   }
-  const rows = c.all<EventRow>(`SELECT seq, type, at, org_id, campaign_id, actor_id, data FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...params, q.limit);
+  const rows = c.all<EventRow>(`SELECT seq, type, at, org_id, campaign_id, actor_id, actor_type, data FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...params, q.limit);
   return rows.map(
-    (r) => ({ seq: r.seq, type: r.type, at: r.at, orgId: r.org_id, campaignId: r.campaign_id, actorId: r.actor_id, data: JSON.parse(r.data) as unknown }) as FactRecord,
+    (r) => ({ seq: r.seq, type: r.type, at: r.at, orgId: r.org_id, campaignId: r.campaign_id, actorId: r.actor_id, actorType: r.actor_type, data: JSON.parse(r.data) as unknown }) as FactRecord,
   );
 }
 

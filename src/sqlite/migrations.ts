@@ -10,7 +10,7 @@ import type { Campaign, Organization, Role, Sender } from "../adapter.js";
 import type { Connection } from "./database.js";
 
 /** The schema version this adapter writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Version 1: the first SQLite adapter (rosters inside the organization and campaign JSON). */
 const V1 = `
@@ -122,6 +122,11 @@ const STEPS: readonly ((c: Connection) => void)[] = [
   (c) => {
     c.db.exec(V2);
     rostersToRows(c);
+  },
+  // Facts say what kind of actor caused them (a user, a system actor, the host reporting).
+  (c) => {
+    c.db.exec("ALTER TABLE events ADD COLUMN actor_type TEXT");
+    c.db.exec("UPDATE events SET actor_type = CASE WHEN actor_id IS NULL THEN 'host' ELSE 'user' END");
   },
 ];
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type {
+  ActorType,
   AssignReason,
   Conversation,
   EventDraft,
@@ -35,6 +36,8 @@ export interface FactContext {
   readonly campaignId: string | null;
   /** Who acts; `null` for the host's own reports (messaging events, bulk sends). */
   readonly actorId: string | null;
+  /** What kind of actor (see `ActorType`). */
+  readonly actorType: ActorType;
 }
 
 /** Which facts to read: positions after `after`, oldest first, at most `limit`, optionally filtered. */
@@ -53,7 +56,7 @@ export interface FactQuery {
 
 /** Build one fact. */
 export function fact<T extends EventType>(context: FactContext, type: T, data: EventPayloads[T], campaignId = context.campaignId): Fact {
-  return { type, at: context.at, orgId: context.orgId, campaignId, actorId: context.actorId, data } as Fact;
+  return { type, at: context.at, orgId: context.orgId, campaignId, actorId: context.actorId, actorType: context.actorType, data } as Fact;
 }
 
 function byHolder<T>(items: readonly T[], holder: (item: T) => string | null): Map<string, T[]> {

@@ -24,7 +24,7 @@ export function freshId(kind: string): string {
 
 /** A fact context. */
 export function context(orgId: string, campaignId: string | null, actorId: string | null = "admin", at = T0): FactContext {
-  return { at, orgId, campaignId, actorId };
+  return { at, orgId, campaignId, actorId, actorType: actorId === null ? "host" : "user" };
 }
 
 /** A new organization aggregate (version 1). */

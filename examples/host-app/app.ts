@@ -11,7 +11,7 @@ import type { Auth, AuthEnv } from "./auth.js";
 import type { BulkSender } from "./bulk.js";
 import type { LiveHub } from "./live.js";
 import { errorMessage } from "./messages.js";
-import { ORG_ID, OWNER_ID, USERS } from "./seed.js";
+import { APP_ID, ORG_ID, USERS } from "./seed.js";
 import type { FakeSms, InboundSms } from "./sms.js";
 import type { MessageLog } from "./storage.js";
 import { texterRoutes } from "./texter.js";
@@ -46,8 +46,8 @@ export function createApp(d: Deps) {
 
   // The "log in as" picker: the demo's stand-in for a real log-in (see auth.ts).
   app.get("/login", async (c) => {
-    // The app lists the members on its own authority, as the owner (selfassign has no system actor yet).
-    const members = (await d.engine.listMembers({ actorId: OWNER_ID, orgId: ORG_ID, limit: 100 })).items;
+    // The app lists the members on its own authority, as its system actor.
+    const members = (await d.engine.listMembers({ actorId: APP_ID, orgId: ORG_ID, limit: 100 })).items;
     const note = (id: string) => USERS.find((u) => u.userId === id)?.note ?? "";
     const next = c.req.query("next") ?? "/";
     const body = html`<h1>Log in as…</h1><section><p class="muted">A demo stand-in for your real log-in: pick anybody.</p>

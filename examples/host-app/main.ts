@@ -16,7 +16,7 @@ import { createApp } from "./app.js";
 import { createAuth } from "./auth.js";
 import { createBulkSender } from "./bulk.js";
 import { createLiveHub } from "./live.js";
-import { ORG_ID, OWNER_ID, seed } from "./seed.js";
+import { APP_ID, ORG_ID, seed } from "./seed.js";
 import { createFakeSms } from "./sms.js";
 import { openBackend } from "./storage.js";
 
@@ -57,7 +57,7 @@ const server = serve({ fetch: createApp(deps).fetch, port, hostname: host }, (in
 });
 
 // A bulk send a crash or restart interrupted goes on (any number of processes may run workers).
-const campaigns = await engine.listCampaigns({ actorId: OWNER_ID, orgId: ORG_ID, limit: 1000 });
+const campaigns = await engine.listCampaigns({ actorId: APP_ID, orgId: ORG_ID, limit: 1000 });
 for (const c of campaigns.items) if (c.status === "bulk_sending") bulk.start(c.id);
 
 // Graceful shutdown: stop taking requests, end the live streams and workers, close the database.

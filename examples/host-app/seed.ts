@@ -7,8 +7,15 @@ import { isAssignmentError, type Engine } from "selfassign";
 
 export const ORG_ID = "vote-org";
 export const DEMO_CAMPAIGN_ID = "gotv-demo";
-/** The owner the app acts as for its own jobs (listing campaigns at start-up, resuming bulk sends). */
+/** The organization's first owner (a person: the seed creates the organization as them). */
 export const OWNER_ID = "alice";
+
+/**
+ * The app itself, for what it does on its own authority (seeding, listing members for the log-in
+ * picker, resuming bulk sends at start-up): a system actor (`createEngine({ systemActors })`), so its
+ * events say `actorType: "system"` and no person is impersonated. No user can log in with this id.
+ */
+export const APP_ID = "system:host-app";
 
 export const USERS: readonly { userId: string; role: "owner" | "admin" | "texter"; note: string }[] = [
   { userId: "alice", role: "owner", note: "owner: the admin page" },
@@ -26,7 +33,7 @@ export async function seed(engine: Engine): Promise<boolean> {
     if (isAssignmentError(error) && error.code === "ALREADY_EXISTS") return false; // seeded before, or by another process now
     throw error;
   }
-  const actor = { actorId: OWNER_ID };
+  const actor = { actorId: APP_ID };
   await engine.addMembers({ ...actor, orgId: ORG_ID, members: USERS.filter((u) => u.role !== "owner").map(({ userId, role }) => ({ userId, role })) });
   const campaign = await engine.createCampaign({ ...actor, orgId: ORG_ID, id: DEMO_CAMPAIGN_ID, title: "Get Out The Vote (demo)" });
   const zones = [null, "America/Chicago", "America/Denver", "America/Los_Angeles"];

@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { createEngine, type Engine } from "selfassign";
+import { APP_ID } from "./seed.js";
 import { createPostgresStorage } from "selfassign/postgres";
 import { createSqliteStorage } from "selfassign/sqlite";
 
@@ -72,7 +73,7 @@ function openSqlite(file: string): Backend {
       return group(rows, n);
     },
   };
-  return { engine: createEngine({ storage }), log, label: `SQLite ${file}`, close: async () => void db.close() };
+  return { engine: createEngine({ storage, systemActors: [APP_ID] }), log, label: `SQLite ${file}`, close: async () => void db.close() };
 }
 
 async function openPostgres(url: string): Promise<Backend> {
@@ -108,5 +109,5 @@ async function openPostgres(url: string): Promise<Backend> {
     },
   };
   const where = new URL(url);
-  return { engine: createEngine({ storage }), log, label: `PostgreSQL ${where.host}${where.pathname}`, close: () => pool.end() };
+  return { engine: createEngine({ storage, systemActors: [APP_ID] }), log, label: `PostgreSQL ${where.host}${where.pathname}`, close: () => pool.end() };
 }

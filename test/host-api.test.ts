@@ -144,6 +144,23 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     expect([...first, ...rest].map((e) => e.seq)).toEqual((await one.engine.readEvents({ orgId: one.orgId, limit: 1000 })).map((e) => e.seq));
   });
 
+  it("Events: a batch's conversation ids read back exactly, in order, as often as they are read", async () => {
+    const { engine, campaignId, admin } = await launched(30);
+    await engine.updateCampaignSettings({ actorId: admin, campaignId, batchSize: 20 });
+    const got = await engine.requestConversations({ campaignId, texterId: "t1" });
+    if (!got.ok) throw new Error("expected a batch");
+    const ids = got.conversations.map((c) => c.id);
+    expect(ids).toHaveLength(20);
+    await engine.releaseConversations({ actorId: admin, campaignId, conversationIds: ids.slice(0, 9) });
+    for (let read = 0; read < 2; read++) {
+      const events = await engine.readEvents({ campaignId, types: ["conversations.assigned", "conversations.unassigned"], limit: 1000 });
+      expect(events.map((e) => [e.type, e.type === "conversations.assigned" || e.type === "conversations.unassigned" ? e.data.conversationIds : null])).toEqual([
+        ["conversations.assigned", ids],
+        ["conversations.unassigned", ids.slice(0, 9)],
+      ]);
+    }
+  });
+
   it("Events: the head, named consumers with their own positions, pruning, and a push stream that ends with its signal", async () => {
     const s = await launched(6);
     const head = await s.engine.getEventHead();

@@ -100,14 +100,14 @@ export class CampaignTable {
     return CONVERSATION_STATUSES[this.status[slot]!]!;
   }
 
-  /** A snapshot of one conversation. */
-  conversation(slot: number): Conversation {
+  /** A snapshot of one conversation (`id`, when the caller has the canonical id string already, is reused). */
+  conversation(slot: number, id: string = this.idOf(slot)): Conversation {
     const h = this.holder[slot]!;
     const reply = this.replyAt[slot]!;
     const assigned = this.assignedAt[slot]!;
     const tz = this.tz[slot]!;
     return {
-      id: this.idOf(slot),
+      id,
       campaignId: this.campaignId,
       contactId: this.contactIds[slot]!,
       status: CONVERSATION_STATUSES[this.status[slot]!]!,

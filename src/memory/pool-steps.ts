@@ -30,12 +30,13 @@ export function runMove(table: CampaignTable, move: MoveSpec, senders: readonly 
 export function applyUpdate(table: CampaignTable, change: ConversationChange, now: number): ConversationChangeResult {
   const s = table.slotOf(change.conversationId);
   if (s === -1) return { kind: "not_found" };
-  const before = table.conversation(s);
+  // `slotOf` accepts only the canonical id, so the caller's string is the id (one less string per change).
+  const before = table.conversation(s, change.conversationId);
   if (change.heldBy !== undefined && (before.assigneeId === null || (change.heldBy !== null && before.assigneeId !== change.heldBy))) {
     return { kind: "not_held", current: before };
   }
   if (change.status !== undefined && !change.status.from.includes(before.status)) return { kind: "invalid", current: before };
   if (change.status !== undefined) table.setStatus(s, change.status.to, replyAtAfter(before, change.status.to, now) ?? NaN);
   if (change.release === true && table.holderOf(s) !== null) table.setHolder(s, null, now);
-  return { kind: "changed", before, after: table.conversation(s) };
+  return { kind: "changed", before, after: table.conversation(s, before.id) };
 }

@@ -191,6 +191,24 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     expect(seen).toEqual(["conversations.assigned", "campaign.status_changed"]);
   });
 
+  it("Events: a watch wakes on a notification, not its poll, and ends at once when aborted from inside its loop", async () => {
+    const s = await launched(6);
+    const after = await s.engine.getEventHead();
+    const controller = new AbortController();
+    const seen: string[] = [];
+    // pollMs is a minute: only the storage's notification can wake the watch in time, and only a
+    // sleep that looks at the signal first can end it before the test's timeout.
+    const watching = (async () => {
+      for await (const e of s.engine.watchEvents({ after, campaignId: s.campaignId, pollMs: 60_000, signal: controller.signal })) {
+        seen.push(e.type);
+        controller.abort();
+      }
+    })();
+    await s.engine.requestConversations({ campaignId: s.campaignId, texterId: "t1" });
+    await watching;
+    expect(seen).toEqual(["conversations.assigned"]);
+  });
+
   it("A6, Events: a system actor acts on the host's own authority, and its events say so", async () => {
     const clock = manualClock();
     const engine = createEngine({ storage: fixture.storage, clock: clock.now, systemActors: ["signup-service"], generateId: (k) => uniqueId(k) });

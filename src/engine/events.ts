@@ -97,19 +97,47 @@ export async function pruneEvents(shell: Shell, input: unknown): Promise<number>
   return consumers(shell).pruneFacts(PruneInput(input, "input").upTo);
 }
 
-/** Sleep until `ms` pass, the storage signals new facts, or `signal` aborts. */
-function wake(shell: Shell, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      stop?.();
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const stop = shell.storage.onFacts?.(done);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/**
+ * One watch's alarm: subscribed to the storage's notifications once for the whole watch, so a
+ * notification that arrives while a page is read is remembered, not lost.
+ */
+class Alarm {
+  private rang = false;
+  private ring: (() => void) | null = null;
+  private readonly stop: (() => void) | undefined;
+
+  constructor(shell: Shell) {
+    this.stop = shell.storage.onFacts?.(() => {
+      this.rang = true;
+      this.ring?.();
+    });
+  }
+
+  /** Sleep until `ms` pass, the storage signals new facts (now or since the last sleep), or `signal` aborts. */
+  sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.rang || signal?.aborted === true) {
+        this.rang = false;
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.ring = null;
+        this.rang = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.ring = done;
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Unsubscribe. */
+  close(): void {
+    this.stop?.();
+  }
 }
 
 /**
@@ -120,14 +148,19 @@ function wake(shell: Shell, ms: number, signal: AbortSignal | undefined): Promis
 export async function* watchEvents(shell: Shell, input: unknown = {}): AsyncGenerator<SelfAssignEvent, void, undefined> {
   const i = WatchInput(input, "input");
   const aborted = () => i.signal?.aborted === true;
-  let after = i.after !== undefined || i.consumer !== undefined ? await start(shell, i) : await shell.storage.factHead();
-  while (!aborted()) {
-    const page = await shell.storage.readFacts(query(i, after, i.batchSize));
-    for (const e of page) {
-      if (aborted()) return;
-      yield e;
-      after = e.seq;
+  const alarm = new Alarm(shell);
+  try {
+    let after = i.after !== undefined || i.consumer !== undefined ? await start(shell, i) : await shell.storage.factHead();
+    while (!aborted()) {
+      const page = await shell.storage.readFacts(query(i, after, i.batchSize));
+      for (const e of page) {
+        if (aborted()) return;
+        yield e;
+        after = e.seq;
+      }
+      if (page.length < i.batchSize) await alarm.sleep(i.pollMs, i.signal);
     }
-    if (page.length < i.batchSize) await wake(shell, i.pollMs, i.signal);
+  } finally {
+    alarm.close();
   }
 }

@@ -44,7 +44,8 @@ function findBinDir(): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (asked of the OS). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

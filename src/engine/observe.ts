@@ -40,6 +40,8 @@ export const CHANNELS = {
   timeout: "selfassign:timeout",
   /** A storage method failed: `{ method, outcome, error }`. */
   storageError: "selfassign:storage-error",
+  /** The PostgreSQL adapter's claim queue changed: `{ schema, waiting, active }` (claims waiting in memory for a slot, claim transactions running). */
+  claimQueue: "selfassign:claim-queue",
 } as const;
 
 const operations = new Map<string, TracingChannel<object, OperationContext>>();

@@ -45,6 +45,7 @@ export async function requestConversations(shell: Shell, input: unknown): Promis
       idempotencyKey: key,
       now: ctx.now,
       context: shell.facts(ctx, c.campaign.orgId, i.campaignId),
+      signal: i.signal,
     };
     if (decision.kind === "refuse") {
       const refusal = refused(decision.reason, c.campaign, ctx.now);
@@ -98,6 +99,7 @@ export async function joinByInvite(shell: Shell, input: unknown): Promise<JoinRe
       idempotencyKey: null,
       now: ctx.now,
       context: shell.facts(ctx, c.campaign.orgId, campaignId),
+      signal: i.signal,
     });
     if (outcome.kind === "conflict" || outcome.kind === "replayed") return AGAIN;
     if (outcome.kind === "refused") return { ok: false, reason: "not_a_member" };

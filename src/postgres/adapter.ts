@@ -12,20 +12,22 @@ import type { StorageAdapter } from "../storage/contract.js";
 import type { FactQuery, FactRecord } from "../storage/facts.js";
 import type * as P from "../storage/pool.js";
 import type { Campaign, Conversation, Organization } from "../types.js";
-import type { PgPoolLike } from "./pg-like.js";
+import type { PgClientLike, PgPoolLike } from "./pg-like.js";
 import { findCampaignByToken, listCampaigns, loadCampaign, loadContext, loadOrganization } from "./sql/aggregates.js";
 import { acknowledgeInitialSends, leaseInitialSends } from "./sql/bulk-send.js";
 import { commitCampaign } from "./sql/commit-campaign.js";
 import { commitOrganization } from "./sql/commit-organization.js";
 import { optOut, releaseStale, updateConversations } from "./sql/conversation-writes.js";
-import { acknowledgeEvents, factHead, pruneFacts, readConsumer, readFacts, saveConsumer } from "./sql/facts.js";
+import { claim } from "./sql/claim.js";
+import { acknowledgeEvents, numberedHead, pruneFacts, readConsumer, readFacts, saveConsumer } from "./sql/facts.js";
 import { ClaimQueue } from "./sql/group-claim.js";
+import { FactSignals } from "./sql/listen.js";
 import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
 import { countConversations, listConversations } from "./sql/reads.js";
 import { readRoster } from "./sql/rosters.js";
 import { quoteSchema } from "./sql/schema-name.js";
-import type { TxOptions } from "./sql/transaction.js";
+import { SharedClient, type TxOptions } from "./sql/transaction.js";
 
 /** Options of {@link createPostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -52,6 +54,14 @@ export interface PostgresStorageOptions {
    * with `AssignmentError` code `TIMEOUT`, nothing changed.
    */
   readonly lockTimeoutMs?: number;
+  /**
+   * Push event notifications with LISTEN/NOTIFY (default `true`): while an event watcher runs
+   * (`engine.watchEvents`), one connection of the pool LISTENs for other processes' commits. Set
+   * `false` behind PgBouncer in transaction mode (it keeps no session for LISTEN): watchers then hear
+   * of this process's own commits at once and poll for the rest (every `pollMs`). Writers notify
+   * either way.
+   */
+  readonly listen?: boolean;
 }
 
 /** Result of {@link PostgresStorage.migrate}. */
@@ -73,6 +83,24 @@ export interface PostgresStorage extends StorageAdapter {
    * delete them. Returns how many rows were affected.
    */
   acknowledgeEvents(upTo: number, options?: { prune?: boolean }): Promise<number>;
+  /**
+   * This adapter bound to `client`, a connection on which you have begun a transaction (`BEGIN`):
+   * every method runs on that client, each write as a savepoint inside your transaction, so the
+   * engine's change and facts commit or roll back with your own rows. Cheap: create an engine over it
+   * per transaction (`createEngine({ storage: storage.withClient(client) })`). The pool is never
+   * touched and claims are not grouped; calls on it take turns. The locks a step takes (a campaign's
+   * advisory lock, row locks) are held until you COMMIT or ROLLBACK: keep the transaction short. A
+   * refusal or a fault rolls back to the step's savepoint and leaves your transaction usable. Reads of
+   * events see what is numbered already (numbering is left to reads outside transactions); its facts
+   * are notified when you commit. The client stays yours: release it yourself.
+   */
+  withClient(client: PgClientLike): PostgresStorage;
+  /**
+   * Call `listener` soon after facts are recorded, by this process or (with `listen`) any other; returns
+   * the function that stops it. While any listener is registered one pooled connection LISTENs. A hint:
+   * read with `readFacts` (watchers also poll, so a lost notification only delays).
+   */
+  onFacts(listener: () => void): () => void;
 }
 
 function wholeOption(value: number | undefined, fallback: number, name: string, min: number): number {
@@ -101,10 +129,13 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   }
   const limit = wholeOption(options.maxConcurrentClaims, Math.max(2, 2 * availableParallelism()), "maxConcurrentClaims", 1);
   const group = wholeOption(options.maxClaimGroup, 16, "maxClaimGroup", 1);
-  const tx: TxOptions = { lockTimeoutMs: wholeOption(options.lockTimeoutMs, 30_000, "lockTimeoutMs", 0) };
+  const lockTimeoutMs = wholeOption(options.lockTimeoutMs, 30_000, "lockTimeoutMs", 0);
+  if (options.listen !== undefined && typeof options.listen !== "boolean") throw new TypeError("listen must be true or false.");
   const schema = quoteSchema(options.schema ?? "selfassign");
   guardIdleErrors(options.pool);
-  return new PostgresAdapter(options.pool, schema, tx, new ClaimQueue(options.pool, schema, limit, group, tx));
+  const signals = new FactSignals(options.pool, schema, options.listen ?? true);
+  const tx: TxOptions = { lockTimeoutMs, factsCommitted: () => signals.committed() };
+  return new PostgresAdapter(options.pool, schema, tx, signals, new ClaimQueue(options.pool, schema, limit, group, tx), null);
 }
 
 const guardedPools = new WeakSet<object>();
@@ -133,8 +164,20 @@ class PostgresAdapter implements PostgresStorage {
     private readonly pool: PgPoolLike,
     readonly schema: string,
     private readonly tx: TxOptions,
-    private readonly claims: ClaimQueue,
+    private readonly signals: FactSignals,
+    private readonly claims: Pick<ClaimQueue, "run">,
+    /** The host's client when bound to its transaction (`withClient`), else `null`. */
+    private readonly shared: SharedClient | null,
   ) {}
+
+  withClient(client: PgClientLike): PostgresStorage {
+    if (typeof client !== "object" || client === null || typeof client.query !== "function") {
+      throw new TypeError("withClient needs a client (from pool.connect()) on which you began a transaction.");
+    }
+    const shared = new SharedClient(client);
+    const tx: TxOptions = { lockTimeoutMs: this.tx.lockTimeoutMs };
+    return new PostgresAdapter(shared, this.schema, tx, this.signals, { run: (req) => claim(shared, this.schema, req, tx) }, shared);
+  }
 
   migrate(): Promise<MigrateResult> {
     return migrate(this.pool, this.schema);
@@ -201,11 +244,16 @@ class PostgresAdapter implements PostgresStorage {
 
   // --- the fact log
   readFacts(query: FactQuery): Promise<readonly FactRecord[]> {
-    return readFacts(this.pool, this.schema, query, this.tx);
+    return readFacts(this.pool, this.schema, query, this.shared === null ? () => this.signals.number() : async () => undefined);
   }
 
   factHead(): Promise<number> {
-    return factHead(this.pool, this.schema, this.tx);
+    return this.shared === null ? this.signals.number() : numberedHead(this.pool, this.schema);
+  }
+
+  onFacts(listener: () => void): () => void {
+    if (typeof listener !== "function") throw new TypeError("onFacts needs a function.");
+    return this.signals.add(listener);
   }
 
   readConsumer(name: string): Promise<number> {

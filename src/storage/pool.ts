@@ -113,6 +113,12 @@ export interface ClaimRequest {
   readonly now: number;
   /** Who and when, for the facts. */
   readonly context: FactContext;
+  /**
+   * The caller's `AbortSignal`, if any: a hint for adapters that queue claims; not stored. An adapter
+   * may drop a claim still waiting in its queue when the signal aborts, rejecting with `ABORTED`
+   * (nothing changed); once a claim's step has begun it runs to the end.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Result of {@link StorageAdapter.claim}. */

@@ -13,6 +13,17 @@ type StorageOptions = Omit<PostgresStorageOptions, "pool" | "schema">;
  * A pool on the test server and a fresh schema, migrated; `close()` drops the schema and ends the
  * pools. `server()` opens another pool and adapter on the same schema: a second app server.
  */
+/** Independent reader of persisted state: plain SQL, not the adapter's query methods. */
+export function inspectConversations(pool: pg.Pool, schema: string): (campaignId: string) => Promise<InspectedConversation[]> {
+  return async (campaignId) => {
+    const { rows } = await pool.query<{ seq: string; contact_id: string; assignee: string | null; status: number }>(
+      `SELECT seq, contact_id, assignee, status FROM "${schema}".conversations WHERE campaign_id = $1 ORDER BY seq`,
+      [campaignId],
+    );
+    return rows.map((r) => ({ id: `${campaignId}:${r.seq}`, contactId: r.contact_id, holder: r.assignee, status: CONVERSATION_STATUSES[r.status]! }));
+  };
+}
+
 export async function postgresFixture(options: { poolSize?: number } & StorageOptions = {}) {
   const url = inject("databaseUrl");
   const schema = `t_${process.pid}_${Date.now().toString(36)}_${++counter}`;
@@ -22,14 +33,7 @@ export async function postgresFixture(options: { poolSize?: number } & StorageOp
   // No error listener of our own: the adapter must keep a dying connection from crashing the process.
   const storage: PostgresStorage = createPostgresStorage({ pool, schema, ...storageOptions });
   await storage.migrate();
-  /** Independent reader of persisted state: plain SQL, not the adapter's query methods. */
-  const inspect = async (campaignId: string): Promise<InspectedConversation[]> => {
-    const { rows } = await pool.query<{ seq: string; contact_id: string; assignee: string | null; status: number }>(
-      `SELECT seq, contact_id, assignee, status FROM "${schema}".conversations WHERE campaign_id = $1 ORDER BY seq`,
-      [campaignId],
-    );
-    return rows.map((r) => ({ id: `${campaignId}:${r.seq}`, contactId: r.contact_id, holder: r.assignee, status: CONVERSATION_STATUSES[r.status]! }));
-  };
+  const inspect = inspectConversations(pool, schema);
   /** The campaign's sender user ids, in roster order, read with plain SQL. */
   const senders = async (campaignId: string): Promise<string[]> => {
     const { rows } = await pool.query<{ user_id: string }>(`SELECT user_id FROM "${schema}".campaign_senders WHERE campaign_id = $1 ORDER BY position`, [campaignId]);

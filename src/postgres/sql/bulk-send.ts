@@ -1,8 +1,8 @@
 /**
  * Bulk send (C6): leases of pending initial messages and their acknowledgements, each under the
- * campaign's shared lock. A lease is one statement over the partial index of pending rows,
- * `FOR UPDATE … SKIP LOCKED`, so concurrent workers never lease the same conversation; an expired
- * lease (a crashed worker) is leased again.
+ * campaign's shared lock. A lease is one statement over the not-started range of the index of
+ * unassigned rows (and the holder index for held ones), `FOR UPDATE … SKIP LOCKED`, so concurrent
+ * workers never lease the same conversation; an expired lease (a crashed worker) is leased again.
  * @module
  */
 import { acknowledgedFacts } from "../../storage/facts.js";
@@ -12,7 +12,9 @@ import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { settleBulkSend } from "./bulk-pending.js";
 import { insertFacts } from "./facts.js";
 import { lockCampaign } from "./locks.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, columnsOf, sqlLimit, toConversation } from "./rows.js";
+import { CAMPAIGN } from "./claim.js";
+import { bySeqSql } from "./conversation-writes.js";
+import { type ConversationRow, columnsOf, sqlLimit, toConversation } from "./rows.js";
 import { type TxOptions, transaction } from "./transaction.js";
 
 const PENDING = statusCode("not_started");
@@ -33,17 +35,21 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
           : (await client.query<{ tz: string }>(`SELECT tz FROM ${schema}.campaign_time_zones WHERE campaign_id = $1`, [req.campaignId])).rows.map((r) => r.tz);
       const open = rule === null ? null : zoneOpen(rule);
       const closed = open === null ? [] : zones.filter((z) => !open(z)).sort();
+      // Pending rows (rank 1 is not_started) nobody holds are the not-started range of the index of
+      // unassigned rows, in import order; held ones (none while a bulk send runs: C6 hands texters no
+      // not-started work then) come from the holder index. Locked as read, updated by `ctid`.
+      const pending = (held: boolean) =>
+        `SELECT ctid, seq FROM ${schema}.conversations
+         WHERE campaign_id = ${CAMPAIGN} AND assignee IS ${held ? "NOT NULL" : "NULL"} AND rank = 1 AND (lease_until IS NULL OR lease_until <= $3)
+           AND (contact_tz IS NULL OR NOT (contact_tz = ANY($5::text[])))
+           AND EXISTS (SELECT 1 FROM ${schema}.campaigns WHERE id = $1 AND status = 'bulk_sending')
+         ORDER BY ${held ? "seq" : "sort_key, seq"} LIMIT ${sqlLimit(req.limit)}
+         FOR UPDATE OF conversations SKIP LOCKED`;
       const { rows } = await client.query<ConversationRow>(
-        `WITH picked AS MATERIALIZED (
-           SELECT seq FROM ${schema}.conversations
-           WHERE campaign_id = $1 AND status = ${PENDING} AND (lease_until IS NULL OR lease_until <= $3)
-             AND (contact_tz IS NULL OR NOT (contact_tz = ANY($5::text[])))
-             AND EXISTS (SELECT 1 FROM ${schema}.campaigns WHERE id = $1 AND status = 'bulk_sending')
-           ORDER BY seq LIMIT ${sqlLimit(req.limit)}
-           FOR UPDATE OF conversations SKIP LOCKED
-         )
+        `WITH free AS MATERIALIZED (${pending(false)}), held AS MATERIALIZED (${pending(true)}),
+         picked AS (SELECT ctid FROM (SELECT * FROM free UNION ALL SELECT * FROM held) u ORDER BY seq LIMIT ${sqlLimit(req.limit)})
          UPDATE ${schema}.conversations c SET lease_owner = $2, lease_until = $4
-         FROM picked WHERE c.campaign_id = $1 AND c.seq = picked.seq
+         FROM picked WHERE c.ctid = picked.ctid
          RETURNING ${columnsOf("c")}`,
         [req.campaignId, req.workerId, req.now, req.now + req.leaseMs, closed],
       );
@@ -52,10 +58,10 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
       const waiting = await client.query<{ tz: string }>(
         `SELECT z.tz FROM unnest($2::text[]) AS z(tz)
          WHERE EXISTS (SELECT 1 FROM ${schema}.conversations v
-                       WHERE v.campaign_id = $1 AND v.assignee IS NULL AND v.rank = 1 AND coalesce(v.contact_tz, '') = z.tz
+                       WHERE v.campaign_id = ${CAMPAIGN} AND v.assignee IS NULL AND v.rank = 1 AND coalesce(v.contact_tz, '') = z.tz
                          AND (v.lease_until IS NULL OR v.lease_until <= $3))
             OR EXISTS (SELECT 1 FROM ${schema}.conversations v
-                       WHERE v.campaign_id = $1 AND v.status = ${PENDING} AND v.assignee IS NOT NULL AND v.contact_tz = z.tz)
+                       WHERE v.campaign_id = ${CAMPAIGN} AND v.assignee IS NOT NULL AND v.rank = 1 AND v.contact_tz = z.tz)
          ORDER BY z.tz`,
         [req.campaignId, closed, req.now],
       );
@@ -73,19 +79,18 @@ export async function acknowledgeInitialSends(pool: PgPoolLike, schema: string, 
     pool,
     async (client) => {
       await lockCampaign(client, req.campaignId, "shared");
-      const { rows } = await client.query<ConversationRow>(
-        `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations
-         WHERE campaign_id = $1 AND seq = ANY($2::bigint[]) AND status = ${PENDING} AND lease_owner = $3
-         ORDER BY seq FOR UPDATE`,
-        [req.campaignId, seqs, req.workerId],
-      );
+      const { rows } = await client.query<ConversationRow & { row_id: string }>(bySeqSql(schema, "$2", { lock: true, where: `status = ${PENDING} AND lease_owner = $3` }), [
+        req.campaignId,
+        [...seqs].sort((a, b) => a - b),
+        req.workerId,
+      ]);
       const sent = rows.map(toConversation);
       if (sent.length > 0) {
         await client.query(
           `UPDATE ${schema}.conversations SET status = ${statusCode("initial_sent")}, rank = ${orderRank("initial_sent")},
              sort_key = seq, lease_owner = NULL, lease_until = NULL
-           WHERE campaign_id = $1 AND seq = ANY($2::bigint[])`,
-          [req.campaignId, sent.map((x) => x.seq)],
+           WHERE ctid = ANY($1::tid[])`,
+          [rows.map((r) => r.row_id)],
         );
       }
       await insertFacts(client, schema, acknowledgedFacts(req.context, sent));
@@ -101,7 +106,12 @@ export async function acknowledgeInitialSends(pool: PgPoolLike, schema: string, 
   );
 }
 
+/** Pending rows (rank 1 is not_started): the not-started range of the unassigned index, and held ones from the holder index. */
 async function countPending(client: PgClientLike, schema: string, campaignId: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.conversations WHERE campaign_id = $1 AND status = ${PENDING}`, [campaignId]);
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT (SELECT count(*) FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND rank = 1)
+          + (SELECT count(*) FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee IS NOT NULL AND rank = 1) AS n`,
+    [campaignId],
+  );
   return Number(rows[0]!.n);
 }

@@ -7,11 +7,8 @@
  * row, locked `FOR KEY SHARE` so a removal waits), held counts, the key, the contact zones — O(1)
  * roster data, whatever the size of the organization.
  *
- * The hand-out is one statement on the partial index of unassigned open rows, avoiding the traps
- * measured here: the candidate set is a MATERIALIZED CTE (so `LIMIT` cannot be re-evaluated into
- * more rows, PostgreSQL bug #15715), locked `FOR UPDATE OF conversations SKIP LOCKED` (only that
- * table, and a concurrent claimer skips rows instead of waiting), and the validated limit is inlined
- * into the text so no generic plan is built over `LIMIT $n`.
+ * The hand-out is one statement ({@link handOutQuery}): ordered ranges of the index of unassigned
+ * rows, locked as they are read and skipped when locked, then updated by `ctid`.
  * @module
  */
 import { claimFacts } from "../../storage/facts.js";
@@ -28,15 +25,18 @@ import { Rollback, type TxOptions, transaction } from "./transaction.js";
 const NOT_STARTED = statusCode("not_started");
 const NEEDS_REPLY = statusCode("needs_reply");
 
+/**
+ * The campaign parameter `$1` as range scans compare it: `(SELECT $1::text)`, an init-plan value the
+ * planner cannot look up in the statistics, so it plans for an average campaign of the table (its
+ * rows over its distinct campaigns) rather than for what the statistics say about this one. For a
+ * campaign imported since the last ANALYZE they say one row, and plans made for one row walked whole
+ * campaigns (a filter where an index range was meant, a sort of the campaign for one page).
+ */
+export const CAMPAIGN = "(SELECT $1::text)";
+
 /** True when a claim reads what its texter holds or did (a join's "holding none", gate, cap, idempotency key): it takes the texter's lock. */
 export function needsState(req: ClaimRequest): boolean {
   return req.join !== null || req.maxHeld !== null || req.gate.maxNotStarted !== null || req.gate.maxNeedsReply !== null || req.idempotencyKey !== null;
-}
-
-/** SQL condition for the allowed hand-out ranks (validated integers, inlined). */
-export function rankSql(ranks: readonly number[] = [0, 1, 2]): string {
-  if (ranks.some((r) => r !== 0 && r !== 1 && r !== 2)) throw new TypeError(`invalid ranks ${ranks.join(",")}`);
-  return ranks.length === 3 ? "rank <= 2" : ranks.length === 0 ? "FALSE" : `rank IN (${ranks.join(", ")})`;
 }
 
 /** Which of these zones a claim's T2 rule closes. */
@@ -83,13 +83,13 @@ export async function readClaimState(
   const parts = [
     "c.version",
     `(SELECT coalesce(array_agg(tz), '{}') FROM ${schema}.campaign_time_zones WHERE campaign_id = $1) AS zones`,
-    `(SELECT coalesce(array_agg(user_id), '{}') FROM ${schema}.campaign_senders WHERE campaign_id = $1 AND user_id = ANY($2::text[])) AS senders`,
+    `(SELECT coalesce(array_agg(user_id), '{}') FROM ${schema}.campaign_senders WHERE campaign_id = ${CAMPAIGN} AND user_id = ANY($2::text[])) AS senders`,
     counted.length === 0
       ? "'[]'::json AS held"
       : `(SELECT coalesce(json_agg(json_build_array(q.t, h.held, h.ns, h.nr)), '[]') FROM unnest(${param(counted)}::text[]) AS q(t)
            CROSS JOIN LATERAL (SELECT count(*) AS held, count(*) FILTER (WHERE status = ${NOT_STARTED}) AS ns,
                                       count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS nr
-                               FROM ${schema}.conversations WHERE campaign_id = $1 AND assignee = q.t) h) AS held`,
+                               FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee = q.t) h) AS held`,
     keyed.length === 0
       ? "'[]'::json AS previous"
       : `(SELECT coalesce(json_agg(json_build_array(q.t, k.conversations)), '[]')
@@ -129,64 +129,119 @@ export function standing(req: ClaimRequest, state: ClaimState | null): ClaimOutc
   return state.senders.has(req.texterId) ? null : { kind: "refused", reason: "not_a_sender" };
 }
 
-/**
- * The zoned claim statement, when some contact zones are closed (T2). Scanning the pool index in
- * hand-out order would read through every closed-zone row ahead of the open ones; instead the
- * candidates come from one index scan per part — replies and the rest, not-started of unknown zone,
- * and not-started of each open zone (the per-zone index) — merged in hand-out order, then locked
- * `FOR UPDATE OF c SKIP LOCKED` with the conditions checked again on the locked rows. `$4` holds the
- * closed zones, `$5` the open ones.
- */
-export function zonedClaimStatement(schema: string, limit: number, ranks: readonly number[], openZones: number): string {
-  const n = sqlLimit(limit);
-  const t = `${schema}.conversations`;
-  const parts = ranks
-    .filter((r) => r !== 1)
-    .map(
-      (r) => `(SELECT seq, rank, sort_key FROM ${t} WHERE campaign_id = $1 AND assignee IS NULL AND rank = ${r === 0 ? 0 : 2}
-               ORDER BY sort_key, seq LIMIT ${n})`,
-    );
-  if (ranks.includes(1)) {
-    // One scan of the per-zone index for contacts of unknown zone ('') and one for each open zone
-    // (`$5`, element by element: each is a plan-time constant, so each scan uses the index in order).
-    const zones = ["''", ...Array.from({ length: openZones }, (_, k) => `($5::text[])[${k + 1}]`)];
-    for (const zone of zones) {
-      parts.push(
-        `(SELECT seq, rank, sort_key FROM ${t}
-          WHERE campaign_id = $1 AND assignee IS NULL AND rank = 1 AND coalesce(contact_tz, '') = ${zone}
-          ORDER BY sort_key, seq LIMIT ${n})`,
-      );
-    }
-  }
-  if (parts.length === 0) parts.push(`(SELECT seq, rank, sort_key FROM ${t} WHERE FALSE)`);
-  return `WITH candidates AS MATERIALIZED (
-      SELECT seq, rank, sort_key FROM (${parts.join(" UNION ALL ")}) u
-      WHERE cardinality($5::text[]) >= 0 -- $5 (open zones) is typed even when no part reads it
-      ORDER BY rank, sort_key, seq LIMIT ${n}
-    ), picked AS MATERIALIZED (
-      SELECT c.seq FROM ${t} c JOIN candidates k ON c.campaign_id = $1 AND c.seq = k.seq
-      WHERE c.assignee IS NULL AND c.rank = k.rank
-        AND NOT (c.rank = 1 AND c.contact_tz IS NOT NULL AND c.contact_tz = ANY($4::text[]))
-      ORDER BY k.rank, k.sort_key, k.seq
-      FOR UPDATE OF c SKIP LOCKED
-    )
-    UPDATE ${t} c SET assignee = $2, assigned_at = $3
-    FROM picked WHERE c.campaign_id = $1 AND c.seq = picked.seq
-    RETURNING ${columnsOf("c")}`;
+/** Who gets the rows of a hand-out: one texter, or several texters dealt consecutive rows in hand-out order. */
+export type HandOutTo =
+  | { readonly texter: string }
+  | {
+      /** Texters in queue order; texter `k` gets the rows numbered `first[k]..last[k]` (from 1, consecutive) in hand-out order. */
+      readonly ranges: readonly { readonly texter: string; readonly first: number; readonly last: number }[];
+    };
+
+/** What a hand-out takes: see {@link handOutQuery}. */
+export interface HandOut {
+  /** The campaign. */
+  readonly campaignId: string;
+  /** Most rows. */
+  readonly limit: number;
+  /** Allowed ranks (0 needs reply, 1 not started, 2 the rest), as the engine asked. */
+  readonly ranks: readonly number[];
+  /** `null` when no contact zone is closed (T2); else the campaign's open zones (contacts of unknown zone are always open). */
+  readonly openZones: readonly string[] | null;
+  /** Who gets the rows. */
+  readonly to: HandOutTo;
+  /** `assigned_at`. */
+  readonly now: number;
 }
 
-/** The bare claim statement (exported for the benchmark's ceiling measurement). */
-export function claimStatement(schema: string, limit: number, ranks: readonly number[] = [0, 1, 2]): string {
-  return `WITH picked AS MATERIALIZED (
-      SELECT seq FROM ${schema}.conversations
-      WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(ranks)}
-      ORDER BY rank, sort_key, seq
-      LIMIT ${sqlLimit(limit)}
-      FOR UPDATE OF conversations SKIP LOCKED
-    )
-    UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3
-    FROM picked WHERE c.campaign_id = $1 AND c.seq = picked.seq
-    RETURNING ${columnsOf("c")}`;
+/** One ordered index range of unassigned rows a hand-out reads, best rows first. */
+interface Range {
+  readonly where: string;
+  readonly order: string;
+}
+
+/**
+ * The hand-out: up to `limit` unassigned rows in hand-out order (S4), assigned in one statement.
+ *
+ * Rows are locked as the index is read (`FOR UPDATE … SKIP LOCKED` on each ordered range), so
+ * concurrent hand-outs skip each other's rows and each takes the next free ones: a hand-out comes
+ * back short only when other claims hold the rows it skipped (S3). Ranks are read one range after
+ * another, each limited to what the earlier ones left (so no rank locks rows it does not take); with
+ * closed contact zones (T2) not-started rows come from one range of the per-zone index per open zone
+ * (and one for contacts of unknown zone) merged in import order, so closed zones are never walked.
+ * A merge locks at most the rows it returns plus what the other open zones' ranges read ahead.
+ *
+ * The rows are then updated by `ctid` (a TID scan per row): no join whose plan depends on what the
+ * statistics think the campaign holds (an unanalyzed campaign looks like one row, and a join over
+ * `(campaign_id, seq)` then walked the whole campaign for every row). The validated limit is inlined
+ * (no generic plan over `LIMIT $n`); a MATERIALIZED CTE keeps `LIMIT` from being re-evaluated into
+ * more rows (PostgreSQL bug #15715); `FOR UPDATE OF conversations` locks only that table.
+ */
+export function handOutQuery(schema: string, h: HandOut): { text: string; values: unknown[] } {
+  const n = sqlLimit(h.limit);
+  const t = `${schema}.conversations`;
+  const values: unknown[] = [h.campaignId, "texter" in h.to ? h.to.texter : h.to.ranges.map((r) => r.texter), h.now];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const ranks = [...new Set(h.ranks)].sort((a, b) => a - b);
+  if (ranks.some((r) => r !== 0 && r !== 1 && r !== 2)) throw new TypeError(`invalid ranks ${ranks.join(",")}`);
+  const lockScan = (r: Range, limit: string) =>
+    `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
+  const ctes: string[] = [];
+  const taken: string[] = []; // the CTEs whose rows are handed out, best first
+  if (ranks.length === 3 && h.openZones === null) {
+    // The common case: one range of the unassigned index, already in hand-out order.
+    ctes.push(`s AS MATERIALIZED (${lockScan({ where: "rank <= 2", order: "rank, sort_key, seq" }, n)})`);
+    taken.push("s");
+  } else {
+    const zones = h.openZones === null ? null : param(h.openZones);
+    for (const rank of ranks) {
+      // What is left after the ranks before this one (a plan-time constant for the first).
+      const left = taken.length === 0 ? n : `(${n} - ${taken.map((c) => `(SELECT count(*) FROM ${c})`).join(" - ")})`;
+      const name = `s${rank}`;
+      if (rank !== 1 || zones === null) {
+        ctes.push(`${name} AS MATERIALIZED (${lockScan({ where: `rank = ${rank}`, order: "sort_key, seq" }, left)})`);
+      } else {
+        // One range of the per-zone index for unknown zones and one per open zone (each zone a
+        // plan-time constant, so each scan reads its index range in order), merged in import order.
+        const parts = ["''", ...h.openZones!.map((_, k) => `(${zones}::text[])[${k + 1}]`)].map((zone, k) => {
+          ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone}`, order: "sort_key, seq" }, left)})`);
+          return `SELECT * FROM ${name}_${k}`;
+        });
+        ctes.push(`${name} AS MATERIALIZED (SELECT * FROM (${parts.join(" UNION ALL ")}) u ORDER BY sort_key, seq LIMIT ${left})`);
+      }
+      taken.push(name);
+    }
+  }
+  if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
+  ctes.push(`picked AS (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`);
+  if ("texter" in h.to) {
+    return {
+      text: `WITH ${ctes.join(",\n")}
+        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE c.ctid = picked.ctid
+        RETURNING ${columnsOf("c")}`,
+      values,
+    };
+  }
+  // Texter k gets the rows numbered first[k] up to first[k + 1] - 1: `width_bucket` finds k (no join).
+  const ranges = h.to.ranges;
+  const firsts = ranges.map((r, k) => {
+    if (r.first !== (k === 0 ? 1 : ranges[k - 1]!.last + 1) || r.last < r.first) throw new TypeError("hand-out ranges must be consecutive, from 1");
+    return r.first;
+  });
+  const first = param(firsts);
+  ctes.push(`numbered AS (SELECT ctid, row_number() OVER (ORDER BY rank, sort_key, seq) AS n FROM picked)`);
+  return {
+    text: `WITH ${ctes.join(",\n")}
+      UPDATE ${t} c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
+      FROM numbered WHERE c.ctid = numbered.ctid
+      RETURNING ${columnsOf("c")}`,
+    values,
+  };
+}
+
+/** The open contact zones of a claim (T2), or `null` when none of the campaign's zones is closed. */
+export function openZonesOf(zones: readonly string[], req: ClaimRequest): string[] | null {
+  const closed = closedOf(zones, req);
+  return closed.length === 0 ? null : zones.filter((z) => !closed.includes(z));
 }
 
 /** Store a successful keyed claim's result under its key (S8), in the claim's transaction. */
@@ -223,12 +278,15 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest,
         await insertFacts(client, schema, claimFacts(req.context, req.join, joined, req.texterId, []));
         return { ...room, joined };
       }
-      const closed = closedOf(state!.zones, req);
-      const open = state!.zones.filter((z) => !closed.includes(z));
-      const { rows } = await client.query<ConversationRow>(
-        closed.length === 0 ? claimStatement(schema, room.room, req.ranks) : zonedClaimStatement(schema, room.room, req.ranks, open.length),
-        closed.length === 0 ? [req.campaignId, req.texterId, req.now] : [req.campaignId, req.texterId, req.now, closed, open],
-      );
+      const q = handOutQuery(schema, {
+        campaignId: req.campaignId,
+        limit: room.room,
+        ranks: req.ranks,
+        openZones: openZonesOf(state!.zones, req),
+        to: { texter: req.texterId },
+        now: req.now,
+      });
+      const { rows } = await client.query<ConversationRow>(q.text, q.values);
       const conversations = rows.map(toConversation).sort(compareHandOut);
       // A claim that claims nothing and adds no sender writes nothing.
       if (conversations.length === 0 && !joined) return new Rollback<ClaimOutcome>({ kind: "claimed", conversations, joined });

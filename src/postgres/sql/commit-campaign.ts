@@ -19,41 +19,14 @@ import { startBulkSend } from "./bulk-pending.js";
 import { insertFacts } from "./facts.js";
 import { lockCampaign } from "./locks.js";
 import { changeSenders, moveTargets } from "./rosters.js";
-import { type ConversationRow, columnsOf, sqlLimit, statusSql, toConversation } from "./rows.js";
+import { moveQuery } from "./conversation-writes.js";
+import { type ConversationRow, toConversation } from "./rows.js";
 import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
 async function runMove(client: PgClientLike, schema: string, campaignId: string, move: MoveSpec, targets: readonly string[], now: number): Promise<Moved[]> {
   if (move.to === null ? move.from.kind === "unassigned" : targets.length === 0) return []; // nothing to take, or nobody to give to
-  const source =
-    move.from.kind === "unassigned"
-      ? "assignee IS NULL AND rank <= 2"
-      : move.from.kind === "all_holders"
-        ? "assignee IS NOT NULL"
-        : "assignee = ANY($4::text[])";
-  const limit = move.limit === null ? "" : `LIMIT ${sqlLimit(move.limit)}`;
-  const { rows } = await client.query<ConversationRow & { from_holder: string | null; n: string }>(
-    `WITH picked AS MATERIALIZED (
-       SELECT seq, assignee AS from_holder, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
-       FROM (
-         SELECT seq, assignee, rank, sort_key FROM ${schema}.conversations
-         WHERE campaign_id = $1 AND ${source} AND ${statusSql(move.statuses)}
-         ORDER BY rank, sort_key, seq ${limit}
-         FOR UPDATE OF conversations
-       ) s
-     ), dealt AS (
-       SELECT seq, from_holder, n,
-              CASE WHEN cardinality($2::text[]) = 0 THEN NULL ELSE ($2::text[])[((n - 1) % cardinality($2::text[])) + 1] END AS to_holder
-       FROM picked
-     )
-     UPDATE ${schema}.conversations c
-     SET assignee = d.to_holder,
-         assigned_at = CASE WHEN d.to_holder IS NULL THEN NULL
-                            WHEN d.to_holder IS NOT DISTINCT FROM d.from_holder THEN c.assigned_at
-                            ELSE $3::bigint END
-     FROM dealt d WHERE c.campaign_id = $1 AND c.seq = d.seq
-     RETURNING ${columnsOf("c")}, d.from_holder, d.n`,
-    move.from.kind === "holders" ? [campaignId, targets, now, move.from.holderIds] : [campaignId, targets, now],
-  );
+  const q = moveQuery(schema, campaignId, move, targets, now);
+  const { rows } = await client.query<ConversationRow & { from_holder: string | null; n: string }>(q.text, q.values);
   if (move.to !== null && rows.some((r) => r.status === statusCode("opted_out"))) {
     throw new Error("storage contract: opted-out conversations are never assigned (O3)");
   }

@@ -10,28 +10,33 @@ import { optOutFacts, unassignedFacts, updateFacts } from "../../storage/facts.j
 import type { StaleReleaseRequest } from "../../storage/capabilities.js";
 import type { ConversationChangeResult, ConversationUpdate, OptOutOutcome, OptOutRequest, UpdateOutcome } from "../../storage/pool.js";
 import { orderRank, parseConversationId, replyAtAfter, sortKey, statusCode } from "../../storage/rules.js";
+import type { MoveSpec } from "../../core/moves.js";
 import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { settleBulkSend } from "./bulk-pending.js";
+import { CAMPAIGN } from "./claim.js";
 import { insertFacts } from "./facts.js";
 import { campaignKey, lockCampaign, optOutKey } from "./locks.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, columnsOf, toConversation } from "./rows.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, columnsOf, sqlLimit, statusSql, toConversation } from "./rows.js";
 import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
 const NOT_STARTED = statusCode("not_started");
 
-/** Write conversations as they are now (status, rank, sort key, reply time, holder), in one statement. */
-async function writeConversations(client: PgClientLike, schema: string, campaignId: string, changed: readonly Conversation[]): Promise<void> {
+/**
+ * Write conversations as they are now (status, rank, sort key, reply time, holder), in one statement,
+ * by the `ctid` of the row versions the caller locked: a TID scan per row, whatever the statistics
+ * say about the campaign (a join on `(campaign_id, seq)` could walk an unanalyzed campaign per row).
+ */
+async function writeConversations(client: PgClientLike, schema: string, changed: readonly Conversation[], ctids: ReadonlyMap<number, string>): Promise<void> {
   if (changed.length === 0) return;
   await client.query(
     `UPDATE ${schema}.conversations c
      SET status = u.status, rank = u.rank, sort_key = u.sort_key, reply_at = u.reply_at, assignee = u.assignee, assigned_at = u.assigned_at
-     FROM unnest($2::bigint[], $3::smallint[], $4::smallint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
-          AS u(seq, status, rank, sort_key, reply_at, assignee, assigned_at)
-     WHERE c.campaign_id = $1 AND c.seq = u.seq`,
+     FROM unnest($1::tid[], $2::smallint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])
+          AS u(row_id, status, rank, sort_key, reply_at, assignee, assigned_at)
+     WHERE c.ctid = u.row_id`,
     [
-      campaignId,
-      changed.map((c) => c.seq),
+      changed.map((c) => ctids.get(c.seq)),
       changed.map((c) => statusCode(c.status)),
       changed.map((c) => orderRank(c.status)),
       changed.map((c) => sortKey(c)),
@@ -40,6 +45,57 @@ async function writeConversations(client: PgClientLike, schema: string, campaign
       changed.map((c) => c.assignedAt),
     ],
   );
+}
+
+/**
+ * Conversations of campaign `$1` by seq (`seqs`: the SQL of a bigint[] parameter), one primary-key
+ * probe each, in the array's order; with `lock`, each locked `FOR UPDATE` as it is read (pass the
+ * seqs sorted: rows lock in that order). Not `campaign_id = $1 AND seq = ANY(…)`: on a campaign the
+ * statistics estimate at one row, that plan read the whole campaign and filtered the seqs. A probe
+ * that cannot be flattened into a join (`FOR UPDATE`, or `OFFSET 0`) is one index lookup whatever the
+ * estimate. Columns: `row_id` (the ctid), the conversation columns, `rank`, `sort_key`.
+ */
+export function bySeqSql(schema: string, seqs: string, options: { lock?: boolean; where?: string } = {}): string {
+  return `SELECT c.* FROM unnest(${seqs}::bigint[]) AS s(seq) CROSS JOIN LATERAL (
+    SELECT ctid AS row_id, ${CONVERSATION_COLUMNS}, rank, sort_key FROM ${schema}.conversations
+    WHERE campaign_id = $1 AND seq = s.seq${options.where === undefined ? "" : ` AND ${options.where}`} ${options.lock === true ? "FOR UPDATE" : "OFFSET 0"}) c`;
+}
+
+/**
+ * A bulk move (launch split, unassign all, reassign, sender removal; `commit-campaign.ts` runs it
+ * under the campaign's exclusive lock): the rows of `move.from` matching its statuses, in hand-out
+ * order, locked `FOR UPDATE` (waiting for in-flight row locks, so "all" means all), dealt round-robin
+ * to `targets` (`$2`; none: unassigned) and updated by `ctid` — a TID scan per row, never a join over
+ * `(campaign_id, seq)`, which on a campaign the statistics have not seen yet (estimated at one row)
+ * walked the whole campaign once per moved row. Returns each row with `from_holder` and its place `n`.
+ */
+export function moveQuery(schema: string, campaignId: string, move: MoveSpec, targets: readonly string[], now: number): { text: string; values: unknown[] } {
+  const source =
+    move.from.kind === "unassigned" ? "assignee IS NULL AND rank <= 2" : move.from.kind === "all_holders" ? "assignee IS NOT NULL" : "assignee = ANY($4::text[])";
+  const limit = move.limit === null ? "" : `LIMIT ${sqlLimit(move.limit)}`;
+  return {
+    text: `WITH picked AS MATERIALIZED (
+       SELECT row_id, assignee AS from_holder, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
+       FROM (
+         SELECT ctid AS row_id, assignee, rank, sort_key, seq FROM ${schema}.conversations
+         WHERE campaign_id = ${CAMPAIGN} AND ${source} AND ${statusSql(move.statuses)}
+         ORDER BY rank, sort_key, seq ${limit}
+         FOR UPDATE OF conversations
+       ) s
+     ), dealt AS (
+       SELECT row_id, from_holder, n,
+              CASE WHEN cardinality($2::text[]) = 0 THEN NULL ELSE ($2::text[])[((n - 1) % cardinality($2::text[])) + 1] END AS to_holder
+       FROM picked
+     )
+     UPDATE ${schema}.conversations c
+     SET assignee = d.to_holder,
+         assigned_at = CASE WHEN d.to_holder IS NULL THEN NULL
+                            WHEN d.to_holder IS NOT DISTINCT FROM d.from_holder THEN c.assigned_at
+                            ELSE $3::bigint END
+     FROM dealt d WHERE c.ctid = d.row_id
+     RETURNING ${columnsOf("c")}, d.from_holder, d.n`,
+    values: move.from.kind === "holders" ? [campaignId, targets, now, move.from.holderIds] : [campaignId, targets, now],
+  };
 }
 
 /** One change applied to a conversation as it stands (the update's earlier changes included). */
@@ -69,12 +125,13 @@ export async function updateConversations(pool: PgPoolLike, schema: string, upda
       await lockCampaign(client, update.campaignId, "shared");
       const { rows } =
         wanted.length === 0
-          ? { rows: [] as ConversationRow[] }
-          : await client.query<ConversationRow>(
-              `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE campaign_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq FOR UPDATE`,
+          ? { rows: [] as (ConversationRow & { row_id: string })[] }
+          : await client.query<ConversationRow & { row_id: string }>(
+              bySeqSql(schema, "$2", { lock: true }),
               [update.campaignId, wanted],
             );
       const initial = new Map(rows.map((r) => [Number(r.seq), toConversation(r)]));
+      const ctids = new Map(rows.map((r) => [Number(r.seq), r.row_id]));
       const current = new Map(initial);
       const results = update.changes.map((change, i): ConversationChangeResult => {
         const seq = seqs[i];
@@ -87,7 +144,7 @@ export async function updateConversations(pool: PgPoolLike, schema: string, upda
       if (update.atomic && results.some((r) => r.kind !== "changed")) return new Rollback({ applied: false, results });
       const changed = [...current.values()].filter((c) => c !== initial.get(c.seq));
       if (changed.length === 0) return new Rollback({ applied: true, results });
-      await writeConversations(client, schema, update.campaignId, changed);
+      await writeConversations(client, schema, changed, ctids);
       const pairs = results.flatMap((r) => (r.kind === "changed" ? [r] : []));
       await insertFacts(client, schema, updateFacts(update.context, update.releaseReason, pairs));
       const sent = changed.filter((c) => initial.get(c.seq)!.status === "not_started" && c.status !== "not_started").length;
@@ -106,12 +163,12 @@ export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleR
       await lockCampaign(client, req.campaignId, "shared");
       const { rows } = await client.query<ConversationRow>(
         `UPDATE ${schema}.conversations c SET assignee = NULL, assigned_at = NULL
-         FROM (SELECT seq, assignee, assigned_at FROM ${schema}.conversations
-               WHERE campaign_id = $1 AND assignee IS NOT NULL AND (
+         FROM (SELECT ctid AS row_id, seq, assignee, assigned_at FROM ${schema}.conversations
+               WHERE campaign_id = ${CAMPAIGN} AND assignee IS NOT NULL AND rank <= 1 AND (
                  (status = ${NOT_STARTED} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
                  (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
                ORDER BY seq FOR UPDATE) old
-         WHERE c.campaign_id = $1 AND c.seq = old.seq
+         WHERE c.ctid = old.row_id
          RETURNING c.campaign_id, c.seq, c.contact_id, c.status, old.assignee, old.assigned_at, c.reply_at, c.contact_tz`,
         [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
       );

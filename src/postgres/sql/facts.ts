@@ -1,30 +1,60 @@
 /**
  * The fact log, kept as an outbox (the `events` table). Writers insert facts unnumbered in the same
- * transaction as their change; readers number what has committed, under an advisory lock, before
- * reading. A position is given only to a fact that is already visible, and always above every
- * position given before, so a reader that has seen position N never later meets a fact below N
- * (which numbering at insert time, with transactions committing out of order, would not guarantee).
+ * transaction as their change; readers give committed facts their positions before reading.
+ *
+ * Numbering never makes a reader wait for another: `number_events()` (migration 6) takes the
+ * numbering lock with `pg_try_advisory_xact_lock` and, in a snapshot taken after the lock, numbers
+ * every committed, unnumbered fact in insert order above the counter; when another reader holds the
+ * lock it numbers nothing and the read returns what is numbered already (the caller numbers again
+ * soon, see `listen.ts`). Positions cannot go backwards: numberings are serialized by the lock, each
+ * starts from the counter the previous one committed, and each makes its positions visible at once
+ * (one commit) — so a reader that has seen position N sees every position below N in the same read,
+ * and a fact that commits later gets a position above every position given so far.
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Fact, FactQuery, FactRecord } from "../../storage/facts.js";
-import type { PgClientLike, PgPoolLike } from "../pg-like.js";
-import { type TxOptions, transaction } from "./transaction.js";
+import type { PgClientLike } from "../pg-like.js";
+import type { Queryable } from "./aggregates.js";
 
-/** Insert facts in the caller's transaction (one statement). */
+/** Clients whose current transaction inserted facts, and the schema they went to (read at COMMIT). */
+const wroteFacts = new WeakMap<PgClientLike, string>();
+
+/** The schema whose facts the client's current transaction inserted, if any; forgets it (call once per transaction end). */
+export function takeFactsMark(client: PgClientLike): string | undefined {
+  const schema = wroteFacts.get(client);
+  wroteFacts.delete(client);
+  return schema;
+}
+
+/**
+ * The notification channel of a schema's facts (quoted schema in, ≤ 63 bytes out: PostgreSQL's
+ * identifier limit; long schema names are hashed). Letters, digits, `_` and `:` only, so it can be
+ * inlined into `LISTEN "…"` and string literals.
+ */
+export function channelOf(schema: string): string {
+  const name = schema.replaceAll('"', "");
+  const plain = `selfassign:${name}`;
+  return plain.length <= 63 ? plain : `selfassign:${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
+}
+
+/** Insert facts in the caller's transaction (one statement), and note it for the commit (the notification). */
 export async function insertFacts(client: PgClientLike, schema: string, facts: readonly Fact[]): Promise<void> {
   if (facts.length === 0) return;
   await client.query(
-    `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, data)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+    `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, actor_type, data)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
     [
       facts.map((e) => e.type),
       facts.map((e) => e.at),
       facts.map((e) => e.orgId),
       facts.map((e) => e.campaignId),
       facts.map((e) => e.actorId),
+      facts.map((e) => e.actorType),
       facts.map((e) => JSON.stringify(e.data)),
     ],
   );
+  wroteFacts.set(client, schema);
 }
 
 interface FactRow {
@@ -34,6 +64,7 @@ interface FactRow {
   org_id: string;
   campaign_id: string | null;
   actor_id: string | null;
+  actor_type: string;
   data: unknown;
 }
 
@@ -48,44 +79,37 @@ function wholeNumber(value: unknown, name: string, max: number): number {
   return value;
 }
 
-/** Give every committed, unnumbered fact its position (in insert order, above every earlier one); returns the newest position. */
-async function numberFacts(pool: PgPoolLike, schema: string, tx: TxOptions): Promise<number> {
-  return transaction(
-    pool,
-    async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:events:${schema}`]);
-      const { rows } = await client.query<{ last_seq: string }>(
-        `WITH ready AS (
-           SELECT id, row_number() OVER (ORDER BY id) AS n FROM ${schema}.events WHERE seq IS NULL
-         ), base AS (
-           SELECT last_seq FROM ${schema}.event_counter
-         ), numbered AS (
-           UPDATE ${schema}.events e SET seq = base.last_seq + ready.n FROM ready, base WHERE e.id = ready.id RETURNING 1
-         )
-         UPDATE ${schema}.event_counter SET last_seq = last_seq + (SELECT count(*) FROM numbered) RETURNING last_seq`,
-      );
-      return Number(rows[0]!.last_seq);
-    },
-    tx,
-  );
+/** What one numbering did. */
+export interface Numbering {
+  /** The newest position given. */
+  readonly head: number;
+  /** True when committed facts were left unnumbered because another reader held the lock: number again soon. */
+  readonly missed: boolean;
 }
 
-/** The newest fact's position (0 when none): numbers what has committed first, so a reader starting there misses nothing later. */
-export function factHead(pool: PgPoolLike, schema: string, tx: TxOptions): Promise<number> {
-  return numberFacts(pool, schema, tx);
+/** Number committed facts unless another reader is numbering (one statement, no wait); see the module doc. */
+export async function numberFacts(db: Queryable, schema: string): Promise<Numbering> {
+  const { rows } = await db.query<{ head: string; missed: boolean }>(`SELECT head, missed FROM ${schema}.number_events()`);
+  return { head: Number(rows[0]!.head), missed: rows[0]!.missed };
+}
+
+/** The newest position given, without numbering (inside a host's transaction, where the numbering lock would be held until it commits). */
+export async function numberedHead(db: Queryable, schema: string): Promise<number> {
+  const { rows } = await db.query<{ last_seq: string }>(`SELECT last_seq FROM ${schema}.event_counter`);
+  return Number(rows[0]!.last_seq);
 }
 
 /**
- * Number the committed facts, then read positions after `after`, optionally only an organization's,
- * a campaign's or some types' (each filter has its index: `(org_id, seq)`, `(campaign_id, seq)`).
- * Every argument is validated and sent as a parameter.
+ * Read positions after `after`, optionally only an organization's, a campaign's or some types' (each
+ * filter has its index: `(org_id, seq)`, `(campaign_id, seq)`), after `number` (the numbering, or
+ * nothing). Every argument is validated and sent as a parameter.
  */
-export async function readFacts(pool: PgPoolLike, schema: string, query: FactQuery, tx: TxOptions): Promise<FactRecord[]> {
+export async function readFacts(db: Queryable, schema: string, query: FactQuery, number: () => Promise<unknown>): Promise<FactRecord[]> {
   if (typeof query !== "object" || query === null) throw new TypeError("readFacts: expected a query object.");
   const after = wholeNumber(query.after, "after", Number.MAX_SAFE_INTEGER);
   const limit = wholeNumber(query.limit, "limit", MAX_READ);
   if (limit === 0) return [];
-  await numberFacts(pool, schema, tx);
+  await number();
   const values: unknown[] = [after, limit];
   const where = ["seq > $1"];
   const filter = (column: string, value: unknown, cast = "") => {
@@ -95,9 +119,11 @@ export async function readFacts(pool: PgPoolLike, schema: string, query: FactQue
   if (query.orgId !== undefined) filter("org_id", query.orgId);
   if (query.campaignId !== undefined) filter("campaign_id", query.campaignId);
   if (query.types !== undefined) filter("type", [...query.types], "::text[]");
-  const { rows } = await pool.query<FactRow>(
-    `SELECT seq, type, at, org_id, campaign_id, actor_id, data FROM ${schema}.events
-     WHERE ${where.join(" AND ")} ORDER BY seq LIMIT $2`,
+  // actor_type is null only on rows a previous release inserted during an upgrade: filled in as migration 6 does.
+  const { rows } = await db.query<FactRow>(
+    `SELECT seq, type, at, org_id, campaign_id, actor_id,
+            coalesce(actor_type, CASE WHEN actor_id IS NULL THEN 'host' ELSE 'user' END) AS actor_type, data
+     FROM ${schema}.events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT $2`,
     values,
   );
   return rows.map(
@@ -109,21 +135,22 @@ export async function readFacts(pool: PgPoolLike, schema: string, query: FactQue
         orgId: r.org_id,
         campaignId: r.campaign_id,
         actorId: r.actor_id,
+        actorType: r.actor_type,
         data: r.data,
       }) as FactRecord,
   );
 }
 
 /** A named consumer's stored position, 0 when it never saved one. */
-export async function readConsumer(pool: PgPoolLike, schema: string, name: string): Promise<number> {
-  const { rows } = await pool.query<{ position: string }>(`SELECT position FROM ${schema}.event_consumers WHERE name = $1`, [name]);
+export async function readConsumer(db: Queryable, schema: string, name: string): Promise<number> {
+  const { rows } = await db.query<{ position: string }>(`SELECT position FROM ${schema}.event_consumers WHERE name = $1`, [name]);
   return rows[0] === undefined ? 0 : Number(rows[0].position);
 }
 
 /** Store a consumer's position; never backwards (concurrent saves keep the highest). */
-export async function saveConsumer(pool: PgPoolLike, schema: string, name: string, position: number): Promise<void> {
+export async function saveConsumer(db: Queryable, schema: string, name: string, position: number): Promise<void> {
   wholeNumber(position, "position", Number.MAX_SAFE_INTEGER);
-  await pool.query(
+  await db.query(
     `INSERT INTO ${schema}.event_consumers (name, position) VALUES ($1, $2)
      ON CONFLICT (name) DO UPDATE SET position = greatest(${schema}.event_consumers.position, EXCLUDED.position)`,
     [name, position],
@@ -131,9 +158,9 @@ export async function saveConsumer(pool: PgPoolLike, schema: string, name: strin
 }
 
 /** Delete facts at or below `upTo` and below every stored consumer's position; returns how many. */
-export async function pruneFacts(pool: PgPoolLike, schema: string, upTo: number): Promise<number> {
+export async function pruneFacts(db: Queryable, schema: string, upTo: number): Promise<number> {
   wholeNumber(upTo, "upTo", Number.MAX_SAFE_INTEGER);
-  const { rowCount } = await pool.query(
+  const { rowCount } = await db.query(
     `DELETE FROM ${schema}.events WHERE seq <= least($1::bigint, (SELECT min(position) FROM ${schema}.event_consumers))`,
     [upTo],
   );
@@ -141,9 +168,9 @@ export async function pruneFacts(pool: PgPoolLike, schema: string, upTo: number)
 }
 
 /** Mark facts up to `upTo` acknowledged; with `prune`, delete them. Returns how many. */
-export async function acknowledgeEvents(pool: PgPoolLike, schema: string, upTo: number, prune: boolean): Promise<number> {
+export async function acknowledgeEvents(db: Queryable, schema: string, upTo: number, prune: boolean): Promise<number> {
   const result = prune
-    ? await pool.query(`DELETE FROM ${schema}.events WHERE seq <= $1`, [upTo])
-    : await pool.query(`UPDATE ${schema}.events SET acknowledged_at = now() WHERE seq <= $1 AND acknowledged_at IS NULL`, [upTo]);
+    ? await db.query(`DELETE FROM ${schema}.events WHERE seq <= $1`, [upTo])
+    : await db.query(`UPDATE ${schema}.events SET acknowledged_at = now() WHERE seq <= $1 AND acknowledged_at IS NULL`, [upTo]);
   return result.rowCount ?? 0;
 }

@@ -11,6 +11,7 @@
  * retried on its own, so one request's fault never fails another's.
  * @module
  */
+import { channel } from "node:diagnostics_channel";
 import { AssignmentError } from "../../errors.js";
 import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
@@ -18,13 +19,13 @@ import { claimRoom, compareHandOut } from "../../storage/rules.js";
 import type { Fact } from "../../storage/facts.js";
 import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
-import { claim, closedOf, needsState, rankSql, readClaimState, standing, storeKeys } from "./claim.js";
+import { claim, handOutQuery, needsState, openZonesOf, readClaimState, standing, storeKeys } from "./claim.js";
 import { insertFacts } from "./facts.js";
 import { lockCampaign } from "./locks.js";
-import { type ConversationRow, columnsOf, sqlLimit, toConversation } from "./rows.js";
+import { type ConversationRow, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, type TxOptions, transaction } from "./transaction.js";
 
-/** The group cannot be served together (closed contact zones): its members run one by one. */
+/** The group cannot be served together (its members see different contact zones closed, T2): they run one by one. */
 const ONE_BY_ONE = Symbol("one by one");
 
 /** True if two claims may share a group: requests (not joins) on the same campaign, version and ranks. */
@@ -32,34 +33,17 @@ export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
   return a.campaignId === b.campaignId && a.expectedVersion === b.expectedVersion && a.join === null && b.join === null && a.ranks.join() === b.ranks.join();
 }
 
-/** Deal `total` rows, best first, to the members' ranges in queue order, in one statement. */
+/** Deal `total` rows, best first, to the members' ranges in queue order, in one statement ({@link handOutQuery}). */
 async function handOut(
   client: PgClientLike,
   schema: string,
   first: ClaimRequest,
+  openZones: readonly string[] | null,
   ranges: readonly { texter: string; first: number; last: number }[],
   total: number,
 ): Promise<ConversationRow[]> {
-  const { rows } = await client.query<ConversationRow>(
-    `WITH picked AS MATERIALIZED (
-       SELECT seq, row_number() OVER (ORDER BY rank, sort_key, seq) AS n
-       FROM (
-         SELECT seq, rank, sort_key FROM ${schema}.conversations
-         WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 AND ${rankSql(first.ranks)}
-         ORDER BY rank, sort_key, seq
-         LIMIT ${sqlLimit(total)}
-         FOR UPDATE OF conversations SKIP LOCKED
-       ) s
-     ), dealt AS (
-       SELECT p.seq, t.texter FROM picked p
-       JOIN unnest($2::text[], $3::int[], $4::int[]) AS t(texter, first, last) ON p.n BETWEEN t.first AND t.last
-     )
-     UPDATE ${schema}.conversations c SET assignee = d.texter, assigned_at = $5
-     FROM dealt d WHERE c.campaign_id = $1 AND c.seq = d.seq
-     RETURNING ${columnsOf("c")}`,
-    [first.campaignId, ranges.map((r) => r.texter), ranges.map((r) => r.first), ranges.map((r) => r.last), first.now],
-  );
-  return rows;
+  const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now });
+  return (await client.query<ConversationRow>(q.text, q.values)).rows;
 }
 
 /**
@@ -78,8 +62,12 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
         const counted = reqs.filter(needsState).map((r) => r.texterId);
         await lockCampaign(client, first.campaignId, "shared", counted);
         const state = await readClaimState(client, schema, first.campaignId, reqs, counted, null);
-        // With closed zones (T2) the members run one by one, on the per-zone statement (see claim.ts).
-        if (state !== null && reqs.some((r) => closedOf(state.zones, r).length > 0)) return new Rollback<ClaimOutcome[] | typeof ONE_BY_ONE>(ONE_BY_ONE);
+        // Closed contact zones (T2) are read at each member's `now`: members that disagree (an opening
+        // between their clocks) run one by one.
+        const openZones = state === null ? null : openZonesOf(state.zones, first);
+        if (state !== null && reqs.some((r) => JSON.stringify(openZonesOf(state.zones, r)) !== JSON.stringify(openZones))) {
+          return new Rollback<ClaimOutcome[] | typeof ONE_BY_ONE>(ONE_BY_ONE);
+        }
         // Decide each member as a single claim would.
         const decided: (ClaimOutcome | { kind: "pending"; room: number })[] = reqs.map((req) => {
           const stop = standing(req, state);
@@ -96,7 +84,7 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
           total += o.room;
         });
         const byTexter = new Map<string, Conversation[]>(ranges.map((r) => [r.texter, []]));
-        if (total > 0) for (const row of await handOut(client, schema, first, ranges, total)) byTexter.get(row.assignee!)!.push(toConversation(row));
+        if (total > 0) for (const row of await handOut(client, schema, first, openZones, ranges, total)) byTexter.get(row.assignee!)!.push(toConversation(row));
         const facts: Fact[] = [];
         const keys: { texter: string; key: string; conversations: Conversation[] }[] = [];
         const final = decided.map((o, i): ClaimOutcome => {
@@ -125,12 +113,30 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
 }
 
 /**
+ * Where a {@link ClaimQueue} publishes its depth (`node:diagnostics_channel`; the engine lists it as
+ * `CHANNELS.claimQueue`): `{ schema, waiting, active }` on every change, only while subscribed.
+ */
+const queueDepth = channel("selfassign:claim-queue");
+
+/** A claim waiting for a slot. */
+interface Waiting {
+  readonly req: ClaimRequest;
+  readonly resolve: (o: ClaimOutcome) => void;
+  readonly reject: (e: unknown) => void;
+  /** Detaches the abort listener of the request's signal, if any. */
+  readonly settle: () => void;
+}
+
+/**
  * Queues claims and runs them with at most `limit` transactions at once, grouping waiting claims of
- * distinct texters on the same campaign (and version) into one transaction of up to `maxGroup`.
+ * distinct texters on the same campaign (and version) into one transaction of up to `maxGroup`. A
+ * claim whose `signal` aborts while it waits is taken out of the queue and rejects with `ABORTED`
+ * (nothing changed); once its transaction runs, it runs to the end.
  */
 export class ClaimQueue {
   private active = 0;
-  private readonly waiting: { req: ClaimRequest; resolve: (o: ClaimOutcome) => void; reject: (e: unknown) => void }[] = [];
+  private readonly waiting: Waiting[] = [];
+  private readonly schemaName: string;
 
   constructor(
     private readonly pool: PgPoolLike,
@@ -138,14 +144,36 @@ export class ClaimQueue {
     readonly limit: number,
     readonly maxGroup: number,
     private readonly tx: TxOptions,
-  ) {}
+  ) {
+    this.schemaName = schema.replaceAll('"', "");
+  }
 
   /** Queue a claim; resolves with its outcome. */
   run(req: ClaimRequest): Promise<ClaimOutcome> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ req, resolve, reject });
+      const signal = req.signal;
+      if (signal?.aborted === true) {
+        reject(aborted(signal));
+        return;
+      }
+      const onAbort = () => {
+        const i = this.waiting.indexOf(entry);
+        if (i < 0) return; // already running
+        this.waiting.splice(i, 1);
+        this.publish();
+        reject(aborted(signal!));
+      };
+      const entry: Waiting = { req, resolve, reject, settle: () => signal?.removeEventListener("abort", onAbort) };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(entry);
       this.pump();
+      this.publish();
     });
+  }
+
+  /** Publish the depth, only when somebody subscribes (nothing is built otherwise). */
+  private publish(): void {
+    if (queueDepth.hasSubscribers) queueDepth.publish({ schema: this.schemaName, waiting: this.waiting.length, active: this.active });
   }
 
   private pump(): void {
@@ -163,6 +191,7 @@ export class ClaimQueue {
           } else i++;
         }
       }
+      for (const g of group) g.settle();
       this.active++;
       groupClaim(
         this.pool,
@@ -182,7 +211,13 @@ export class ClaimQueue {
         .finally(() => {
           this.active--;
           this.pump();
+          this.publish();
         });
     }
   }
+}
+
+/** The error of a claim whose signal aborted while it waited for a slot. */
+function aborted(signal: AbortSignal): AssignmentError {
+  return new AssignmentError("ABORTED", "The claim was aborted by its signal while it waited for a slot; nothing was changed.", { cause: signal.reason });
 }

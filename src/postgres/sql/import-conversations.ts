@@ -22,7 +22,10 @@ async function idsOf(client: PgClientLike, schema: string, req: ImportRequest, f
   const seqs = new Map<string, number>();
   for (let start = 0; start < req.contacts.length; start += CHUNK) {
     const { rows } = await client.query<{ contact_id: string; seq: string }>(
-      `SELECT contact_id, seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = ANY($2::text[])`,
+      // A primary-key probe per contact (`campaign_id = $1 AND contact_id = ANY(…)` read a campaign the
+      // statistics estimate at one row whole, filtering the contacts).
+      `SELECT x.contact_id, k.seq FROM unnest($2::text[]) AS x(contact_id)
+       CROSS JOIN LATERAL (SELECT seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = x.contact_id OFFSET 0) k`,
       [req.campaignId, req.contacts.slice(start, start + CHUNK).map((c) => c.contactId)],
     );
     for (const r of rows) seqs.set(r.contact_id, Number(r.seq));

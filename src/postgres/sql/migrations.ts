@@ -195,6 +195,67 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX events_campaign ON $schema.events (campaign_id, seq) WHERE campaign_id IS NOT NULL`,
     ],
   },
+  {
+    version: 6,
+    description: "events: actor types; numbering that never waits for another reader (number_events)",
+    statements: [
+      // Who acted: a user, a system actor, or the host reporting (no actor). Left nullable so a
+      // process still running the previous release can insert during a rolling upgrade; readers fill
+      // a missing one in exactly as this backfill does.
+      `ALTER TABLE $schema.events ADD COLUMN actor_type text CHECK (actor_type IN ('user', 'system', 'host'))`,
+      `UPDATE $schema.events SET actor_type = CASE WHEN actor_id IS NULL THEN 'host' ELSE 'user' END`,
+      // Number committed facts if nobody else is numbering right now (try-lock, never a wait); return
+      // the newest position and whether unnumbered facts were left for another reader to number. A
+      // volatile PL/pgSQL function takes a fresh snapshot for each statement, so the numbering runs
+      // in a snapshot taken after the lock: it sees every position given before. One statement, one
+      // round trip, and the lock is transaction-level (works behind PgBouncer in transaction mode).
+      `CREATE FUNCTION $schema.number_events(OUT head bigint, OUT missed boolean) LANGUAGE plpgsql AS $body$
+      DECLARE
+        numbered bigint;
+      BEGIN
+        missed := false;
+        IF EXISTS (SELECT 1 FROM $schema.events WHERE seq IS NULL) THEN
+          IF pg_try_advisory_xact_lock(hashtext('selfassign:events:$schema')) THEN
+            WITH ready AS (
+              SELECT id, row_number() OVER (ORDER BY id) AS n FROM $schema.events WHERE seq IS NULL
+            ), base AS (
+              SELECT last_seq FROM $schema.event_counter
+            )
+            UPDATE $schema.events e SET seq = base.last_seq + ready.n FROM ready, base WHERE e.id = ready.id;
+            GET DIAGNOSTICS numbered = ROW_COUNT;
+            IF numbered > 0 THEN
+              UPDATE $schema.event_counter SET last_seq = last_seq + numbered RETURNING last_seq INTO head;
+              RETURN;
+            END IF;
+          ELSE
+            missed := true;
+          END IF;
+        END IF;
+        SELECT last_seq INTO head FROM $schema.event_counter;
+      END
+      $body$`,
+    ],
+  },
+  {
+    version: 7,
+    description: "claims write two index entries per row, not three: no pending index; the holder index in hand-out order; the unassigned index over every status",
+    statements: [
+      // A claim's UPDATE is not HOT (it changes `assignee`, which the indexes read), so the new row
+      // version gets an entry in every index whose predicate it meets. `conversations_pending`
+      // (status = 0) took one for every not-started row claimed; pending rows that nobody holds are
+      // the not-started range of the unassigned index (rank 1, in import order), and while a bulk
+      // send runs nobody holds one (C6), so leases and pending counts read that range instead.
+      `DROP INDEX $schema.conversations_pending`,
+      // A holder's rows in hand-out order: listings by holder, gate and cap counts, moves from
+      // holders and held pending rows read index ranges, whatever the campaign's size.
+      `DROP INDEX $schema.conversations_holder`,
+      `CREATE INDEX conversations_held ON $schema.conversations (campaign_id, assignee, rank, sort_key, seq) WHERE assignee IS NOT NULL`,
+      // Unassigned rows of every status (closed and opted-out ones sort last, rank 3 and 4), so a
+      // listing of unassigned conversations is an index range too; claims read the rank <= 2 part.
+      `DROP INDEX $schema.conversations_pool`,
+      `CREATE INDEX conversations_pool ON $schema.conversations (campaign_id, rank, sort_key, seq) WHERE assignee IS NULL`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

@@ -4,42 +4,69 @@
  * @module
  */
 import type { ConversationCounts, ConversationPage, ConversationQuery } from "../../storage/pool.js";
-import { cursorOf, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
-import { CONVERSATION_STATUSES } from "../../types.js";
+import type { StatusSet } from "../../core/moves.js";
+import { cursorOf, orderRank, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
+import { CONVERSATION_STATUSES, type ConversationStatus } from "../../types.js";
 import type { Queryable } from "./aggregates.js";
+import { CAMPAIGN } from "./claim.js";
+import { bySeqSql } from "./conversation-writes.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, sqlLimit, statusSql, toConversation } from "./rows.js";
 
-/** Conversations in hand-out order (the stored `rank, sort_key, seq`), filtered and paged; see {@link ConversationQuery}. */
+/** The rank condition a status filter implies (rank is a function of status), so it reads as an index range. */
+function rankOf(statuses: StatusSet, status: ConversationStatus | undefined): string {
+  if (status !== undefined) return `rank = ${orderRank(status)}`;
+  switch (statuses) {
+    case "needs_reply":
+    case "not_started":
+      return `rank = ${orderRank(statuses)}`;
+    case "open":
+      return "rank <= 2";
+    default:
+      return "TRUE";
+  }
+}
+
+/**
+ * Conversations in hand-out order (the stored `rank, sort_key, seq`), filtered and paged; see
+ * {@link ConversationQuery}. Index-driven, whatever the campaign's size: unassigned rows read a range
+ * of the unassigned index, a holder's a range of the holder index, each from the cursor on (a row
+ * comparison on the index's order columns); with neither (and no ids), the unassigned range merged
+ * with the campaign's held rows (those are sorted: the holder index orders by holder first).
+ */
 export async function listConversations(db: Queryable, schema: string, q: ConversationQuery): Promise<ConversationPage> {
   const limit = Number(sqlLimit(q.limit));
   const values: unknown[] = [q.campaignId];
-  const where = ["campaign_id = $1", statusSql(q.statuses)];
-  const param = (value: unknown, sql: (p: string) => string) => {
-    values.push(value);
-    where.push(sql(`$${values.length}`));
-  };
-  if (q.holder === null) where.push("assignee IS NULL");
-  else if (q.holder !== undefined) param(q.holder, (p) => `assignee = ${p}`);
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const where = [statusSql(q.statuses), rankOf(q.statuses, q.status)];
   if (q.status !== undefined) where.push(`status = ${statusCode(q.status)}`);
-  if (q.ids !== undefined) {
-    const seqs = q.ids.map(parseConversationId).flatMap((k) => (k !== null && k.campaignId === q.campaignId ? [k.seq] : []));
-    param(seqs, (p) => `seq = ANY(${p}::bigint[])`);
-  }
-  if (q.contactIds !== undefined) {
-    param([...q.contactIds], (p) => `seq IN (SELECT seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = ANY(${p}::text[]))`);
-  }
+  // Unassigned, one holder's, or both parts (any holder).
+  const holders = q.holder === null ? ["assignee IS NULL"] : q.holder !== undefined ? [`assignee = ${param(q.holder)}`] : ["assignee IS NULL", "assignee IS NOT NULL"];
+  const seqs = q.ids?.map(parseConversationId).flatMap((k) => (k !== null && k.campaignId === q.campaignId ? [k.seq] : []));
   if (q.after !== undefined && q.after !== null) {
     const cursor = parseCursor(q.after);
     if (cursor === null) return { rows: [], cursor: null }; // not one of ours: an empty page (the contract)
-    values.push(cursor.rank, cursor.sortKey, cursor.seq);
-    const n = values.length;
-    where.push(`(rank, sort_key, seq) > ($${n - 2}::smallint, $${n - 1}::bigint, $${n}::bigint)`);
+    where.push(`(rank, sort_key, seq) > (${param(cursor.rank)}::smallint, ${param(cursor.sortKey)}::bigint, ${param(cursor.seq)}::bigint)`);
   }
   if (limit === 0) return { rows: [], cursor: null };
-  const { rows } = await db.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM ${schema}.conversations WHERE ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`,
-    values,
-  );
+  let text: string;
+  if (seqs !== undefined || q.contactIds !== undefined) {
+    // Named rows: a primary-key probe each (see bySeqSql), filtered and sorted.
+    const named =
+      q.contactIds === undefined
+        ? bySeqSql(schema, param(seqs))
+        : `SELECT c.* FROM unnest(${param([...q.contactIds])}::text[]) AS x(contact_id)
+           CROSS JOIN LATERAL (SELECT seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = x.contact_id OFFSET 0) k
+           CROSS JOIN LATERAL (${bySeqSql(schema, "ARRAY[k.seq]")}) c`;
+    if (seqs !== undefined && q.contactIds !== undefined) where.push(`seq = ANY(${param(seqs)}::bigint[])`);
+    const holder = holders.length === 1 ? holders[0]! : "TRUE";
+    text = `SELECT ${CONVERSATION_COLUMNS} FROM (${named}) n WHERE ${holder} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+  } else {
+    const part = (holder: string) =>
+      `SELECT ${CONVERSATION_COLUMNS}, rank, sort_key FROM ${schema}.conversations
+       WHERE campaign_id = ${CAMPAIGN} AND ${holder} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+    text = holders.length === 1 ? part(holders[0]!) : `SELECT * FROM (${holders.map((h) => `(${part(h)})`).join(" UNION ALL ")}) u ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+  }
+  const { rows } = await db.query<ConversationRow>(text, values);
   const page = rows.slice(0, limit).map(toConversation);
   return { rows: page, cursor: rows.length > limit ? cursorOf(page[page.length - 1]!) : null };
 }

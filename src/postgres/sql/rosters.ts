@@ -34,21 +34,28 @@ const toSender = (r: RosterRow): Sender => ({ userId: r.user_id, addedAt: Number
 export async function readRoster(db: Queryable, schema: string, q: RosterQuery): Promise<RosterPage> {
   const limit = Number(sqlLimit(q.limit));
   const members = q.roster === "members";
-  const values: unknown[] = [members ? q.orgId : q.campaignId];
-  const where = [members ? "org_id = $1" : "campaign_id = $1"];
-  if (q.userIds !== undefined) {
-    values.push([...q.userIds]);
-    where.push(`user_id = ANY($${values.length}::text[])`);
-  }
-  values.push(positionCursor(q.after));
-  where.push(`position > $${values.length}::bigint`);
+  const values: unknown[] = [members ? q.orgId : q.campaignId, positionCursor(q.after)];
   if (limit === 0) return { rows: [], cursor: null };
-  const { rows } = await db.query<RosterRow>(
-    members
-      ? `SELECT user_id, role, added_at, position FROM ${schema}.org_members WHERE ${where.join(" AND ")} ORDER BY position LIMIT ${limit + 1}`
-      : `SELECT user_id, added_at, via, position FROM ${schema}.campaign_senders WHERE ${where.join(" AND ")} ORDER BY position LIMIT ${limit + 1}`,
-    values,
-  );
+  const keyColumn = members ? "org_id" : "campaign_id";
+  const columns = `${members ? "user_id, role, added_at" : "user_id, added_at, via"}, position, ${keyColumn} AS roster`;
+  const table = `${schema}.${members ? "org_members" : "campaign_senders"}`;
+  let text: string;
+  if (q.userIds !== undefined) {
+    // By user ids: primary-key probes, then sorted. The organization or campaign is hidden from the
+    // planner (an init-plan value: see CAMPAIGN in claim.ts) so it plans for an average roster, not
+    // for what stale statistics say about this one (a roster grown since the last ANALYZE looks like
+    // one row, and the look-up then walked it in position order); `OFFSET 0` keeps the sort outside.
+    values.push([...q.userIds]);
+    text = `SELECT * FROM (SELECT ${columns} FROM ${table} WHERE ${keyColumn} = (SELECT $1::text) AND user_id = ANY($3::text[]) AND position > $2::bigint OFFSET 0) r
+            ORDER BY position LIMIT ${limit + 1}`;
+  } else {
+    // A page: the position index read in its own order from (roster, cursor) on, whatever the
+    // statistics (a plan from an estimate of a few rows sorted the whole roster for each page); the
+    // rows past the roster's last one belong to the next roster and are dropped.
+    text = `SELECT * FROM (SELECT ${columns} FROM ${table} WHERE (${keyColumn}, position) > ($1, $2::bigint) ORDER BY ${keyColumn}, position LIMIT ${limit + 1}) r
+            WHERE roster = $1`;
+  }
+  const { rows } = await db.query<RosterRow>(text, values);
   const page = rows.slice(0, limit);
   return {
     rows: members ? page.map(toMember) : page.map(toSender),

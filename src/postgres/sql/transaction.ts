@@ -10,10 +10,16 @@
  * Waiting is bounded: a transaction begun with a `lockTimeoutMs` sets `lock_timeout` for itself only
  * (`SET LOCAL`, in the same round trip as BEGIN), and a lock wait that runs out fails the step with an
  * `AssignmentError` `TIMEOUT` — nothing was changed — instead of a storage fault.
+ *
+ * Shared transactions: over a {@link SharedClient} (a client the host began a transaction on) the
+ * same steps run as savepoints inside the host's transaction — `SAVEPOINT`, the adapter's lock timeout
+ * for the step only, then `RELEASE` (or `ROLLBACK TO` on a refusal or a fault, which leaves the host's
+ * transaction usable) — and commit or roll back with it.
  * @module
  */
 import { AssignmentError } from "../../errors.js";
-import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import type { PgClientLike, PgPoolLike, PgResultLike } from "../pg-like.js";
+import { channelOf, takeFactsMark } from "./facts.js";
 
 /** Signals a rollback that is an answer, not a fault (a version conflict, a refused check). */
 export class Rollback<T> {
@@ -34,10 +40,12 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
-/** How a transaction waits for locks. */
+/** How a transaction waits for locks, and who hears of its facts. */
 export interface TxOptions {
   /** Longest wait for any one lock, ms (`lock_timeout`); `0` waits without limit. */
   readonly lockTimeoutMs: number;
+  /** Called after the COMMIT of a transaction that inserted facts (the adapter then notifies, outside the transaction). */
+  readonly factsCommitted?: () => void;
 }
 
 /** PostgreSQL's SQLSTATE for a lock wait that ran into `lock_timeout`. */
@@ -81,9 +89,12 @@ export async function withClient<T>(pool: PgPoolLike, use: (client: PgClientLike
 /** BEGIN, with `SET LOCAL lock_timeout` in the same round trip when a timeout is given (a validated integer, inlined). */
 function begin(options: TxOptions | undefined): string {
   if (options === undefined) return "BEGIN";
-  const ms = options.lockTimeoutMs;
+  return `BEGIN; SET LOCAL lock_timeout = ${validTimeout(options.lockTimeoutMs)}`;
+}
+
+function validTimeout(ms: number): number {
   if (!Number.isInteger(ms) || ms < 0 || ms > 2_147_483_647) throw new TypeError(`invalid lock timeout ${ms}`);
-  return `BEGIN; SET LOCAL lock_timeout = ${ms}`;
+  return ms;
 }
 
 /**
@@ -91,6 +102,7 @@ function begin(options: TxOptions | undefined): string {
  * `options`, every lock wait is bounded by its `lockTimeoutMs` (a wait that runs out throws `TIMEOUT`).
  */
 export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLike) => Promise<T | Rollback<T>>, options?: TxOptions): Promise<T> {
+  if (pool instanceof SharedClient) return savepoint(pool, body, options);
   const first = begin(options);
   return withClient(pool, async (client, fail) => {
     try {
@@ -106,6 +118,7 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
         fail(error);
         throw new CommitOutcomeUnknown(error);
       }
+      if (takeFactsMark(client) !== undefined) options?.factsCommitted?.();
       return result;
     } catch (error) {
       if (error instanceof CommitOutcomeUnknown) throw error;
@@ -116,6 +129,104 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
       }
       if (options !== undefined && isLockTimeout(error)) throw lockTimeoutError(options.lockTimeoutMs, error);
       throw error;
+    } finally {
+      takeFactsMark(client);
     }
   });
+}
+
+/**
+ * A "pool" of one client on which the host has begun a transaction: every statement runs on that
+ * client, one at a time (steps and reads queue, so two engine calls never interleave their
+ * savepoints), and {@link transaction} runs its body as a savepoint. It never checks out, releases or
+ * destroys the client: the host owns it, and commits or rolls back.
+ */
+export class SharedClient implements PgPoolLike {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly client: PgClientLike) {}
+
+  /** Wait for the client's turn; resolves with the function that ends it. */
+  private turn(): Promise<() => void> {
+    let end!: () => void;
+    const mine = new Promise<void>((resolve) => (end = resolve));
+    const ready = this.tail.then(() => end);
+    this.tail = this.tail.then(() => mine);
+    return ready;
+  }
+
+  /** The client, for one step: `release()` ends the step's turn (and never releases the host's client). */
+  async connect(): Promise<PgClientLike> {
+    const end = await this.turn();
+    const host = this.client;
+    let done = false;
+    return {
+      query: <R>(text: string, values?: readonly unknown[]): Promise<PgResultLike<R>> => host.query<R>(text, values),
+      release: () => {
+        if (done) return;
+        done = true;
+        end();
+      },
+    };
+  }
+
+  /** One statement, in turn. */
+  async query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<PgResultLike<R>> {
+    const end = await this.turn();
+    try {
+      return await this.client.query<R>(text, values);
+    } finally {
+      end();
+    }
+  }
+}
+
+/** The savepoint of an adapter step inside the host's transaction (steps never nest: they take turns). */
+const SAVEPOINT = "selfassign_step";
+
+/**
+ * {@link transaction} inside the host's transaction: SAVEPOINT; the adapter's lock timeout for this
+ * step only (the host's own is put back before the end); the body; a `pg_notify` when the step
+ * inserted facts (delivered when the host commits); RELEASE — or, on a refusal or a fault, ROLLBACK TO
+ * the savepoint, which undoes the step and leaves the host's transaction usable.
+ */
+async function savepoint<T>(shared: SharedClient, body: (client: PgClientLike) => Promise<T | Rollback<T>>, options: TxOptions | undefined): Promise<T> {
+  const client = await shared.connect();
+  try {
+    await client.query(`SAVEPOINT ${SAVEPOINT}`);
+    try {
+      let hostTimeout: string | null = null;
+      if (options !== undefined) {
+        // Read the host's setting before replacing it (the CTE runs first), for this transaction only.
+        const { rows } = await client.query<{ previous: string }>(
+          `WITH p AS MATERIALIZED (SELECT current_setting('lock_timeout') AS previous) SELECT previous, set_config('lock_timeout', $1, true) FROM p`,
+          [String(validTimeout(options.lockTimeoutMs))],
+        );
+        hostTimeout = rows[0]!.previous;
+      }
+      const result = await body(client);
+      if (result instanceof Rollback) {
+        await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
+        return result.value;
+      }
+      // Inside the savepoint, so that both are kept by RELEASE (and both dropped if it never comes).
+      const schema = takeFactsMark(client);
+      if (hostTimeout !== null || schema !== undefined) {
+        await client.query(
+          `SELECT ${hostTimeout === null ? "" : "set_config('lock_timeout', $1, true), "}${schema === undefined ? "1" : `pg_notify($${hostTimeout === null ? 1 : 2}, '')`}`,
+          [...(hostTimeout === null ? [] : [hostTimeout]), ...(schema === undefined ? [] : [channelOf(schema)])],
+        );
+      }
+      await client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      return result;
+    } catch (error) {
+      // Undo the step (and its lock timeout); a failure here means the host's transaction is broken anyway.
+      await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`).catch(() => undefined);
+      if (options !== undefined && isLockTimeout(error)) throw lockTimeoutError(options.lockTimeoutMs, error);
+      throw error;
+    }
+  } finally {
+    takeFactsMark(client);
+    client.release();
+  }
 }

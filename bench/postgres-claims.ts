@@ -1,0 +1,273 @@
+/**
+ * Claims at the ceiling (issue 12), on the big campaign, side by side in interleaved rounds, at 1, 8
+ * and 32 requesters through one pool of 8:
+ *   - selfassign: `engine.requestConversations` (gate none: texters request again and again);
+ *   - its hand-out statement alone, on its own tables (`handOutQuery`, autocommit);
+ *   - the reference: the bare SKIP LOCKED claim on a minimal table — the campaign's rows with their
+ *     key and the partial index of unassigned rows in hand-out order, updated by ctid, so a claimed row
+ *     writes one index entry (its key), as the issue counts the minimal table's writes;
+ *   - the floor: the same table without its key (a claimed row writes no index entry at all; a store
+ *     could not look a conversation up by id), for scale;
+ *   - naive baselines: SELECT then a guarded UPDATE (retrying the shortfall), and SELECT … FOR UPDATE
+ *     then UPDATE in a transaction.
+ * Then: a 90%-drained pool vs a fresh one; a fresh, unanalyzed campaign next to the big analyzed one,
+ * before and after ANALYZE; contact zones with half the pool outside its contacts' hours vs all inside.
+ */
+import type pg from "pg";
+import { createEngine } from "../src/index.js";
+import { handOutQuery } from "../src/postgres/sql/claim.js";
+import { BATCH, type Bench, CONTACTS, REQUESTS, ROUNDS, type Run, SCHEMA, campaign, engineClaim, logRun, medianRun, timedRun, unassign } from "./lib/pg.js";
+import { type Report, type Table, type Target, machine, target } from "./lib/report.js";
+
+const COLUMNS = "campaign_id, seq, contact_id, status, assignee, assigned_at, reply_at, contact_tz";
+const RETURNING = COLUMNS.split(", ").map((c) => `c.${c}`).join(", ");
+
+/** The reference tables: the big campaign's rows, one index (and a variant with a primary key). */
+async function referenceTables(pool: pg.Pool, campaignId: string): Promise<void> {
+  const id = `'${campaignId.replaceAll("'", "''")}'`;
+  for (const [table, pk] of [["ref_minimal", false], ["ref_with_pk", true]] as const) {
+    await pool.query(`DROP TABLE IF EXISTS ${SCHEMA}.${table}`);
+    await pool.query(
+      `CREATE TABLE ${SCHEMA}.${table} WITH (autovacuum_enabled = false) AS
+       SELECT campaign_id, seq, contact_id, status, rank, sort_key, assignee, assigned_at, reply_at, contact_tz
+       FROM ${SCHEMA}.conversations WHERE campaign_id = ${id} ORDER BY seq`,
+    );
+    if (pk) await pool.query(`ALTER TABLE ${SCHEMA}.${table} ADD PRIMARY KEY (campaign_id, seq)`);
+    await pool.query(`CREATE INDEX ${table}_unassigned ON ${SCHEMA}.${table} (campaign_id, rank, sort_key, seq) WHERE assignee IS NULL`);
+    await pool.query(`VACUUM ANALYZE ${SCHEMA}.${table}`);
+  }
+}
+
+/** The bare SKIP LOCKED claim on a reference table. */
+function referenceClaim(pool: pg.Pool, table: string, campaignId: string) {
+  const text = `WITH picked AS MATERIALIZED (
+      SELECT ctid FROM ${SCHEMA}.${table} WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2
+      ORDER BY rank, sort_key, seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+    UPDATE ${SCHEMA}.${table} c SET assignee = $2, assigned_at = $3 FROM picked WHERE c.ctid = picked.ctid
+    RETURNING ${RETURNING}`;
+  return async (texter: string) => (await pool.query(text, [campaignId, texter, Date.now()])).rowCount ?? 0;
+}
+
+/** Naive: SELECT candidates, then UPDATE them guarded by `assignee IS NULL`, retrying the shortfall. */
+function naiveGuarded(pool: pg.Pool, campaignId: string) {
+  return async (texter: string) => {
+    let got = 0;
+    for (let attempt = 0; attempt < 50 && got < BATCH; attempt++) {
+      const candidates = await pool.query<{ seq: string }>(
+        `SELECT seq FROM ${SCHEMA}.conversations WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 ORDER BY rank, sort_key, seq LIMIT ${BATCH - got}`,
+        [campaignId],
+      );
+      if (candidates.rows.length === 0) break;
+      const updated = await pool.query(
+        `UPDATE ${SCHEMA}.conversations SET assignee = $2, assigned_at = $3 WHERE campaign_id = $1 AND seq = ANY($4::bigint[]) AND assignee IS NULL RETURNING ${COLUMNS}`,
+        [campaignId, texter, Date.now(), candidates.rows.map((c) => c.seq)],
+      );
+      got += updated.rowCount ?? 0;
+    }
+    return got;
+  };
+}
+
+/** Naive: in a transaction, SELECT … FOR UPDATE (waiting for other claimers' rows), then UPDATE. */
+function naiveForUpdate(pool: pg.Pool, campaignId: string) {
+  return async (texter: string) => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ seq: string }>(
+        `SELECT seq FROM ${SCHEMA}.conversations WHERE campaign_id = $1 AND assignee IS NULL AND rank <= 2 ORDER BY rank, sort_key, seq LIMIT ${BATCH} FOR UPDATE`,
+        [campaignId],
+      );
+      const updated = await client.query(`UPDATE ${SCHEMA}.conversations SET assignee = $2, assigned_at = $3 WHERE campaign_id = $1 AND seq = ANY($4::bigint[]) RETURNING ${COLUMNS}`, [
+        campaignId,
+        texter,
+        Date.now(),
+        rows.map((r) => r.seq),
+      ]);
+      await client.query("COMMIT");
+      return updated.rowCount ?? 0;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+}
+
+/** selfassign's hand-out statement alone, on its own tables. */
+function statementAlone(pool: pg.Pool, campaignId: string) {
+  return async (texter: string) => {
+    const q = handOutQuery(SCHEMA, { campaignId, limit: BATCH, ranks: [0, 1, 2], openZones: null, to: { texter }, now: Date.now() });
+    return (await pool.query(q.text, q.values)).rowCount ?? 0;
+  };
+}
+
+const REFERENCE = "reference: minimal table (key + unassigned index)";
+const FLOOR = "floor: minimal table without its key";
+
+const runRow = (r: Run) => [r.mode, r.requesters, Math.round(r.conversationsPerS), r.p50, r.p99, Math.round(r.meanBatch), Math.round(r.fullShare * 100)];
+const RUN_COLUMNS = ["mode", "requesters", "conversations/s", "p50 ms", "p99 ms", "mean batch", "full batches %"];
+
+/** Run every mode at every requester count, ROUNDS interleaved rounds; medians by (mode, requesters). */
+async function sideBySide(bench: Bench): Promise<Map<string, Run>> {
+  const { pool, campaignId, texters } = bench;
+  const modes: [string, string, (t: string) => Promise<number>][] = [
+    ["selfassign", "conversations", engineClaim(bench.engine, campaignId)],
+    ["selfassign statement alone", "conversations", statementAlone(pool, campaignId)],
+    [REFERENCE, "ref_with_pk", referenceClaim(pool, "ref_with_pk", campaignId)],
+    [FLOOR, "ref_minimal", referenceClaim(pool, "ref_minimal", campaignId)],
+    ["naive SELECT + guarded UPDATE", "conversations", naiveGuarded(pool, campaignId)],
+    ["naive SELECT … FOR UPDATE + UPDATE", "conversations", naiveForUpdate(pool, campaignId)],
+  ];
+  const samples = new Map<string, Run[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const requesters of [1, 8, 32]) {
+      for (const [mode, table, claim] of modes) {
+        await unassign(pool, table, campaignId);
+        const run = await timedRun(mode, claim, requesters, requesters === 1 ? Math.ceil(REQUESTS / 3) : REQUESTS, texters);
+        logRun(round, run);
+        const key = `${mode}/${requesters}`;
+        samples.set(key, [...(samples.get(key) ?? []), run]);
+      }
+    }
+  }
+  await unassign(pool, "conversations", campaignId);
+  return new Map([...samples].map(([k, runs]) => [k, medianRun(runs)]));
+}
+
+/** p50 with 90% of the pool drained vs fresh, 8 requesters (drained by one bulk UPDATE; warm-up scans mark the dead entries, as continuous claiming does). */
+async function drained(bench: Bench): Promise<{ fresh: Run; drained: Run; raw: Run[] }> {
+  const { pool, campaignId, texters, engine } = bench;
+  const claim = engineClaim(engine, campaignId);
+  const raw: Run[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    await unassign(pool, "conversations", campaignId);
+    await timedRun("warm-up", claim, 8, 20, texters);
+    const fresh = await timedRun("selfassign, fresh pool", claim, 8, 200, texters);
+    await pool.query(`UPDATE ${SCHEMA}.conversations SET assignee = 'drained', assigned_at = 0 WHERE campaign_id = $1 AND seq < $2 AND assignee IS NULL`, [campaignId, Math.floor(CONTACTS * 0.9)]);
+    await timedRun("warm-up", claim, 8, 20, texters);
+    const dr = await timedRun("selfassign, pool 90% drained", claim, 8, 200, texters);
+    logRun(round, fresh);
+    logRun(round, dr);
+    raw.push(fresh, dr);
+  }
+  await unassign(pool, "conversations", campaignId);
+  return { fresh: medianRun(raw.filter((r) => r.mode.endsWith("fresh pool"))), drained: medianRun(raw.filter((r) => r.mode.endsWith("drained"))), raw };
+}
+
+/** A fresh 40,000-conversation campaign imported after the big one was analyzed: claims before and after ANALYZE. */
+async function unanalyzed(bench: Bench): Promise<{ runs: Map<string, Run>; raw: Run[] }> {
+  const { pool, engine, orgId, texters } = bench;
+  const size = Math.min(40_000, Math.max(10_000, Math.floor(CONTACTS / 10)));
+  const campaignId = await campaign(engine, orgId, "fresh", size, texters);
+  const claim = engineClaim(engine, campaignId);
+  const raw: Run[] = [];
+  const measure = async (when: string) => {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const requesters of [1, 8]) {
+        await unassign(pool, "conversations", campaignId); // VACUUM, never ANALYZE
+        const run = await timedRun(`fresh campaign, ${when}`, claim, requesters, requesters === 1 ? 40 : 100, texters);
+        logRun(round, run);
+        raw.push(run);
+      }
+    }
+  };
+  await measure("unanalyzed");
+  const analyzed = (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stats WHERE schemaname = $1 AND tablename = 'conversations' AND $2 = ANY(most_common_vals::text::text[])`, [SCHEMA, campaignId])).rows[0]!.n;
+  if (analyzed !== "0") console.warn("warning: the fresh campaign was in the statistics before ANALYZE");
+  await pool.query(`ANALYZE ${SCHEMA}.conversations`);
+  await pool.query(`ANALYZE ${SCHEMA}.campaign_contacts`);
+  await measure("after ANALYZE");
+  await unassign(pool, "conversations", campaignId);
+  const runs = new Map<string, Run>();
+  for (const when of ["unanalyzed", "after ANALYZE"]) {
+    for (const n of [1, 8]) runs.set(`${when}/${n}`, medianRun(raw.filter((r) => r.mode.endsWith(when) && r.requesters === n)));
+  }
+  return { runs, raw };
+}
+
+/** T2: two campaigns, all contacts inside texting hours vs every other one outside (Singapore at midnight). */
+async function zones(bench: Bench): Promise<{ runs: Map<string, Run>; raw: Run[]; size: number }> {
+  const { pool, storage, orgId, texters } = bench;
+  const engine = createEngine({ storage, clock: () => Date.UTC(2026, 10, 3, 16, 0) }); // 10:00 Chicago, 00:00 Singapore
+  const size = Math.min(200_000, CONTACTS);
+  const inside = await campaign(engine, orgId, "zones-inside", size, texters, { contact: (i) => ({ contactId: `zi${i}`, timeZone: "America/Chicago" }), timeZone: "America/Chicago", allDay: false });
+  const half = await campaign(engine, orgId, "zones-half", size, texters, {
+    contact: (i) => ({ contactId: `zh${i}`, timeZone: i % 2 === 0 ? "Asia/Singapore" : "America/Chicago" }),
+    timeZone: "America/Chicago",
+    allDay: false,
+  });
+  await pool.query(`VACUUM ANALYZE ${SCHEMA}.conversations`);
+  const raw: Run[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const requesters of [1, 8]) {
+      for (const [mode, id] of [["zones: all contacts inside hours", inside], ["zones: half outside hours", half]] as const) {
+        await unassign(pool, "conversations", id);
+        const run = await timedRun(mode, engineClaim(engine, id), requesters, requesters === 1 ? 50 : 150, texters);
+        logRun(round, run);
+        raw.push(run);
+      }
+    }
+  }
+  const runs = new Map<string, Run>();
+  for (const r of raw) {
+    const key = `${r.mode}/${r.requesters}`;
+    if (!runs.has(key)) runs.set(key, medianRun(raw.filter((x) => x.mode === r.mode && x.requesters === r.requesters)));
+  }
+  return { runs, raw, size };
+}
+
+/** The claims report (bench/results/postgres.json). */
+export async function runClaims(bench: Bench): Promise<Report> {
+  const started = performance.now();
+  const m = machine(bench.postgresVersion);
+  await referenceTables(bench.pool, bench.campaignId);
+  const main = await sideBySide(bench);
+  const dr = await drained(bench);
+  const un = await unanalyzed(bench);
+  const z = await zones(bench);
+  const at = (mode: string, n: number) => main.get(`${mode}/${n}`)!;
+  const ours = (n: number) => at("selfassign", n).conversationsPerS;
+  const ref = REFERENCE;
+  const zone = (mode: string, n: number) => z.runs.get(`zones: ${mode}/${n}`)!;
+  const targets: Target[] = [
+    target("selfassign / reference throughput, 32 requesters", ours(32) / at(ref, 32).conversationsPerS, ">= 0.9", { source: "issue 12", unit: "x" }),
+    target("selfassign / reference throughput, 1 requester", ours(1) / at(ref, 1).conversationsPerS, ">= 0.6", { source: "issue 12", unit: "x" }),
+    target("selfassign p99, 32 requesters", at("selfassign", 32).p99, "<= 150", { source: "issue 12", unit: "ms" }),
+    target("fresh unanalyzed campaign p50 / after ANALYZE, 1 requester", un.runs.get("unanalyzed/1")!.p50 / un.runs.get("after ANALYZE/1")!.p50, "<= 1.5", { source: "issue 12", unit: "x" }),
+    target("fresh unanalyzed campaign p50 / after ANALYZE, 8 requesters", un.runs.get("unanalyzed/8")!.p50 / un.runs.get("after ANALYZE/8")!.p50, "<= 1.5", { source: "issue 12", unit: "x" }),
+    target("zones, half outside hours: mean batch / batch size, 8 requesters", zone("half outside hours", 8).meanBatch / BATCH, ">= 0.9", { source: "issue 12", unit: "x" }),
+    target("zones: throughput half outside / all inside, 8 requesters", zone("half outside hours", 8).conversationsPerS / zone("all contacts inside hours", 8).conversationsPerS, ">= 0.8", { source: "issue 12", unit: "x" }),
+    target("selfassign / its statement alone throughput, 32 requesters", ours(32) / at("selfassign statement alone", 32).conversationsPerS, ">= 0.8", { source: "earlier target", unit: "x" }),
+    target("selfassign / naive SELECT + guarded UPDATE throughput, 32 requesters", ours(32) / at("naive SELECT + guarded UPDATE", 32).conversationsPerS, ">= 4", { source: "earlier target", unit: "x" }),
+    target("p50 with the pool 90% drained / fresh, 8 requesters", dr.drained.p50 / dr.fresh.p50, "<= 2", { source: "earlier target", unit: "x" }),
+  ];
+  const tables: Table[] = [
+    {
+      title: `Claims on ${CONTACTS.toLocaleString("en-US")} conversations, batch ${BATCH}, pool of 8`,
+      columns: RUN_COLUMNS,
+      rows: [1, 8, 32].flatMap((n) => [...main.values()].filter((r) => r.requesters === n).map(runRow)),
+      note: `Reference: the campaign's rows with their key and the index of unassigned rows, claimed by the bare statement (updated by ctid): a claimed row writes one index entry. The floor drops the key (no entry written); selfassign's rows write two (key, holder). selfassign / floor: ${(ours(1) / at(FLOOR, 1).conversationsPerS).toFixed(2)} at 1 requester, ${(ours(32) / at(FLOOR, 32).conversationsPerS).toFixed(2)} at 32.`,
+    },
+    { title: "Drained pool (8 requesters)", columns: RUN_COLUMNS, rows: [dr.fresh, dr.drained].map(runRow) },
+    {
+      title: "A fresh campaign imported after the big one was analyzed, before and after ANALYZE",
+      columns: RUN_COLUMNS,
+      rows: [...un.runs.values()].map(runRow),
+    },
+    { title: `Contact zones (T2): ${z.size.toLocaleString("en-US")} conversations per campaign, 10:00 in Chicago, midnight in Singapore`, columns: RUN_COLUMNS, rows: [...z.runs.values()].map(runRow) },
+  ];
+  return {
+    title: "PostgreSQL: claims (issue 12)",
+    command: "npm run bench:postgres",
+    date: new Date().toISOString(),
+    machine: m,
+    load: `one campaign of ${CONTACTS.toLocaleString("en-US")} conversations (analyzed), batch ${BATCH}, gate none, one app process with a pool of 8 and the adapter's defaults; each timed run starts from an unassigned, vacuumed pool; ${REQUESTS} requests per run (${Math.ceil(REQUESTS / 3)} at 1 requester); throwaway server with fsync off.`,
+    rounds: ROUNDS,
+    seconds: (performance.now() - started) / 1000,
+    tables,
+    targets,
+    raw: { main: [...main.values()], drained: dr.raw, unanalyzed: un.raw, zones: z.raw },
+  };
+}

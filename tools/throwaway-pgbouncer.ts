@@ -12,7 +12,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./throwaway-postgres.js";
+import { freePort, serverEnv } from "./throwaway-postgres.js";
 
 export interface ThrowawayPgBouncer {
   /** Connection string for clients: the upstream user and database, through PgBouncer's port. */
@@ -148,7 +148,7 @@ export async function startThrowawayPgBouncer(upstreamUrl: string, options: PgBo
     for (const f of [iniFile, join(dir, "userlist.txt")]) chownSync(f, uid, gid);
   }
   const argv = root ? ["runuser", "-u", "postgres", "--", bin, iniFile] : [bin, iniFile];
-  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: false });
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: false, env: serverEnv() });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   let exited = false;

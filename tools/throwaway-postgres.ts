@@ -44,6 +44,26 @@ function findBinDir(): string {
   return dir;
 }
 
+/**
+ * The environment for a database or pooler process: this process's, without libfaketime. The suite's
+ * night run moves the Node process's clock with `faketime`, which works by LD_PRELOAD and would be
+ * inherited by the servers; under it PostgreSQL's lock timers fired after a few milliseconds instead
+ * of `lock_timeout`. The servers keep the real clock: the clock under test is the engine's.
+ */
+export function serverEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith("FAKETIME") || name === "DONT_FAKE_MONOTONIC") continue;
+    if (name === "LD_PRELOAD") {
+      const kept = (value ?? "").split(/[: ]/).filter((lib) => lib !== "" && !lib.includes("faketime"));
+      if (kept.length > 0) env[name] = kept.join(":");
+      continue;
+    }
+    env[name] = value;
+  }
+  return env;
+}
+
 /** A free loopback TCP port (asked of the OS). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -71,7 +91,7 @@ export async function startThrowawayPostgres(options: { maxConnections?: number 
   }
   const run = (cmd: string, args: string[]) => {
     const full = root ? ["runuser", "-u", "postgres", "--", join(bin, cmd), ...args] : [join(bin, cmd), ...args];
-    const r = spawnSync(full[0]!, full.slice(1), { encoding: "utf8", cwd: dir });
+    const r = spawnSync(full[0]!, full.slice(1), { encoding: "utf8", cwd: dir, env: serverEnv() });
     if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr || r.stdout}`);
   };
   const port = await freePort();

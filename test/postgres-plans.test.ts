@@ -220,7 +220,7 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     }
   });
 
-  it("A1, S6: listings read one page from their index range; the overview reads the campaign once", async () => {
+  it("A1, S6: listings read one page from their index range; the overview reads count rows, not the campaign", async () => {
     const campaignId = await freshCampaign();
     for (const texterId of ["p0", "p1", "p2"]) await engine.requestConversations({ campaignId, texterId });
     const first = await within(2 * 101, () => engine.listConversations({ actorId: "admin", campaignId, assigneeId: null, limit: 100 }));
@@ -232,7 +232,7 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     // Any holder: the unassigned range and the held rows (300 here), never the whole campaign.
     await within(101 + 300 + 10, () => engine.listConversations({ actorId: "admin", campaignId, limit: 100 }));
     await within(5, () => engine.findConversation({ campaignId, contactId: "f77" }));
-    await within(FRESH + 10, () => engine.getOverview({ actorId: "admin", campaignId }));
+    await within(50, () => engine.getOverview({ actorId: "admin", campaignId }), ["conversation_counts"]);
   });
 
   it("O1, C3, sets are rows: member and sender look-ups read their own rows on a roster grown since the last ANALYZE", async () => {

@@ -24,7 +24,7 @@ import { ClaimQueue } from "./sql/group-claim.js";
 import { FactSignals } from "./sql/listen.js";
 import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
-import { countConversations, listConversations } from "./sql/reads.js";
+import { compactCountsIfGrown, countConversations, listConversations } from "./sql/reads.js";
 import { readRoster } from "./sql/rosters.js";
 import { quoteSchema } from "./sql/schema-name.js";
 import { SharedClient, type TxOptions } from "./sql/transaction.js";
@@ -277,8 +277,10 @@ class PostgresAdapter implements PostgresStorage {
     return acknowledgeInitialSends(this.pool, this.schema, request, this.tx);
   }
 
-  releaseStale(request: C.StaleReleaseRequest): Promise<readonly Conversation[]> {
-    return releaseStale(this.pool, this.schema, request, this.tx);
+  async releaseStale(request: C.StaleReleaseRequest): Promise<readonly Conversation[]> {
+    const released = await releaseStale(this.pool, this.schema, request, this.tx);
+    await compactCountsIfGrown(this.pool, this.schema, request.campaignId);
+    return released;
   }
 
   listCampaigns(query: C.CampaignListQuery): Promise<C.CampaignPage> {

@@ -256,6 +256,58 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX conversations_pool ON $schema.conversations (campaign_id, rank, sort_key, seq) WHERE assignee IS NULL`,
     ],
   },
+  {
+    version: 8,
+    description: "conversation counts kept as delta rows by statement triggers: the overview reads a few rows, not the campaign",
+    statements: [
+      // Counts by campaign, holder (NULL: nobody) and status, as delta rows: every statement that
+      // writes conversations inserts one row per (holder, status) whose count it changed, in its own
+      // transaction, so the counts are exact at every snapshot (I8) and concurrent claims never wait
+      // for each other on a counter row. `compactCounts` folds a campaign's rows into one per group.
+      `CREATE TABLE $schema.conversation_counts (
+        campaign_id text COLLATE "C" NOT NULL,
+        assignee text COLLATE "C",
+        status smallint NOT NULL,
+        n bigint NOT NULL
+      )`,
+      `CREATE INDEX conversation_counts_campaign ON $schema.conversation_counts (campaign_id)`,
+      `CREATE FUNCTION $schema.count_conversations_inserted() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, count(*) FROM new_rows GROUP BY 1, 2, 3;
+        RETURN NULL;
+      END
+      $body$`,
+      `CREATE FUNCTION $schema.count_conversations_updated() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, sum(d) FROM (
+          SELECT campaign_id, assignee, status, -1 AS d FROM old_rows
+          UNION ALL SELECT campaign_id, assignee, status, 1 FROM new_rows
+        ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0;
+        RETURN NULL;
+      END
+      $body$`,
+      `CREATE FUNCTION $schema.count_conversations_deleted() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, -count(*) FROM old_rows GROUP BY 1, 2, 3;
+        RETURN NULL;
+      END
+      $body$`,
+      // The triggers first: creating one locks out writers to the table until this migration commits,
+      // so the backfill below (a later snapshot) counts every row written before, and the triggers
+      // every row written after.
+      `CREATE TRIGGER conversations_count_inserted AFTER INSERT ON $schema.conversations
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION $schema.count_conversations_inserted()`,
+      `CREATE TRIGGER conversations_count_updated AFTER UPDATE ON $schema.conversations
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION $schema.count_conversations_updated()`,
+      `CREATE TRIGGER conversations_count_deleted AFTER DELETE ON $schema.conversations
+        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION $schema.count_conversations_deleted()`,
+      `INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, count(*) FROM $schema.conversations GROUP BY 1, 2, 3`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

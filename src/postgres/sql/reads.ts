@@ -7,10 +7,12 @@ import type { ConversationCounts, ConversationPage, ConversationQuery } from "..
 import type { StatusSet } from "../../core/moves.js";
 import { cursorOf, orderRank, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
 import { CONVERSATION_STATUSES, type ConversationStatus } from "../../types.js";
+import type { PgPoolLike } from "../pg-like.js";
 import type { Queryable } from "./aggregates.js";
 import { CAMPAIGN } from "./claim.js";
 import { bySeqSql } from "./conversation-writes.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, sqlLimit, statusSql, toConversation } from "./rows.js";
+import { transaction } from "./transaction.js";
 
 /** The rank condition a status filter implies (rank is a function of status), so it reads as an index range. */
 function rankOf(statuses: StatusSet, status: ConversationStatus | undefined): string {
@@ -71,11 +73,52 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
   return { rows: page, cursor: rows.length > limit ? cursorOf(page[page.length - 1]!) : null };
 }
 
-/** Counts by holder and status (A1) in one grouped scan of the campaign. */
-export async function countConversations(db: Queryable, schema: string, campaignId: string): Promise<ConversationCounts> {
-  const { rows } = await db.query<{ assignee: string | null; status: number; n: string }>(
-    `SELECT assignee, status, count(*) AS n FROM ${schema}.conversations WHERE campaign_id = $1 GROUP BY assignee, status`,
+/**
+ * Counts by holder and status (A1), summed from the campaign's delta rows in `conversation_counts`
+ * (migration 8: statement triggers write them in every transaction that writes conversations), so
+ * the cost follows the rows written since the last compaction, not the campaign's size. When more
+ * than {@link COMPACT_AFTER} delta rows were read, they are folded into one row per group.
+ */
+export async function countConversations(pool: PgPoolLike, schema: string, campaignId: string): Promise<ConversationCounts> {
+  const { rows } = await pool.query<{ assignee: string | null; status: number; n: string; deltas: string }>(
+    `SELECT assignee, status, sum(n) AS n, count(*) AS deltas FROM ${schema}.conversation_counts WHERE campaign_id = $1 GROUP BY assignee, status`,
     [campaignId],
   );
-  return { rows: rows.map((r) => ({ holder: r.assignee, status: CONVERSATION_STATUSES[r.status]!, count: Number(r.n) })) };
+  const deltas = rows.reduce((sum, r) => sum + Number(r.deltas), 0);
+  if (deltas - rows.length > COMPACT_AFTER) await compactCounts(pool, schema, campaignId).catch(() => undefined); // maintenance: a failure leaves the rows for the next read
+  return { rows: rows.filter((r) => r.n !== "0").map((r) => ({ holder: r.assignee, status: CONVERSATION_STATUSES[r.status]!, count: Number(r.n) })) };
+}
+
+/** Delta rows beyond one per group that a count read leaves before it compacts the campaign's counts. */
+export const COMPACT_AFTER = 1000;
+
+/** Compact a campaign's counts when they have grown (stale release calls it: counts stay small even where nobody reads an overview). Never throws. */
+export async function compactCountsIfGrown(pool: PgPoolLike, schema: string, campaignId: string): Promise<void> {
+  try {
+    const { rows } = await pool.query<{ deltas: string; groups: string }>(
+      `SELECT count(*) AS deltas, count(DISTINCT (assignee, status)) AS groups FROM ${schema}.conversation_counts WHERE campaign_id = $1`,
+      [campaignId],
+    );
+    if (Number(rows[0]!.deltas) - Number(rows[0]!.groups) > COMPACT_AFTER) await compactCounts(pool, schema, campaignId);
+  } catch {
+    // Maintenance only: the rows stay for the next read or release to fold.
+  }
+}
+
+/**
+ * Fold a campaign's count deltas into one row per (holder, status), unless another process is doing
+ * it right now (a transaction-level try-lock: nobody waits). Rows inserted meanwhile are not in this
+ * transaction's snapshot, so they are neither deleted nor summed: the totals never change.
+ */
+export async function compactCounts(pool: PgPoolLike, schema: string, campaignId: string): Promise<void> {
+  await transaction(pool, async (client) => {
+    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked", [`selfassign:counts:${schema}:${campaignId}`]);
+    if (!rows[0]!.locked) return;
+    await client.query(
+      `WITH gone AS (DELETE FROM ${schema}.conversation_counts WHERE campaign_id = $1 RETURNING assignee, status, n)
+       INSERT INTO ${schema}.conversation_counts (campaign_id, assignee, status, n)
+       SELECT $1, assignee, status, sum(n) FROM gone GROUP BY assignee, status HAVING sum(n) <> 0`,
+      [campaignId],
+    );
+  });
 }

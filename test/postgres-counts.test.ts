@@ -1,0 +1,143 @@
+/**
+ * The overview's counts on PostgreSQL (A1) come from delta rows that statement triggers write with
+ * every change to `conversations` (migration 8), folded together now and then. They must equal a
+ * count of the rows themselves at every moment: after a migration of a database that already has
+ * conversations, while claims, moves, status changes and compactions race, and after a compaction.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEngine, type Engine } from "../src/index.js";
+import { MIGRATIONS, createPostgresStorage } from "../src/postgres.js";
+import { COMPACT_AFTER, compactCounts } from "../src/postgres/sql/reads.js";
+import { statusCode } from "../src/storage/rules.js";
+import { manualClock, uniqueId } from "./helpers.js";
+import { postgresFixture } from "./support/postgres.js";
+
+type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
+
+/** Counts by holder and status read with plain SQL from the conversations themselves, sorted. */
+async function truth(f: Fixture, schema: string, campaignId: string): Promise<string[]> {
+  const { rows } = await f.pool.query<{ assignee: string | null; status: number; n: string }>(
+    `SELECT assignee, status, count(*) AS n FROM "${schema}".conversations WHERE campaign_id = $1 GROUP BY 1, 2`,
+    [campaignId],
+  );
+  return rows.map((r) => `${r.assignee ?? "-"}/${r.status}/${r.n}`).sort();
+}
+
+/** The same counts as the adapter reports them (the overview's source), sorted alike. */
+async function reported(storage: ReturnType<typeof createPostgresStorage>, campaignId: string): Promise<string[]> {
+  const { rows } = await storage.countConversations!(campaignId);
+  return rows.map((r) => `${r.holder ?? "-"}/${statusCode(r.status)}/${r.count}`).sort();
+}
+
+async function deltaRows(f: Fixture, schema: string, campaignId: string): Promise<number> {
+  const { rows } = await f.pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".conversation_counts WHERE campaign_id = $1`, [campaignId]);
+  return Number(rows[0]!.n);
+}
+
+async function launched(engine: Engine, contacts: number, texters: readonly string[]) {
+  const org = await engine.createOrganization({ name: "Counts", ownerId: "admin" });
+  await engine.addMembers({ actorId: "admin", orgId: org.id, members: texters.map((userId) => ({ userId, role: "texter" as const })) });
+  const c = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Counts" });
+  await engine.importContacts({ actorId: "admin", campaignId: c.id, contacts: Array.from({ length: contacts }, (_, i) => ({ contactId: `k${i}` })) });
+  await engine.updateCampaignSettings({ actorId: "admin", campaignId: c.id, enabled: true, batchSize: 20, gate: "none" });
+  await engine.launchCampaign({ actorId: "admin", campaignId: c.id });
+  await engine.addSenders({ actorId: "admin", campaignId: c.id, userIds: [...texters] });
+  return c.id;
+}
+
+describe("PostgreSQL conversation counts (A1, migration 8)", () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await postgresFixture({ poolSize: 12 });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("A1: a database at version 7 with conversations gets counts equal to its rows, and keeps them through later writes", async () => {
+    const schema = `${f.schema}_v7`;
+    const q = `"${schema}"`;
+    await f.pool.query(`CREATE SCHEMA ${q}`);
+    await f.pool.query(`CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
+      for (const statement of m.statements) await f.pool.query(statement.replaceAll("$schema", q));
+      await f.pool.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+    }
+    // Written by a release without counts: no migrate() call yet, so nothing counts these writes.
+    const storage = createPostgresStorage({ pool: f.pool, schema });
+    const engine = createEngine({ storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
+    const campaignId = await launched(engine, 300, ["a", "b", "c"]);
+    for (const texterId of ["a", "b", "a"]) await engine.requestConversations({ campaignId, texterId });
+    const [a, b] = await Promise.all([storage.migrate(), storage.migrate()]); // two app servers upgrading at once
+    expect([a.applied, b.applied].sort((x, y) => x.length - y.length)).toEqual([[], MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version)]);
+    expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+    await engine.requestConversations({ campaignId, texterId: "c" });
+    await engine.unassignAll({ actorId: "admin", campaignId });
+    expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+    const overview = await engine.getOverview({ actorId: "admin", campaignId });
+    expect(overview.total).toBe(300);
+    expect(overview.unassigned).toBe(300);
+    await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
+  });
+
+  it("A1, I8: counts stay exact while 12 requesters claim, texters send, admins move and compactions run at once", async () => {
+    const engine = createEngine({ storage: f.storage, generateId: (kind) => uniqueId(kind) });
+    const texters = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const campaignId = await launched(engine, 3_000, texters);
+    let stop = false;
+    const requesters = texters.map(async (texterId) => {
+      while (!stop) {
+        const r = await engine.requestConversations({ campaignId, texterId });
+        if (r.ok && r.conversations.length > 0) {
+          await engine.recordMessages({
+            actorId: texterId,
+            campaignId,
+            messages: r.conversations.slice(0, 5).map((c) => ({ conversationId: c.id, event: "initial_sent" as const })),
+          });
+          await engine.releaseConversations({ actorId: texterId, campaignId, conversationIds: r.conversations.slice(5).map((c) => c.id) }).catch(() => undefined);
+        }
+      }
+    });
+    const admin = (async () => {
+      for (let i = 0; i < 6; i++) {
+        await engine.reassignSome({ actorId: "admin", campaignId, from: "unassigned", filter: "any", count: 15, to: [texters[i]!] }).catch(() => undefined);
+        await engine.unassignAll({ actorId: "admin", campaignId });
+      }
+    })();
+    const compactor = (async () => {
+      for (let i = 0; i < 30; i++) await compactCounts(f.pool, `"${f.schema}"`, campaignId);
+    })();
+    await Promise.all([admin, compactor]);
+    stop = true;
+    await Promise.all(requesters);
+    expect(await reported(f.storage, campaignId)).toEqual(await truth(f, f.schema, campaignId));
+    await compactCounts(f.pool, `"${f.schema}"`, campaignId);
+    expect(await reported(f.storage, campaignId)).toEqual(await truth(f, f.schema, campaignId));
+    // Compacted: one row per (holder, status) that is not zero.
+    expect(await deltaRows(f, f.schema, campaignId)).toBe((await truth(f, f.schema, campaignId)).length);
+  });
+
+  it("A1: a count read folds the delta rows once they outgrow the groups; stale release does too", async () => {
+    const engine = createEngine({ storage: f.storage, generateId: (kind) => uniqueId(kind) });
+    const texters = ["x", "y"];
+    const campaignId = await launched(engine, 2_000, texters);
+    // Every claim and release writes its own delta rows: far more rows than groups.
+    for (let i = 0; i < COMPACT_AFTER / 2 + 10; i++) {
+      const r = await engine.requestConversations({ campaignId, texterId: texters[i % 2]! });
+      if (r.ok) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+    }
+    expect(await deltaRows(f, f.schema, campaignId)).toBeGreaterThan(COMPACT_AFTER);
+    const before = await truth(f, f.schema, campaignId);
+    expect(await reported(f.storage, campaignId)).toEqual(before); // this read compacts
+    expect(await deltaRows(f, f.schema, campaignId)).toBe(before.length);
+    for (let i = 0; i < COMPACT_AFTER / 2 + 10; i++) {
+      const r = await engine.requestConversations({ campaignId, texterId: texters[i % 2]! });
+      if (r.ok) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+    }
+    expect(await deltaRows(f, f.schema, campaignId)).toBeGreaterThan(COMPACT_AFTER);
+    // Stale release (here with a cutoff nothing has reached yet) folds them too, for campaigns nobody reads an overview of.
+    await engine.updateCampaignSettings({ actorId: "admin", campaignId, releaseNotStartedAfterMs: 24 * 3600_000 });
+    expect((await engine.releaseStale({ campaignId })).released).toBe(0);
+    expect(await deltaRows(f, f.schema, campaignId)).toBe((await truth(f, f.schema, campaignId)).length);
+  });
+});

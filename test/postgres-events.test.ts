@@ -80,7 +80,7 @@ describe("events on PostgreSQL", () => {
     await f.close();
   });
 
-  it("Events, A6: facts carry their actor type; migration 6 gives earlier facts `host` without an actor, else `user`", async () => {
+  it("Events, A6: facts carry their actor type; migration 6 gives earlier facts `host` without an actor, else `user`; migration 9 keeps their payloads", async () => {
     const { engine } = server(f, pools);
     const org = await engine.createOrganization({ name: "Types", ownerId: "owner" });
     expect((await engine.readEvents({ orgId: org.id, limit: 10 })).map((e) => [e.type, e.actorId, e.actorType])).toEqual([
@@ -99,13 +99,13 @@ describe("events on PostgreSQL", () => {
       await f.pool.query(`INSERT INTO "${old}".schema_migrations (version, description) SELECT v, 'old' FROM generate_series(1, 5) v`);
       await f.pool.query(
         `INSERT INTO "${old}".events (type, at, org_id, campaign_id, actor_id, data) VALUES
-         ('organization.created', 1, 'o', NULL, 'alice', '{}'), ('conversation.status_changed', 2, 'o', 'c', NULL, '{}')`,
+         ('organization.created', 1, 'o', NULL, 'alice', '{}'), ('conversation.status_changed', 2, 'o', 'c', NULL, '{"conversationId": "c:7", "ids": ["c:1", "c:2"], "n": 3}')`,
       );
       const upgraded = createPostgresStorage({ pool: f.pool, schema: old });
       expect((await upgraded.migrate()).applied).toEqual(MIGRATIONS.filter((m) => m.version > 5).map((m) => m.version));
-      expect((await upgraded.readFacts({ after: 0, limit: 10 })).map((e) => [e.seq, e.actorId, e.actorType])).toEqual([
-        [1, "alice", "user"],
-        [2, null, "host"],
+      expect((await upgraded.readFacts({ after: 0, limit: 10 })).map((e) => [e.seq, e.actorId, e.actorType, e.data])).toEqual([
+        [1, "alice", "user", {}],
+        [2, null, "host", { conversationId: "c:7", ids: ["c:1", "c:2"], n: 3 }], // migration 9 keeps payloads as they were
       ]);
     } finally {
       await f.pool.query(`DROP SCHEMA IF EXISTS "${old}" CASCADE`);

@@ -43,7 +43,7 @@ export async function insertFacts(client: PgClientLike, schema: string, facts: r
   if (facts.length === 0) return;
   await client.query(
     `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, actor_type, data)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::json[])`,
     [
       facts.map((e) => e.type),
       facts.map((e) => e.at),

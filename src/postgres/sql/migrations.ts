@@ -308,6 +308,16 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT campaign_id, assignee, status, count(*) FROM $schema.conversations GROUP BY 1, 2, 3`,
     ],
   },
+  {
+    version: 9,
+    description: "facts stored as json, not jsonb: written and read as text, never parsed into binary and printed back",
+    statements: [
+      // Nothing queries inside a fact: every reader takes the whole payload to Node. jsonb parsed each
+      // fact on insert (a claim's fact lists its conversations: kilobytes) and printed it back on every
+      // read, once per consumer; json keeps the text. Rewrites the table (prune first if it is large).
+      `ALTER TABLE $schema.events ALTER COLUMN data TYPE json USING data::json`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import pg from "pg";
 import { createEngine, type Engine, isAssignmentError } from "../src/index.js";
 import { createPostgresStorage, type PgClientLike, type PgPoolLike, type PostgresStorage } from "../src/postgres.js";
-import { transaction } from "../src/postgres/sql/transaction.js";
+import { deferToCommit } from "../src/postgres/sql/batch.js";
+import { CommitOutcomeUnknown, transaction } from "../src/postgres/sql/transaction.js";
 import { manualClock, uniqueId } from "./helpers.js";
 
 /** Errors that escaped to the process (in a host without vitest, each would have killed it). */
@@ -191,6 +192,25 @@ describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no er
     }
   });
 
+  it("I8: a statement deferred to COMMIT that fails is an ordinary failure (not an unknown outcome), and nothing of the transaction stays", async () => {
+    await pool.query(`CREATE TABLE IF NOT EXISTS "${schema}".deferred_probe (v text)`);
+    const attempt = transaction(pool as PgPoolLike, async (client: PgClientLike) => {
+      await client.query(`INSERT INTO "${schema}".deferred_probe VALUES ('written')`);
+      await deferToCommit(client, "SELECT 1 / 0"); // fails when it reaches the server, with COMMIT
+      return "committed";
+    });
+    await expect(attempt).rejects.toMatchObject({ code: "22012" }); // division_by_zero, not CommitOutcomeUnknown
+    await expect(attempt).rejects.not.toBeInstanceOf(CommitOutcomeUnknown);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deferred_probe`)).rows[0].n).toBe(0);
+    // The deferred statement runs before COMMIT, in the same transaction, when it succeeds.
+    await transaction(pool as PgPoolLike, async (client: PgClientLike) => {
+      await client.query(`INSERT INTO "${schema}".deferred_probe VALUES ('first')`);
+      await deferToCommit(client, `INSERT INTO "${schema}".deferred_probe VALUES ('deferred')`);
+      return "ok";
+    });
+    expect((await pool.query(`SELECT v FROM "${schema}".deferred_probe ORDER BY v`)).rows.map((r) => r.v)).toEqual(["deferred", "first"]);
+  });
+
   it("readFacts refuses hostile and malformed arguments and never runs them as SQL", async () => {
     await expect(storage.readFacts({ after: 0, limit: "1; DROP TABLE x" as never })).rejects.toThrow(TypeError);
     await expect(storage.readFacts({ after: 0, limit: `1; DROP SCHEMA "${schema}" CASCADE` as never })).rejects.toThrow(TypeError);
@@ -301,7 +321,7 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
       if (args[0] === "COMMIT") client.emit("error", died); // the socket fails right after COMMIT's reply
       return result;
     };
-    expect(await transaction(pool, async () => "ok")).toBe("ok");
+    expect(await transaction(pool, async (c) => (await c.query("SELECT 1"), "ok"))).toBe("ok");
     expect(client.released).toEqual([died]);
     expect(client.listenerCount("error")).toBe(0);
   });

@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import type { Fact, FactQuery, FactRecord } from "../../storage/facts.js";
 import type { PgClientLike } from "../pg-like.js";
 import type { Queryable } from "./aggregates.js";
+import { deferToCommit, literal } from "./batch.js";
 
 /** Clients whose current transaction inserted facts, and the schema they went to (read at COMMIT). */
 const wroteFacts = new WeakMap<PgClientLike, string>();
@@ -38,21 +39,21 @@ export function channelOf(schema: string): string {
   return plain.length <= 63 ? plain : `selfassign:${createHash("sha256").update(name).digest("hex").slice(0, 40)}`;
 }
 
-/** Insert facts in the caller's transaction (one statement), and note it for the commit (the notification). */
+/**
+ * Insert facts in the caller's transaction (one statement, sent with its COMMIT: see
+ * `deferToCommit`), and note it for the commit (the notification). The facts travel as one JSON
+ * literal, so the statement needs no parameters; `json_to_recordset` keeps their order (positions
+ * follow insert order) and each payload's text as it was written.
+ */
 export async function insertFacts(client: PgClientLike, schema: string, facts: readonly Fact[]): Promise<void> {
   if (facts.length === 0) return;
-  await client.query(
+  const rows = facts.map((e) => ({ type: e.type, at: e.at, org_id: e.orgId, campaign_id: e.campaignId, actor_id: e.actorId, actor_type: e.actorType, data: e.data }));
+  await deferToCommit(
+    client,
     `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, actor_type, data)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::json[])`,
-    [
-      facts.map((e) => e.type),
-      facts.map((e) => e.at),
-      facts.map((e) => e.orgId),
-      facts.map((e) => e.campaignId),
-      facts.map((e) => e.actorId),
-      facts.map((e) => e.actorType),
-      facts.map((e) => JSON.stringify(e.data)),
-    ],
+     SELECT type, at, org_id, campaign_id, actor_id, actor_type, data
+     FROM json_to_recordset(${literal(JSON.stringify(rows))}::json)
+       AS x(type text, at bigint, org_id text, campaign_id text, actor_id text, actor_type text, data json)`,
   );
   wroteFacts.set(client, schema);
 }

@@ -18,6 +18,7 @@
  * @module
  */
 import type { PgClientLike } from "../pg-like.js";
+import { literal } from "./batch.js";
 
 /** SQL for the campaign lock's key, given the SQL of the campaign id. */
 export function campaignKey(idSql: string): string {
@@ -31,20 +32,22 @@ export function texterKey(campaignIdSql: string, texterIdSql: string): string {
 
 /**
  * Take the campaign's lock (shared or exclusive), then — exclusively, in sorted order so two
- * transactions never deadlock — the locks of `texters`. One round trip: the texter locks are an
- * init-plan, which PostgreSQL runs only when the select list reaches it, after the campaign lock.
+ * transactions never deadlock — the locks of `texters`. One statement: the texter locks are an
+ * init-plan, which PostgreSQL runs only when the select list reaches it, after the campaign lock. The
+ * ids are inlined as literals (no parameters), so a transaction sends its BEGIN in the same round trip.
  */
 export async function lockCampaign(client: PgClientLike, campaignId: string, mode: "shared" | "exclusive", texters: readonly string[] = []): Promise<void> {
-  const campaign = `pg_advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${campaignKey("$1")})`;
-  if (texters.length === 0) {
-    await client.query(`SELECT ${campaign}`, [campaignId]);
-  } else if (texters.length === 1) {
-    await client.query(`SELECT ${campaign}, pg_advisory_xact_lock(${texterKey("$1", "$2")})`, [campaignId, texters[0]]);
+  const id = literal(campaignId);
+  const campaign = `pg_advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${campaignKey(id)})`;
+  const sorted = [...new Set(texters)].sort();
+  if (sorted.length === 0) {
+    await client.query(`SELECT ${campaign}`);
+  } else if (sorted.length === 1) {
+    await client.query(`SELECT ${campaign}, pg_advisory_xact_lock(${texterKey(id, literal(sorted[0]!))})`);
   } else {
     await client.query(
       `SELECT ${campaign},
-              (SELECT count(pg_advisory_xact_lock(${texterKey("$1", "s.t")})) FROM (SELECT t FROM unnest($2::text[]) AS t ORDER BY t) s)`,
-      [campaignId, [...new Set(texters)]],
+              (SELECT count(pg_advisory_xact_lock(${texterKey(id, "s.t")})) FROM (SELECT t FROM unnest(ARRAY[${sorted.map(literal).join(", ")}]::text[]) AS t ORDER BY t) s)`,
     );
   }
 }

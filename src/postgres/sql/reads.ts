@@ -92,19 +92,6 @@ export async function countConversations(pool: PgPoolLike, schema: string, campa
 /** Delta rows beyond one per group that a count read leaves before it compacts the campaign's counts. */
 export const COMPACT_AFTER = 1000;
 
-/** Compact a campaign's counts when they have grown (stale release calls it: counts stay small even where nobody reads an overview). Never throws. */
-export async function compactCountsIfGrown(pool: PgPoolLike, schema: string, campaignId: string): Promise<void> {
-  try {
-    const { rows } = await pool.query<{ deltas: string; groups: string }>(
-      `SELECT count(*) AS deltas, count(DISTINCT (assignee, status)) AS groups FROM ${schema}.conversation_counts WHERE campaign_id = $1`,
-      [campaignId],
-    );
-    if (Number(rows[0]!.deltas) - Number(rows[0]!.groups) > COMPACT_AFTER) await compactCounts(pool, schema, campaignId);
-  } catch {
-    // Maintenance only: the rows stay for the next read or release to fold.
-  }
-}
-
 /**
  * Fold a campaign's count deltas into one row per (holder, status), unless another process is doing
  * it right now (a transaction-level try-lock: nobody waits). Rows inserted meanwhile are not in this

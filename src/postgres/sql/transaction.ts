@@ -11,6 +11,10 @@
  * (`SET LOCAL`, in the same round trip as BEGIN), and a lock wait that runs out fails the step with an
  * `AssignmentError` `TIMEOUT` — nothing was changed — instead of a storage fault.
  *
+ * Round trips are saved (`batch.ts`): BEGIN goes with the body's first statement (the campaign lock),
+ * and the facts with COMMIT. A deferred statement that fails makes PostgreSQL skip the COMMIT, so it is
+ * an ordinary failure; only a COMMIT that got no answer leaves the outcome unknown.
+ *
  * Shared transactions: over a {@link SharedClient} (a client the host began a transaction on) the
  * same steps run as savepoints inside the host's transaction — `SAVEPOINT`, the adapter's lock timeout
  * for the step only, then `RELEASE` (or `ROLLBACK TO` on a refusal or a fault, which leaves the host's
@@ -19,6 +23,7 @@
  */
 import { AssignmentError } from "../../errors.js";
 import type { PgClientLike, PgPoolLike, PgResultLike } from "../pg-like.js";
+import { BatchingClient } from "./batch.js";
 import { channelOf, takeFactsMark } from "./facts.js";
 
 /** Signals a rollback that is an answer, not a fault (a version conflict, a refused check). */
@@ -86,6 +91,11 @@ export async function withClient<T>(pool: PgPoolLike, use: (client: PgClientLike
   }
 }
 
+/** True for an error PostgreSQL answered with severity ERROR: the statement failed and the transaction is aborted, the connection is fine. */
+function isStatementError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { severity?: unknown }).severity === "ERROR" && typeof (error as { code?: unknown }).code === "string";
+}
+
 /** BEGIN, with `SET LOCAL lock_timeout` in the same round trip when a timeout is given (a validated integer, inlined). */
 function begin(options: TxOptions | undefined): string {
   if (options === undefined) return "BEGIN";
@@ -104,17 +114,23 @@ function validTimeout(ms: number): number {
 export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLike) => Promise<T | Rollback<T>>, options?: TxOptions): Promise<T> {
   if (pool instanceof SharedClient) return savepoint(pool, body, options);
   const first = begin(options);
-  return withClient(pool, async (client, fail) => {
+  return withClient(pool, async (raw, fail) => {
+    const client = new BatchingClient(raw, first);
     try {
-      await client.query(first);
       const result = await body(client);
+      if (!client.started) return result instanceof Rollback ? result.value : result; // the body ran no statement: nothing to commit
       if (result instanceof Rollback) {
-        await client.query("ROLLBACK");
+        await raw.query("ROLLBACK");
         return result.value;
       }
+      const tail = client.takeTail();
       try {
-        await client.query("COMMIT");
+        await raw.query(tail.length === 0 ? "COMMIT" : `${tail.join("; ")}; COMMIT`);
       } catch (error) {
+        // A deferred statement that failed is an ordinary failure: PostgreSQL skipped the COMMIT (the
+        // rest of a multi-statement query is not run after an error) and the transaction is aborted.
+        // Anything else — above all a connection lost while committing — leaves the outcome unknown.
+        if (tail.length > 0 && isStatementError(error)) throw error;
         fail(error);
         throw new CommitOutcomeUnknown(error);
       }
@@ -123,7 +139,7 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
     } catch (error) {
       if (error instanceof CommitOutcomeUnknown) throw error;
       try {
-        await client.query("ROLLBACK");
+        await raw.query("ROLLBACK");
       } catch (rollbackError) {
         fail(rollbackError);
       }

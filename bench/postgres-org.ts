@@ -144,6 +144,8 @@ async function peak(bench: Bench, seconds: number, admin: boolean, round: number
   const elapsed = (performance.now() - start) / 1000;
   stop = true;
   await Promise.all(requesters);
+  // The admin's cycle may have ended between a pause and its resume: the next run starts active.
+  if ((await engine.getCampaign(campaignId)).status === "paused") await engine.resumeCampaign({ actorId: "admin", campaignId });
   return { conversationsPerS: claimed / elapsed, times };
 }
 

@@ -326,6 +326,40 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
     expect(client.listenerCount("error")).toBe(0);
   });
 
+  it("I8: an error a proxy makes up while the facts and COMMIT are in flight leaves the outcome unknown; a server's statement error does not", async () => {
+    // PgBouncer before 1.16 answered a dead server with an ERROR 08P01 of its own (no `routine`): the
+    // server may have committed. A statement error from the server names its routine.
+    const cases = [
+      { error: Object.assign(new Error("server conn crashed?"), { severity: "ERROR", code: "08P01" }), unknown: true },
+      { error: Object.assign(new Error("terminating connection"), { severity: "FATAL", code: "57P01", routine: "ProcessInterrupts" }), unknown: true },
+      { error: Object.assign(new Error("division by zero"), { severity: "FEHLER", code: "22012", routine: "int4div" }), unknown: false },
+    ];
+    for (const { error, unknown } of cases) {
+      const client = new FakeClient();
+      const original = client.query.bind(client);
+      client.query = async (...args: unknown[]) => {
+        if (typeof args[0] === "string" && args[0].endsWith("COMMIT")) throw error;
+        return original();
+      };
+      const attempt = transaction(new FakePool(client), async (c) => {
+        await c.query("SELECT 1");
+        await deferToCommit(c, "SELECT 'deferred'");
+        return "ok";
+      });
+      if (unknown) await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknown);
+      else await expect(attempt).rejects.toBe(error);
+      // An unknown outcome destroys the connection; a known failure rolls back and returns it.
+      expect(client.released).toEqual([unknown ? error : undefined]);
+    }
+  });
+
+  it("a COMMIT answered with ROLLBACK (the transaction was aborted) is a failure, not a success", async () => {
+    const client = new FakeClient();
+    const original = client.query.bind(client);
+    client.query = async (...args: unknown[]) => (args[0] === "COMMIT" ? ({ rows: [], rowCount: 0, command: "ROLLBACK" } as Awaited<ReturnType<typeof original>>) : original());
+    await expect(transaction(new FakePool(client), async (c) => (await c.query("SELECT 1"), "ok"))).rejects.toThrow(/answered with ROLLBACK/);
+  });
+
   it("clients and pools without on/removeListener (simple fakes) still work", async () => {
     const released: unknown[] = [];
     const pool: PgPoolLike = {

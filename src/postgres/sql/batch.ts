@@ -5,6 +5,7 @@
  * `COMMIT`. {@link literal} inlines a value safely for such statements.
  * @module
  */
+import { randomBytes } from "node:crypto";
 import type { PgClientLike, PgResultLike } from "../pg-like.js";
 
 /**
@@ -13,10 +14,13 @@ import type { PgClientLike, PgResultLike } from "../pg-like.js";
  * literal safe whatever the text and whatever `standard_conforming_strings` says.
  */
 export function literal(text: string): string {
-  let tag = "$sa$";
-  // The closing tag must be the first place the tag occurs after the opening one (not inside the text,
-  // nor straddling the text's end and the tag).
-  for (let n = 0; (text + tag).indexOf(tag) !== text.length; n++) tag = `$sa${n}$`;
+  // A random tag (48 bits): text cannot be written to contain it, so the check below almost never
+  // repeats, and each check is one scan — linear time whatever the text (a fixed list of tags to try
+  // in turn made text containing many of them quadratic). The closing tag must be the first place the
+  // tag occurs after the opening one: not inside the text, nor straddling its end and the tag.
+  let tag: string;
+  do tag = `$sa_${randomBytes(6).toString("hex")}$`;
+  while ((text + tag).indexOf(tag) !== text.length);
   return `${tag}${text}${tag}`;
 }
 
@@ -45,7 +49,7 @@ export class BatchingClient implements PgClientLike {
       this.begun = true;
       if (values === undefined || values.length === 0) {
         // One round trip; `pg` answers a multi-statement query with one result per statement.
-        const results = (await this.raw.query<R>(`${this.first}; ${text}`)) as PgResultLike<R> | PgResultLike<R>[];
+        const results = (await this.raw.query<R>(`${this.first};\n${text}`)) as PgResultLike<R> | PgResultLike<R>[];
         return Array.isArray(results) ? results[results.length - 1]! : results;
       }
       await this.raw.query(this.first);

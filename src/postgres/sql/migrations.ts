@@ -271,6 +271,10 @@ export const MIGRATIONS: readonly Migration[] = [
         n bigint NOT NULL
       )`,
       `CREATE INDEX conversation_counts_campaign ON $schema.conversation_counts (campaign_id)`,
+      // No key (delta rows are never looked up one by one): deletes identify rows by their whole
+      // content, so a publication for logical replication that covers this table still accepts the
+      // compaction's DELETE.
+      `ALTER TABLE $schema.conversation_counts REPLICA IDENTITY FULL`,
       `CREATE FUNCTION $schema.count_conversations_inserted() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN
         INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)

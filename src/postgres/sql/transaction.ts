@@ -91,15 +91,26 @@ export async function withClient<T>(pool: PgPoolLike, use: (client: PgClientLike
   }
 }
 
-/** True for an error PostgreSQL answered with severity ERROR: the statement failed and the transaction is aborted, the connection is fine. */
-function isStatementError(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { severity?: unknown }).severity === "ERROR" && typeof (error as { code?: unknown }).code === "string";
+/**
+ * True for an error the PostgreSQL server itself answered for a failed statement: the transaction is
+ * aborted and the connection is fine. Server errors name the source `routine`; an error a proxy makes
+ * up (PgBouncer before 1.16 reported a dead server as an ERROR `08P01`) does not. Connection
+ * failures (class 08), shutdowns and cancellations by the administrator (57P0x), resource and system
+ * errors (53, 58) and internal errors (XX) never count: after those the outcome is unknown. Judged by
+ * SQLSTATE, not by `severity`, which the server localizes.
+ */
+export function isStatementError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof routine === "string" && routine !== "" && !/^(08|57P0|53|58|XX)/.test(code);
 }
 
 /** BEGIN, with `SET LOCAL lock_timeout` in the same round trip when a timeout is given (a validated integer, inlined). */
 function begin(options: TxOptions | undefined): string {
-  if (options === undefined) return "BEGIN";
-  return `BEGIN; SET LOCAL lock_timeout = ${validTimeout(options.lockTimeoutMs)}`;
+  // READ COMMITTED whatever the database's default: every step reads what it decides on in a statement
+  // after its locks, which must see what committed before it got them (a fresh snapshot per statement).
+  if (options === undefined) return "BEGIN ISOLATION LEVEL READ COMMITTED";
+  return `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${validTimeout(options.lockTimeoutMs)}`;
 }
 
 function validTimeout(ms: number): number {
@@ -118,14 +129,17 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
     const client = new BatchingClient(raw, first);
     try {
       const result = await body(client);
-      if (!client.started) return result instanceof Rollback ? result.value : result; // the body ran no statement: nothing to commit
       if (result instanceof Rollback) {
-        await raw.query("ROLLBACK");
+        if (client.started) await raw.query("ROLLBACK");
         return result.value;
       }
       const tail = client.takeTail();
+      if (!client.started && tail.length === 0) return result; // the body ran no statement: nothing to commit
+      // One per line, so a statement's trailing comment cannot swallow the COMMIT.
+      const last = [...(client.started ? [] : [first]), ...tail, "COMMIT"].join(";\n");
+      let answer: unknown;
       try {
-        await raw.query(tail.length === 0 ? "COMMIT" : `${tail.join("; ")}; COMMIT`);
+        answer = await raw.query(last);
       } catch (error) {
         // A deferred statement that failed is an ordinary failure: PostgreSQL skipped the COMMIT (the
         // rest of a multi-statement query is not run after an error) and the transaction is aborted.
@@ -133,6 +147,11 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
         if (tail.length > 0 && isStatementError(error)) throw error;
         fail(error);
         throw new CommitOutcomeUnknown(error);
+      }
+      // COMMIT of a transaction an earlier error aborted answers ROLLBACK, without an error.
+      const results = Array.isArray(answer) ? answer : [answer];
+      if ((results[results.length - 1] as { command?: unknown } | undefined)?.command === "ROLLBACK") {
+        throw new Error("COMMIT was answered with ROLLBACK: a statement of the transaction had failed; nothing was written.");
       }
       if (takeFactsMark(client) !== undefined) options?.factsCommitted?.();
       return result;

@@ -139,11 +139,16 @@ async function peak(bench: Bench, seconds: number, admin: boolean, round: number
       k++;
     }
   })();
+  adminLoop.catch(() => undefined); // awaited below; a failure must not crash the process before that (the server would be left running)
   await new Promise((res) => setTimeout(res, seconds * 1000));
-  await adminLoop;
-  const elapsed = (performance.now() - start) / 1000;
-  stop = true;
-  await Promise.all(requesters);
+  let elapsed = 0;
+  try {
+    await adminLoop;
+    elapsed = (performance.now() - start) / 1000;
+  } finally {
+    stop = true;
+    await Promise.all(requesters);
+  }
   // The admin's cycle may have ended between a pause and its resume: the next run starts active.
   if ((await engine.getCampaign(campaignId)).status === "paused") await engine.resumeCampaign({ actorId: "admin", campaignId });
   return { conversationsPerS: claimed / elapsed, times };

@@ -81,7 +81,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
   });
 
   it("A1, I8: counts stay exact while 12 requesters claim, texters send, admins move and compactions run at once", async () => {
-    const engine = createEngine({ storage: f.storage, generateId: (kind) => uniqueId(kind) });
+    const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) }); // inside texting hours at any hour (T1)
     const texters = Array.from({ length: 12 }, (_, i) => `r${i}`);
     const campaignId = await launched(engine, 3_000, texters);
     let stop = false;
@@ -118,7 +118,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
   });
 
   it("A1: a count read folds the delta rows once they outgrow the groups; stale release does too", async () => {
-    const engine = createEngine({ storage: f.storage, generateId: (kind) => uniqueId(kind) });
+    const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) }); // inside texting hours at any hour (T1)
     const texters = ["x", "y"];
     const campaignId = await launched(engine, 2_000, texters);
     // Every claim and release writes its own delta rows: far more rows than groups.

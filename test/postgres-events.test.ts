@@ -5,12 +5,15 @@
  * transaction), and claims that leave the in-memory queue when their signal aborts.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import * as fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CHANNELS, createEngine, type Engine, isAssignmentError, type SelfAssignEvent } from "../src/index.js";
 import { createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../src/postgres.js";
+import { packIds, unpackIds } from "../src/postgres/sql/facts.js";
 import { MIGRATIONS } from "../src/postgres/sql/migrations.js";
 import { manualClock, uniqueId } from "./helpers.js";
+import { numRuns } from "./numruns.js";
 import { postgresFixture } from "./support/postgres.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -451,6 +454,50 @@ describe("queued claims on PostgreSQL", () => {
       unsubscribe(CHANNELS.claimQueue, onDepth);
       await blocker.query("ROLLBACK").catch(() => undefined);
       blocker.release();
+      await f.close();
+    }
+  });
+});
+
+describe("facts stored compactly on PostgreSQL", () => {
+  it("Events: a fact's conversationIds of its own campaign are stored as seqs and read back exactly, keys in place; anything else is stored as written", () => {
+    const id = fc.string({ minLength: 1, maxLength: 12 });
+    const seqText = fc.oneof(fc.nat({ max: 2 ** 40 }).map(String), fc.constantFrom("01", "-1", "1.0", "1e3", "", " 1", "9007199254740993"));
+    fc.assert(
+      fc.property(fc.option(id, { nil: null }), id, fc.array(fc.tuple(fc.boolean(), seqText), { maxLength: 8 }), fc.boolean(), (campaignId, other, parts, withSeqsKey) => {
+        const ids = parts.map(([own, seq]) => `${own && campaignId !== null ? campaignId : other}:${seq}`);
+        const data: Record<string, unknown> = { texterId: "t", conversationIds: ids, reason: "request", ...(withSeqsKey ? { conversationSeqs: [1] } : {}) };
+        const stored = JSON.parse(JSON.stringify(packIds(campaignId, data))) as Record<string, unknown>;
+        expect(JSON.stringify(unpackIds(campaignId, stored))).toBe(JSON.stringify(data)); // same values, same key order
+        const canonical = campaignId !== null && !withSeqsKey && ids.every((x) => x.startsWith(`${campaignId}:`) && /^(0|[1-9][0-9]{0,14})$/.test(x.slice(campaignId.length + 1)));
+        expect("conversationSeqs" in stored && !("conversationIds" in stored)).toBe(canonical);
+      }),
+      { numRuns: numRuns(500) },
+    );
+  });
+
+  it("Events: a claim's fact is stored with seqs (a quarter of the size) and read back with the ids the claim returned", async () => {
+    const f = await postgresFixture();
+    try {
+      const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
+      const org = await engine.createOrganization({ name: "Compact", ownerId: "admin" });
+      await engine.addMember({ actorId: "admin", orgId: org.id, userId: "t1", role: "texter" });
+      const c = await engine.createCampaign({ actorId: "admin", orgId: org.id, title: "Compact" });
+      await engine.importContacts({ actorId: "admin", campaignId: c.id, contacts: Array.from({ length: 50 }, (_, i) => ({ contactId: `k${i}` })) });
+      await engine.updateCampaignSettings({ actorId: "admin", campaignId: c.id, enabled: true, batchSize: 40 });
+      await engine.launchCampaign({ actorId: "admin", campaignId: c.id });
+      await engine.addSenders({ actorId: "admin", campaignId: c.id, userIds: ["t1"] });
+      const r = await engine.requestConversations({ campaignId: c.id, texterId: "t1" });
+      if (!r.ok) throw new Error(r.reason);
+      const assigned = (await engine.readEvents({ campaignId: c.id, types: ["conversations.assigned"], limit: 10 })).at(-1);
+      expect(assigned?.type === "conversations.assigned" && assigned.data.conversationIds).toEqual(r.conversations.map((x) => x.id));
+      const { rows } = await f.pool.query<{ data: Record<string, unknown> }>(
+        `SELECT data FROM "${f.schema}".events WHERE campaign_id = $1 AND type = 'conversations.assigned' ORDER BY id DESC LIMIT 1`,
+        [c.id],
+      );
+      expect(rows[0]!.data.conversationSeqs).toEqual(r.conversations.map((x) => Number(x.id.slice(c.id.length + 1))));
+      expect(rows[0]!.data.conversationIds).toBeUndefined();
+    } finally {
       await f.close();
     }
   });

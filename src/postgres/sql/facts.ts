@@ -47,7 +47,15 @@ export function channelOf(schema: string): string {
  */
 export async function insertFacts(client: PgClientLike, schema: string, facts: readonly Fact[]): Promise<void> {
   if (facts.length === 0) return;
-  const rows = facts.map((e) => ({ type: e.type, at: e.at, org_id: e.orgId, campaign_id: e.campaignId, actor_id: e.actorId, actor_type: e.actorType, data: e.data }));
+  const rows = facts.map((e) => ({
+    type: e.type,
+    at: e.at,
+    org_id: e.orgId,
+    campaign_id: e.campaignId,
+    actor_id: e.actorId,
+    actor_type: e.actorType,
+    data: packIds(e.campaignId, e.data),
+  }));
   await deferToCommit(
     client,
     `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, actor_type, data)
@@ -56,6 +64,40 @@ export async function insertFacts(client: PgClientLike, schema: string, facts: r
        AS x(type text, at bigint, org_id text, campaign_id text, actor_id text, actor_type text, data json)`,
   );
   wroteFacts.set(client, schema);
+}
+
+/** The stored name of a fact's `conversationIds` when they are kept as their campaign's seqs. */
+const SEQS = "conversationSeqs";
+
+/**
+ * A fact's `conversationIds` of its own campaign (`<campaignId>:<seq>` each, a claim's batch or a move)
+ * stored as the seqs alone, in the same place among the payload's keys: a claim's fact is a quarter
+ * of the size to write, store, number and send to every reader. Anything else is stored as it is.
+ * No fact has a `conversationSeqs` field of its own (the name is this encoding's).
+ */
+export function packIds(campaignId: string | null, data: unknown): unknown {
+  if (campaignId === null || typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  const record = data as Record<string, unknown>;
+  const ids = record.conversationIds;
+  if (!Array.isArray(ids) || SEQS in record) return data;
+  const prefix = `${campaignId}:`;
+  const seqs: number[] = [];
+  for (const id of ids) {
+    if (typeof id !== "string" || !id.startsWith(prefix)) return data;
+    const tail = id.slice(prefix.length);
+    if (!/^(0|[1-9][0-9]{0,14})$/.test(tail)) return data; // canonical and exact as a number
+    seqs.push(Number(tail));
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => (k === "conversationIds" ? [SEQS, seqs] : [k, v])));
+}
+
+/** The payload as the engine wrote it: see {@link packIds}. */
+export function unpackIds(campaignId: string | null, data: unknown): unknown {
+  if (campaignId === null || typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  const record = data as Record<string, unknown>;
+  const seqs = record[SEQS];
+  if (!Array.isArray(seqs) || "conversationIds" in record) return data;
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => (k === SEQS ? ["conversationIds", seqs.map((n) => `${campaignId}:${n}`)] : [k, v])));
 }
 
 interface FactRow {
@@ -137,7 +179,7 @@ export async function readFacts(db: Queryable, schema: string, query: FactQuery,
         campaignId: r.campaign_id,
         actorId: r.actor_id,
         actorType: r.actor_type,
-        data: r.data,
+        data: unpackIds(r.campaign_id, r.data),
       }) as FactRecord,
   );
 }

@@ -10,7 +10,7 @@ import { MIGRATIONS, createPostgresStorage } from "../src/postgres.js";
 import { COMPACT_AFTER, compactCounts } from "../src/postgres/sql/reads.js";
 import { statusCode } from "../src/storage/rules.js";
 import { manualClock, uniqueId } from "./helpers.js";
-import { postgresFixture } from "./support/postgres.js";
+import { postgresFixture, schemaAtVersion } from "./support/postgres.js";
 
 type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 
@@ -57,12 +57,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
   it("A1: a database at version 7 with conversations gets counts equal to its rows, and keeps them through later writes", async () => {
     const schema = `${f.schema}_v7`;
     const q = `"${schema}"`;
-    await f.pool.query(`CREATE SCHEMA ${q}`);
-    await f.pool.query(`CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const m of MIGRATIONS.filter((m) => m.version <= 7)) {
-      for (const statement of m.statements) await f.pool.query(statement.replaceAll("$schema", q));
-      await f.pool.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
-    }
+    await schemaAtVersion(f.pool, schema, 7);
     // Written by a release without counts: no migrate() call yet, so nothing counts these writes.
     const storage = createPostgresStorage({ pool: f.pool, schema });
     const engine = createEngine({ storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });

@@ -14,7 +14,7 @@ import { packIds, unpackIds } from "../src/postgres/sql/facts.js";
 import { MIGRATIONS } from "../src/postgres/sql/migrations.js";
 import { manualClock, uniqueId } from "./helpers.js";
 import { numRuns } from "./numruns.js";
-import { postgresFixture } from "./support/postgres.js";
+import { postgresFixture, schemaAtVersion } from "./support/postgres.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,10 +96,7 @@ describe("events on PostgreSQL", () => {
     // A database at version 5 with facts recorded before actor types existed.
     const old = `old_${process.pid}_${Date.now().toString(36)}`;
     try {
-      await f.pool.query(`CREATE SCHEMA "${old}"`);
-      for (const m of MIGRATIONS.filter((m) => m.version <= 5)) for (const statement of m.statements) await f.pool.query(statement.replaceAll("$schema", `"${old}"`));
-      await f.pool.query(`CREATE TABLE "${old}".schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      await f.pool.query(`INSERT INTO "${old}".schema_migrations (version, description) SELECT v, 'old' FROM generate_series(1, 5) v`);
+      await schemaAtVersion(f.pool, old, 5);
       await f.pool.query(
         `INSERT INTO "${old}".events (type, at, org_id, campaign_id, actor_id, data) VALUES
          ('organization.created', 1, 'o', NULL, 'alice', '{}'), ('conversation.status_changed', 2, 'o', 'c', NULL, '{"conversationId": "c:7", "ids": ["c:1", "c:2"], "n": 3}')`,

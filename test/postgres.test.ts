@@ -12,7 +12,7 @@ import { literal } from "../src/postgres/sql/batch.js";
 import { readAllEvents, replayHolders } from "../src/testing/event-replay.js";
 import { manualClock, uniqueId } from "./helpers.js";
 import { numRuns } from "./numruns.js";
-import { postgresFixture } from "./support/postgres.js";
+import { postgresFixture, schemaAtVersion } from "./support/postgres.js";
 
 type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 
@@ -630,12 +630,7 @@ describe("PostgreSQL migrations keep existing databases (issue 9)", () => {
     const q = `"${schema}"`;
     // Version 4 as an earlier release left it: rosters in rows with max(position) + 1 positions, members
     // without added_at, a campaign document that still carries `senders` and predates `bulkSend`.
-    await f.pool.query(`CREATE SCHEMA ${q}`);
-    await f.pool.query(`CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
-      for (const statement of m.statements) await f.pool.query(statement.replaceAll("$schema", q));
-      await f.pool.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
-    }
+    await schemaAtVersion(f.pool, schema, 4);
     const created = Date.UTC(2026, 0, 5);
     await f.pool.query(`INSERT INTO ${q}.organizations VALUES ('org', 'Old Org', 3, 300, $1)`, [created]);
     await f.pool.query(`INSERT INTO ${q}.org_members VALUES ('org', 'owner', 'owner', 1), ('org', 'zed', 'texter', 2), ('org', 'amy', 'admin', 3)`);

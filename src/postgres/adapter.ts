@@ -282,8 +282,7 @@ class PostgresAdapter implements PostgresStorage {
     // Fold the campaign's count rows too, so they stay small where nobody reads an overview. Not
     // checked first (counting distinct groups cost more than folding); maintenance only: a failure
     // leaves the rows for the next read or release.
-    // Not inside a host's transaction (withClient): there the fold would hold its rows until the host commits.
-    if (this.shared === null) await compactCounts(this.pool, this.schema, request.campaignId).catch(() => undefined);
+    await compactCounts(this.pool, this.schema, request.campaignId).catch(() => undefined);
     return released;
   }
 

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { inject } from "vitest";
-import { createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
+import { MIGRATIONS, createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
 import type { InspectedConversation } from "../../src/testing/world.js";
 import { CONVERSATION_STATUSES } from "../../src/types.js";
 
@@ -22,6 +22,17 @@ export function inspectConversations(pool: pg.Pool, schema: string): (campaignId
     );
     return rows.map((r) => ({ id: `${campaignId}:${r.seq}`, contactId: r.contact_id, holder: r.assignee, status: CONVERSATION_STATUSES[r.status]! }));
   };
+}
+
+/** A schema as an earlier release left it: migrations up to `version` applied and recorded, nothing else. */
+export async function schemaAtVersion(pool: pg.Pool, schema: string, version: number): Promise<void> {
+  const q = `"${schema}"`;
+  await pool.query(`CREATE SCHEMA ${q}`);
+  await pool.query(`CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    for (const statement of m.statements) await pool.query(statement.replaceAll("$schema", q));
+    await pool.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+  }
 }
 
 export async function postgresFixture(options: { poolSize?: number } & StorageOptions = {}) {

@@ -12,7 +12,7 @@ import type { Queryable } from "./aggregates.js";
 import { CAMPAIGN } from "./claim.js";
 import { bySeqSql } from "./conversation-writes.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, sqlLimit, statusSql, toConversation } from "./rows.js";
-import { transaction } from "./transaction.js";
+import { SharedClient, transaction } from "./transaction.js";
 
 /** The rank condition a status filter implies (rank is a function of status), so it reads as an index range. */
 function rankOf(statuses: StatusSet, status: ConversationStatus | undefined): string {
@@ -95,9 +95,11 @@ export const COMPACT_AFTER = 1000;
 /**
  * Fold a campaign's count deltas into one row per (holder, status), unless another process is doing
  * it right now (a transaction-level try-lock: nobody waits). Rows inserted meanwhile are not in this
- * transaction's snapshot, so they are neither deleted nor summed: the totals never change.
+ * transaction's snapshot, so they are neither deleted nor summed: the totals never change. Never
+ * inside a host's transaction (`withClient`): the next read or release outside one folds them.
  */
 export async function compactCounts(pool: PgPoolLike, schema: string, campaignId: string): Promise<void> {
+  if (pool instanceof SharedClient) return; // inside a host's transaction (withClient) the fold would hold its rows until the host commits
   await transaction(pool, async (client) => {
     const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked", [`selfassign:counts:${schema}:${campaignId}`]);
     if (!rows[0]!.locked) return;

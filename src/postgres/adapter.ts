@@ -21,6 +21,7 @@ import { optOut, releaseStale, updateConversations } from "./sql/conversation-wr
 import { claim } from "./sql/claim.js";
 import { acknowledgeEvents, numberedHead, pruneFacts, readConsumer, readFacts, saveConsumer } from "./sql/facts.js";
 import { ClaimQueue } from "./sql/group-claim.js";
+import { FactReads } from "./sql/fact-reads.js";
 import { FactSignals } from "./sql/listen.js";
 import { importConversations } from "./sql/import-conversations.js";
 import { migrate } from "./sql/migrations.js";
@@ -135,7 +136,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   guardIdleErrors(options.pool);
   const signals = new FactSignals(options.pool, schema, options.listen ?? true);
   const tx: TxOptions = { lockTimeoutMs, factsCommitted: () => signals.committed() };
-  return new PostgresAdapter(options.pool, schema, tx, signals, new ClaimQueue(options.pool, schema, limit, group, tx), null);
+  const reads = new FactReads(options.pool, schema, () => signals.number());
+  return new PostgresAdapter(options.pool, schema, tx, signals, reads, new ClaimQueue(options.pool, schema, limit, group, tx), null);
 }
 
 const guardedPools = new WeakSet<object>();
@@ -165,6 +167,8 @@ class PostgresAdapter implements PostgresStorage {
     readonly schema: string,
     private readonly tx: TxOptions,
     private readonly signals: FactSignals,
+    /** This process's shared numbering and kept facts (reads outside a host's transaction). */
+    private readonly reads: FactReads,
     private readonly claims: Pick<ClaimQueue, "run">,
     /** The host's client when bound to its transaction (`withClient`), else `null`. */
     private readonly shared: SharedClient | null,
@@ -176,16 +180,18 @@ class PostgresAdapter implements PostgresStorage {
     }
     const shared = new SharedClient(client);
     const tx: TxOptions = { lockTimeoutMs: this.tx.lockTimeoutMs };
-    return new PostgresAdapter(shared, this.schema, tx, this.signals, { run: (req) => claim(shared, this.schema, req, tx) }, shared);
+    return new PostgresAdapter(shared, this.schema, tx, this.signals, this.reads, { run: (req) => claim(shared, this.schema, req, tx) }, shared);
   }
 
   migrate(): Promise<MigrateResult> {
     return migrate(this.pool, this.schema);
   }
 
-  acknowledgeEvents(upTo: number, options: { prune?: boolean } = {}): Promise<number> {
+  async acknowledgeEvents(upTo: number, options: { prune?: boolean } = {}): Promise<number> {
     if (!Number.isInteger(upTo) || upTo < 0) throw new TypeError("upTo must be a whole number ≥ 0.");
-    return acknowledgeEvents(this.pool, this.schema, upTo, options.prune === true);
+    const n = await acknowledgeEvents(this.pool, this.schema, upTo, options.prune === true);
+    if (options.prune === true) this.reads.forget();
+    return n;
   }
 
   // --- aggregates and rosters
@@ -244,11 +250,11 @@ class PostgresAdapter implements PostgresStorage {
 
   // --- the fact log
   readFacts(query: FactQuery): Promise<readonly FactRecord[]> {
-    return readFacts(this.pool, this.schema, query, this.shared === null ? () => this.signals.number() : async () => undefined);
+    return this.shared === null ? this.reads.read(query) : readFacts(this.pool, this.schema, query, async () => undefined);
   }
 
   factHead(): Promise<number> {
-    return this.shared === null ? this.signals.number() : numberedHead(this.pool, this.schema);
+    return this.shared === null ? this.reads.number() : numberedHead(this.pool, this.schema);
   }
 
   onFacts(listener: () => void): () => void {
@@ -264,8 +270,10 @@ class PostgresAdapter implements PostgresStorage {
     return saveConsumer(this.pool, this.schema, name, position);
   }
 
-  pruneFacts(upTo: number): Promise<number> {
-    return pruneFacts(this.pool, this.schema, upTo);
+  async pruneFacts(upTo: number): Promise<number> {
+    const n = await pruneFacts(this.pool, this.schema, upTo);
+    this.reads.forget();
+    return n;
   }
 
   // --- capabilities

@@ -142,18 +142,28 @@ export async function numberedHead(db: Queryable, schema: string): Promise<numbe
   return Number(rows[0]!.last_seq);
 }
 
+/** A fact query, checked: `after` and `limit` whole numbers in range (filters go to the database as parameters). */
+export function checkFactQuery(query: FactQuery): FactQuery {
+  if (typeof query !== "object" || query === null) throw new TypeError("readFacts: expected a query object.");
+  wholeNumber(query.after, "after", Number.MAX_SAFE_INTEGER);
+  wholeNumber(query.limit, "limit", MAX_READ);
+  return query;
+}
+
 /**
  * Read positions after `after`, optionally only an organization's, a campaign's or some types' (each
  * filter has its index: `(org_id, seq)`, `(campaign_id, seq)`), after `number` (the numbering, or
  * nothing). Every argument is validated and sent as a parameter.
  */
 export async function readFacts(db: Queryable, schema: string, query: FactQuery, number: () => Promise<unknown>): Promise<FactRecord[]> {
-  if (typeof query !== "object" || query === null) throw new TypeError("readFacts: expected a query object.");
-  const after = wholeNumber(query.after, "after", Number.MAX_SAFE_INTEGER);
-  const limit = wholeNumber(query.limit, "limit", MAX_READ);
-  if (limit === 0) return [];
+  if (checkFactQuery(query).limit === 0) return [];
   await number();
-  const values: unknown[] = [after, limit];
+  return queryFacts(db, schema, query);
+}
+
+/** The read of {@link readFacts} alone, on a checked query, without numbering. */
+export async function queryFacts(db: Queryable, schema: string, query: FactQuery): Promise<FactRecord[]> {
+  const values: unknown[] = [query.after, query.limit];
   const where = ["seq > $1"];
   const filter = (column: string, value: unknown, cast = "") => {
     values.push(value);

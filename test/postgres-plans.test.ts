@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PoolClient } from "pg";
 import { createEngine, type Engine } from "../src/index.js";
 import { createPostgresStorage, type PgClientLike, type PgPoolLike } from "../src/postgres.js";
+import { handOutQuery } from "../src/postgres/sql/claim.js";
 import { moveQuery } from "../src/postgres/sql/conversation-writes.js";
 import { uniqueId } from "./helpers.js";
 import { postgresFixture } from "./support/postgres.js";
@@ -212,12 +213,34 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
       { from: { kind: "unassigned" }, statuses: "open", limit: 200, to: ["p1", "p2"], reason: "reassign" },
       { from: { kind: "holders", holderIds: ["p0"] }, statuses: "open", limit: null, to: ["p3"], reason: "reassign" },
       { from: { kind: "all_holders" }, statuses: "all", limit: null, to: null, reason: "unassign_all" },
+      // Thousands of rows: a hash join on ctid would read the whole table (every campaign) to build its side.
+      { from: { kind: "unassigned" }, statuses: "open", limit: FRESH, to: ["p1", "p2", "p3"], reason: "reassign" },
     ] as const;
     for (const move of moves) {
       const q = moveQuery(`"${f.schema}"`, campaignId, move as never, move.to ?? [], now);
       const r = await reads([q]);
       expect(r.total, JSON.stringify(r.each)).toBeLessThanOrEqual(3 * (move.limit ?? 100) + 10);
     }
+  });
+
+  it("S3, A2, T4, C6: statements that write thousands of rows at once read only those rows (a TID scan, never a hash join over the table)", async () => {
+    const campaignId = await freshCampaign();
+    const schema = `"${f.schema}"`;
+    // A batch of 5,000 and a group of claims dealing 5,000 (each run under EXPLAIN ANALYZE and rolled back).
+    for (const to of [{ texter: "p0" }, { ranges: [{ texter: "p1", first: 1, last: 2500 }, { texter: "p2", first: 2501, last: 5000 }] }]) {
+      const r = await reads([handOutQuery(schema, { campaignId, limit: 5000, ranks: [0, 1, 2], openZones: null, to, now })]);
+      expect(r.total, JSON.stringify(r.each)).toBeLessThanOrEqual(3 * 5000 + 10);
+    }
+    // 6,000 held for real, then released as stale.
+    const q = moveQuery(schema, campaignId, { from: { kind: "unassigned" }, statuses: "open", limit: 6000, to: ["p0", "p1", "p2"], reason: "reassign" }, ["p0", "p1", "p2"], now);
+    await f.pool.query(q.text, q.values);
+    const released = await within(3 * 6000 + 10, () =>
+      storage.releaseStale!({ campaignId, notStartedBefore: now + 1, needsReplyBefore: null, now, context: { at: now, orgId, campaignId, actorId: null, actorType: "host" } }),
+    );
+    expect(released).toHaveLength(6000);
+    const bulk = await freshCampaign({ bulkSend: true });
+    const leased = await within(4 * 5000 + 10, () => engine.leaseInitialSends({ campaignId: bulk, workerId: "w", limit: 5000 }));
+    expect(leased).toHaveLength(5000);
   });
 
   it("A1, S6: listings read one page from their index range; the overview reads count rows, not the campaign", async () => {

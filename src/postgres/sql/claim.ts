@@ -153,6 +153,13 @@ export interface HandOut {
   readonly now: number;
 }
 
+/**
+ * The rows a hand-out updates, as a TID condition: with it the TID scan is the only way in. Joined on
+ * `ctid` alone, a hand-out of thousands of rows (a batch of 5,000, a group of claims) was planned as
+ * a hash join over a sequential scan of the whole table, every campaign's rows.
+ */
+const TIDS = "c.ctid = ANY(ARRAY(SELECT ctid FROM picked))";
+
 /** One ordered index range of unassigned rows a hand-out reads, best rows first. */
 interface Range {
   readonly where: string;
@@ -170,7 +177,7 @@ interface Range {
  * (and one for contacts of unknown zone) merged in import order, so closed zones are never walked.
  * A merge locks at most the rows it returns plus what the other open zones' ranges read ahead.
  *
- * The rows are then updated by `ctid` (a TID scan per row): no join whose plan depends on what the
+ * The rows are then updated by `ctid` (a TID scan, see {@link TIDS}): no join whose plan depends on what the
  * statistics think the campaign holds (an unanalyzed campaign looks like one row, and a join over
  * `(campaign_id, seq)` then walked the whole campaign for every row). The validated limit is inlined
  * (no generic plan over `LIMIT $n`); a MATERIALIZED CTE keeps `LIMIT` from being re-evaluated into
@@ -216,7 +223,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   if ("texter" in h.to) {
     return {
       text: `WITH ${ctes.join(",\n")}
-        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE c.ctid = picked.ctid
+        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE c.ctid = picked.ctid AND ${TIDS}
         RETURNING ${columnsOf("c")}`,
       values,
     };
@@ -232,7 +239,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   return {
     text: `WITH ${ctes.join(",\n")}
       UPDATE ${t} c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
-      FROM numbered WHERE c.ctid = numbered.ctid
+      FROM numbered WHERE c.ctid = numbered.ctid AND ${TIDS}
       RETURNING ${columnsOf("c")}`,
     values,
   };

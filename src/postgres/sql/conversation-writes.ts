@@ -65,9 +65,12 @@ export function bySeqSql(schema: string, seqs: string, options: { lock?: boolean
  * A bulk move (launch split, unassign all, reassign, sender removal; `commit-campaign.ts` runs it
  * under the campaign's exclusive lock): the rows of `move.from` matching its statuses, in hand-out
  * order, locked `FOR UPDATE` (waiting for in-flight row locks, so "all" means all), dealt round-robin
- * to `targets` (`$2`; none: unassigned) and updated by `ctid` — a TID scan per row, never a join over
+ * to `targets` (`$2`; none: unassigned) and updated by `ctid` — a TID scan, never a join over
  * `(campaign_id, seq)`, which on a campaign the statistics have not seen yet (estimated at one row)
- * walked the whole campaign once per moved row. Returns each row with `from_holder` and its place `n`.
+ * walked the whole campaign once per moved row. The `ctid = ANY(ARRAY(…))` condition makes the TID
+ * scan the only way in for thousands of rows too: a join on `ctid` alone was planned as a hash join
+ * over a sequential scan of the whole table, every campaign's rows. Returns each row with
+ * `from_holder` and its place `n`.
  */
 export function moveQuery(schema: string, campaignId: string, move: MoveSpec, targets: readonly string[], now: number): { text: string; values: unknown[] } {
   const source =
@@ -92,7 +95,7 @@ export function moveQuery(schema: string, campaignId: string, move: MoveSpec, ta
          assigned_at = CASE WHEN d.to_holder IS NULL THEN NULL
                             WHEN d.to_holder IS NOT DISTINCT FROM d.from_holder THEN c.assigned_at
                             ELSE $3::bigint END
-     FROM dealt d WHERE c.ctid = d.row_id
+     FROM dealt d WHERE c.ctid = d.row_id AND c.ctid = ANY(ARRAY(SELECT row_id FROM picked))
      RETURNING ${columnsOf("c")}, d.from_holder, d.n`,
     values: move.from.kind === "holders" ? [campaignId, targets, now, move.from.holderIds] : [campaignId, targets, now],
   };
@@ -162,13 +165,14 @@ export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleR
     async (client) => {
       await lockCampaign(client, req.campaignId, "shared");
       const { rows } = await client.query<ConversationRow>(
-        `UPDATE ${schema}.conversations c SET assignee = NULL, assigned_at = NULL
-         FROM (SELECT ctid AS row_id, seq, assignee, assigned_at FROM ${schema}.conversations
-               WHERE campaign_id = ${CAMPAIGN} AND assignee IS NOT NULL AND rank <= 1 AND (
-                 (status = ${NOT_STARTED} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
-                 (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
-               ORDER BY seq FOR UPDATE) old
-         WHERE c.ctid = old.row_id
+        `WITH old AS MATERIALIZED (
+           SELECT ctid AS row_id, seq, assignee, assigned_at FROM ${schema}.conversations
+           WHERE campaign_id = ${CAMPAIGN} AND assignee IS NOT NULL AND rank <= 1 AND (
+             (status = ${NOT_STARTED} AND $2::bigint IS NOT NULL AND assigned_at < $2::bigint) OR
+             (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
+           ORDER BY seq FOR UPDATE)
+         UPDATE ${schema}.conversations c SET assignee = NULL, assigned_at = NULL
+         FROM old WHERE c.ctid = old.row_id AND c.ctid = ANY(ARRAY(SELECT row_id FROM old))
          RETURNING c.campaign_id, c.seq, c.contact_id, c.status, old.assignee, old.assigned_at, c.reply_at, c.contact_tz`,
         [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
       );

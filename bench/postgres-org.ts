@@ -108,6 +108,10 @@ async function peak(bench: Bench, seconds: number, admin: boolean, round: number
   });
   const times = new Map<string, number[]>(ADMIN_OPS.map((op) => [op, []]));
   const start = performance.now();
+  // While the campaign is paused (from the pause's commit to the resume's), no claim can be served by
+  // design: throughput is compared over the time the campaign is active.
+  let pausedAt: number | null = null;
+  let pausedMs = 0;
   const adminLoop = (async () => {
     if (!admin) return;
     let k = 0;
@@ -127,9 +131,12 @@ async function peak(bench: Bench, seconds: number, admin: boolean, round: number
           break;
         case "pauseCampaign":
           await engine.pauseCampaign({ actorId: "admin", campaignId });
+          pausedAt = performance.now();
           break;
         case "resumeCampaign":
           await engine.resumeCampaign({ actorId: "admin", campaignId });
+          if (pausedAt !== null) pausedMs += performance.now() - pausedAt;
+          pausedAt = null;
           break;
         case "unassignAll":
           await engine.unassignAll({ actorId: "admin", campaignId });
@@ -145,13 +152,14 @@ async function peak(bench: Bench, seconds: number, admin: boolean, round: number
   try {
     await adminLoop;
     elapsed = (performance.now() - start) / 1000;
+    if (pausedAt !== null) pausedMs += performance.now() - pausedAt;
   } finally {
     stop = true;
     await Promise.all(requesters);
   }
   // The admin's cycle may have ended between a pause and its resume: the next run starts active.
   if ((await engine.getCampaign(campaignId)).status === "paused") await engine.resumeCampaign({ actorId: "admin", campaignId });
-  return { conversationsPerS: claimed / elapsed, times };
+  return { conversationsPerS: claimed / (elapsed - pausedMs / 1000), pausedShare: pausedMs / 1000 / elapsed, times };
 }
 
 /** The issue-9 report (bench/results/postgres-org.json). */
@@ -204,6 +212,7 @@ export async function runOrg(bench: Bench): Promise<Report> {
   const PEAK_SECONDS = 15;
   const without: number[] = [];
   const withAdmin: number[] = [];
+  const pausedShares: number[] = [];
   const opTimes = new Map<string, number[]>(ADMIN_OPS.map((op) => [op, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     await unassign(pool, "conversations", bench.campaignId);
@@ -212,6 +221,7 @@ export async function runOrg(bench: Bench): Promise<Report> {
     const b = await peak(bench, PEAK_SECONDS, true, round);
     without.push(a.conversationsPerS);
     withAdmin.push(b.conversationsPerS);
+    pausedShares.push(b.pausedShare);
     for (const [op, t] of b.times) opTimes.get(op)!.push(...t);
     console.log(`round ${round}: 64 requesters: ${Math.round(a.conversationsPerS)} conv/s alone, ${Math.round(b.conversationsPerS)} conv/s with the admin; admin max ${Math.max(...[...b.times.values()].flat()).toFixed(0)} ms`);
   }
@@ -232,7 +242,7 @@ export async function runOrg(bench: Bench): Promise<Report> {
     target("addMember p50 at 10,000 members / at 100", median(adds[10_000]!) / median(adds[100]!), "<= 1.5", { source: "issue 9", unit: "x" }),
     target("addMembers of 10,000 in one call", median(bulk), "< 2", { source: "issue 9", unit: "s" }),
     ...ADMIN_OPS.map((op) => target(`${op} p99 while 64 requesters claim`, p99(op), "<= 500", { source: "issue 9", unit: "ms" })),
-    target("claim throughput with the admin load / without", median(withAdmin) / median(without), ">= 0.9", { source: "issue 9", unit: "x" }),
+    target("claim throughput with the admin load / without (while active)", median(withAdmin) / median(without), ">= 0.9", { source: "issue 9", unit: "x" }),
   ];
   const tables: Table[] = [
     {
@@ -256,7 +266,7 @@ export async function runOrg(bench: Bench): Promise<Report> {
         const t = [...opTimes.get(op)!].sort((a, b) => a - b);
         return [op, t.length, pct(t, 50), pct(t, 99), t.at(-1) ?? null];
       }),
-      note: `Claims: ${Math.round(median(without)).toLocaleString("en-US")} conversations/s without the admin, ${Math.round(median(withAdmin)).toLocaleString("en-US")} with (medians of ${ROUNDS} rounds of ${PEAK_SECONDS} s). Each requester hands its batch back right after claiming it, so the pool never drains.`,
+      note: `Claims: ${Math.round(median(without)).toLocaleString("en-US")} conversations/s without the admin, ${Math.round(median(withAdmin)).toLocaleString("en-US")} with (medians of ${ROUNDS} rounds of ${PEAK_SECONDS} s), counted over the time the campaign is active: it is paused from each pause to the next resume (${Math.round(median(pausedShares) * 100)}% of the run, median), when by design no claim is served. Each requester hands its batch back right after claiming it, so the pool never drains.`,
     },
   ];
   return {
@@ -269,6 +279,6 @@ export async function runOrg(bench: Bench): Promise<Report> {
     seconds: (performance.now() - started) / 1000,
     tables,
     targets,
-    raw: { rushes, request, adds, bulk, without, withAdmin, adminTimes: Object.fromEntries(opTimes) },
+    raw: { rushes, request, adds, bulk, without, withAdmin, pausedShares, adminTimes: Object.fromEntries(opTimes) },
   };
 }

@@ -119,6 +119,28 @@ describe("PostgreSQL: the readers of one process share numberings and recent fac
     );
   }, 120_000);
 
+  it("Events: a prune inside a host's transaction — reads kept in memory meanwhile never bring the pruned facts back after it commits", async () => {
+    const { storage, writer } = setup();
+    const org = await writer.createOrganization({ name: "Pruned", ownerId: "owner" });
+    for (let i = 0; i < 10; i++) await writer.addMember({ actorId: "owner", orgId: org.id, userId: `p${i}`, role: "texter" });
+    const head = await storage.factHead!();
+    const from = head - 10;
+    expect(await storage.readFacts({ after: from, limit: 100 })).toHaveLength(10); // kept in memory now
+    const client = await f.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await storage.withClient(client).pruneFacts!(head - 5);
+      // Outside the transaction the facts are still there, and a read sees them.
+      expect(await storage.readFacts({ after: from, limit: 100 })).toHaveLength(10);
+      await client.query("COMMIT");
+    } finally {
+      client.release();
+    }
+    const after = await storage.readFacts({ after: from, limit: 100 });
+    expect(after).toEqual(await queryFacts(f.pool, `"${f.schema}"`, { after: from, limit: 100 }));
+    expect(after.map((e) => e.seq)).toEqual([head - 4, head - 3, head - 2, head - 1, head]);
+  });
+
   it("Events: facts kept in memory are frozen, so one reader cannot change what another reads", async () => {
     const { storage, writer } = setup();
     const org = await writer.createOrganization({ name: "Frozen", ownerId: "owner" });

@@ -190,7 +190,7 @@ class PostgresAdapter implements PostgresStorage {
   async acknowledgeEvents(upTo: number, options: { prune?: boolean } = {}): Promise<number> {
     if (!Number.isInteger(upTo) || upTo < 0) throw new TypeError("upTo must be a whole number ≥ 0.");
     const n = await acknowledgeEvents(this.pool, this.schema, upTo, options.prune === true);
-    if (options.prune === true) this.reads.forget();
+    if (options.prune === true) this.reads.forget(upTo);
     return n;
   }
 
@@ -272,7 +272,7 @@ class PostgresAdapter implements PostgresStorage {
 
   async pruneFacts(upTo: number): Promise<number> {
     const n = await pruneFacts(this.pool, this.schema, upTo);
-    this.reads.forget();
+    this.reads.forget(upTo);
     return n;
   }
 

@@ -48,7 +48,7 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
          FOR UPDATE OF conversations SKIP LOCKED`;
       const { rows } = await client.query<ConversationRow>(
         `WITH free AS MATERIALIZED (${pending(false)}), held AS MATERIALIZED (${pending(true)}),
-         picked AS (SELECT ctid FROM (SELECT * FROM free UNION ALL SELECT * FROM held) u ORDER BY seq LIMIT ${sqlLimit(req.limit)})
+         picked AS MATERIALIZED (SELECT ctid FROM (SELECT * FROM free UNION ALL SELECT * FROM held) u ORDER BY seq LIMIT ${sqlLimit(req.limit)})
          UPDATE ${schema}.conversations c SET lease_owner = $2, lease_until = $4
          FROM picked WHERE c.ctid = picked.ctid AND c.ctid = ANY(ARRAY(SELECT ctid FROM picked))
          RETURNING ${columnsOf("c")}`,

@@ -219,7 +219,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
     }
   }
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
-  ctes.push(`picked AS (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`);
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`);
   if ("texter" in h.to) {
     return {
       text: `WITH ${ctes.join(",\n")}

@@ -24,8 +24,9 @@ const NOT_STARTED = statusCode("not_started");
 
 /**
  * Write conversations as they are now (status, rank, sort key, reply time, holder), in one statement,
- * by the `ctid` of the row versions the caller locked: a TID scan per row, whatever the statistics
- * say about the campaign (a join on `(campaign_id, seq)` could walk an unanalyzed campaign per row).
+ * by the `ctid` of the row versions the caller locked: a TID scan, whatever the statistics say about
+ * the campaign (a join on `(campaign_id, seq)` could walk an unanalyzed campaign per row), and for
+ * thousands of rows too (`ctid = ANY($1)`: see `moveQuery`).
  */
 async function writeConversations(client: PgClientLike, schema: string, changed: readonly Conversation[], ctids: ReadonlyMap<number, string>): Promise<void> {
   if (changed.length === 0) return;
@@ -34,7 +35,7 @@ async function writeConversations(client: PgClientLike, schema: string, changed:
      SET status = u.status, rank = u.rank, sort_key = u.sort_key, reply_at = u.reply_at, assignee = u.assignee, assigned_at = u.assigned_at
      FROM unnest($1::tid[], $2::smallint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[])
           AS u(row_id, status, rank, sort_key, reply_at, assignee, assigned_at)
-     WHERE c.ctid = u.row_id`,
+     WHERE c.ctid = u.row_id AND c.ctid = ANY($1::tid[])`,
     [
       changed.map((c) => ctids.get(c.seq)),
       changed.map((c) => statusCode(c.status)),

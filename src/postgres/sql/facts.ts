@@ -142,11 +142,17 @@ export async function numberedHead(db: Queryable, schema: string): Promise<numbe
   return Number(rows[0]!.last_seq);
 }
 
-/** A fact query, checked: `after` and `limit` whole numbers in range (filters go to the database as parameters). */
+/** A fact query, checked: `after` and `limit` whole numbers in range, filters strings (they go to the database as parameters). */
 export function checkFactQuery(query: FactQuery): FactQuery {
   if (typeof query !== "object" || query === null) throw new TypeError("readFacts: expected a query object.");
   wholeNumber(query.after, "after", Number.MAX_SAFE_INTEGER);
   wholeNumber(query.limit, "limit", MAX_READ);
+  for (const name of ["orgId", "campaignId"] as const) {
+    if (query[name] !== undefined && typeof query[name] !== "string") throw new TypeError(`${name} must be a string when given.`);
+  }
+  if (query.types !== undefined && (!Array.isArray(query.types) || query.types.some((t) => typeof t !== "string"))) {
+    throw new TypeError("types must be an array of strings when given.");
+  }
   return query;
 }
 

@@ -77,7 +77,8 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
  * Counts by holder and status (A1), summed from the campaign's delta rows in `conversation_counts`
  * (migration 8: statement triggers write them in every transaction that writes conversations), so
  * the cost follows the rows written since the last compaction, not the campaign's size. When more
- * than {@link COMPACT_AFTER} delta rows were read, they are folded into one row per group.
+ * than {@link COMPACT_AFTER} delta rows were read, they are folded into one row per group in the
+ * background (the read does not wait for it).
  */
 export async function countConversations(pool: PgPoolLike, schema: string, campaignId: string): Promise<ConversationCounts> {
   const { rows } = await pool.query<{ assignee: string | null; status: number; n: string; deltas: string }>(
@@ -85,7 +86,9 @@ export async function countConversations(pool: PgPoolLike, schema: string, campa
     [campaignId],
   );
   const deltas = rows.reduce((sum, r) => sum + Number(r.deltas), 0);
-  if (deltas - rows.length > COMPACT_AFTER) await compactCounts(pool, schema, campaignId).catch(() => undefined); // maintenance: a failure leaves the rows for the next read
+  // Maintenance, after the answer: the reader does not wait for the fold (thousands of delta rows
+  // deleted and summed at peak), and a failure leaves the rows for the next read.
+  if (deltas - rows.length > COMPACT_AFTER) void compactCounts(pool, schema, campaignId).catch(() => undefined);
   return { rows: rows.filter((r) => r.n !== "0").map((r) => ({ holder: r.assignee, status: CONVERSATION_STATUSES[r.status]!, count: Number(r.n) })) };
 }
 

@@ -44,7 +44,7 @@ export interface PostgresStorageOptions {
   readonly maxConcurrentClaims?: number;
   /**
    * Most waiting claims (on one campaign, by different texters) served by one transaction; default
-   * 16. `1` turns grouping off. Grouping shares the round trips and the commit among claims that
+   * 8. `1` turns grouping off. Grouping shares the round trips and the commit among claims that
    * would otherwise queue for a slot; each keeps every guarantee of a single claim.
    */
   readonly maxClaimGroup?: number;
@@ -129,7 +129,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     throw new TypeError("createPostgresStorage needs { pool }: a pg.Pool or a compatible object.");
   }
   const limit = wholeOption(options.maxConcurrentClaims, Math.max(2, 2 * availableParallelism()), "maxConcurrentClaims", 1);
-  const group = wholeOption(options.maxClaimGroup, 16, "maxClaimGroup", 1);
+  const group = wholeOption(options.maxClaimGroup, 8, "maxClaimGroup", 1);
   const lockTimeoutMs = wholeOption(options.lockTimeoutMs, 30_000, "lockTimeoutMs", 0);
   if (options.listen !== undefined && typeof options.listen !== "boolean") throw new TypeError("listen must be true or false.");
   const schema = quoteSchema(options.schema ?? "selfassign");

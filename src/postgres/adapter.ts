@@ -19,7 +19,7 @@ import { commitCampaign } from "./sql/commit-campaign.js";
 import { commitOrganization } from "./sql/commit-organization.js";
 import { optOut, releaseStale, updateConversations } from "./sql/conversation-writes.js";
 import { claim } from "./sql/claim.js";
-import { acknowledgeEvents, numberedHead, pruneFacts, readConsumer, readFacts, saveConsumer } from "./sql/facts.js";
+import { acknowledgeEvents, checkFactQuery, numberedHead, pruneFacts, queryFacts, readConsumer, saveConsumer } from "./sql/facts.js";
 import { ClaimQueue } from "./sql/group-claim.js";
 import { FactReads } from "./sql/fact-reads.js";
 import { FactSignals } from "./sql/listen.js";
@@ -249,8 +249,10 @@ class PostgresAdapter implements PostgresStorage {
   }
 
   // --- the fact log
-  readFacts(query: FactQuery): Promise<readonly FactRecord[]> {
-    return this.shared === null ? this.reads.read(query) : readFacts(this.pool, this.schema, query, async () => undefined);
+  async readFacts(query: FactQuery): Promise<readonly FactRecord[]> {
+    // Inside a host's transaction: what is numbered already (numbering there would hold its lock until the host commits).
+    if (this.shared !== null) return checkFactQuery(query).limit === 0 ? [] : queryFacts(this.pool, this.schema, query);
+    return this.reads.read(query);
   }
 
   factHead(): Promise<number> {

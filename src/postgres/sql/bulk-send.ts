@@ -14,7 +14,7 @@ import { insertFacts } from "./facts.js";
 import { lockCampaign } from "./locks.js";
 import { CAMPAIGN } from "./claim.js";
 import { bySeqSql } from "./conversation-writes.js";
-import { type ConversationRow, columnsOf, sqlLimit, toConversation } from "./rows.js";
+import { type ConversationRow, byCtid, columnsOf, sqlLimit, toConversation } from "./rows.js";
 import { type TxOptions, transaction } from "./transaction.js";
 
 const PENDING = statusCode("not_started");
@@ -37,8 +37,7 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
       const closed = open === null ? [] : zones.filter((z) => !open(z)).sort();
       // Pending rows (rank 1 is not_started) nobody holds are the not-started range of the index of
       // unassigned rows, in import order; held ones (none while a bulk send runs: C6 hands texters no
-      // not-started work then) come from the holder index. Locked as read, updated by `ctid` (the
-      // `ANY(ARRAY(…))` condition keeps a lease of thousands a TID scan, not a hash join over the table).
+      // not-started work then) come from the holder index. Locked as read, updated by `ctid` (`byCtid`).
       const pending = (held: boolean) =>
         `SELECT ctid, seq FROM ${schema}.conversations
          WHERE campaign_id = ${CAMPAIGN} AND assignee IS ${held ? "NOT NULL" : "NULL"} AND rank = 1 AND (lease_until IS NULL OR lease_until <= $3)
@@ -50,7 +49,7 @@ export async function leaseInitialSends(pool: PgPoolLike, schema: string, req: L
         `WITH free AS MATERIALIZED (${pending(false)}), held AS MATERIALIZED (${pending(true)}),
          picked AS MATERIALIZED (SELECT ctid FROM (SELECT * FROM free UNION ALL SELECT * FROM held) u ORDER BY seq LIMIT ${sqlLimit(req.limit)})
          UPDATE ${schema}.conversations c SET lease_owner = $2, lease_until = $4
-         FROM picked WHERE c.ctid = picked.ctid AND c.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+         FROM picked WHERE ${byCtid("picked")}
          RETURNING ${columnsOf("c")}`,
         [req.campaignId, req.workerId, req.now, req.now + req.leaseMs, closed],
       );

@@ -19,7 +19,7 @@ import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { insertFacts } from "./facts.js";
 import { lockCampaign } from "./locks.js";
 import { joinSender } from "./rosters.js";
-import { type ConversationRow, columnsOf, sqlLimit, toConversation } from "./rows.js";
+import { type ConversationRow, byCtid, columnsOf, sqlLimit, toConversation } from "./rows.js";
 import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
 const NOT_STARTED = statusCode("not_started");
@@ -153,13 +153,6 @@ export interface HandOut {
   readonly now: number;
 }
 
-/**
- * The rows a hand-out updates, as a TID condition: with it the TID scan is the only way in. Joined on
- * `ctid` alone, a hand-out of thousands of rows (a batch of 5,000, a group of claims) was planned as
- * a hash join over a sequential scan of the whole table, every campaign's rows.
- */
-const TIDS = "c.ctid = ANY(ARRAY(SELECT ctid FROM picked))";
-
 /** One ordered index range of unassigned rows a hand-out reads, best rows first. */
 interface Range {
   readonly where: string;
@@ -177,7 +170,7 @@ interface Range {
  * (and one for contacts of unknown zone) merged in import order, so closed zones are never walked.
  * A merge locks at most the rows it returns plus what the other open zones' ranges read ahead.
  *
- * The rows are then updated by `ctid` (a TID scan, see {@link TIDS}): no join whose plan depends on what the
+ * The rows are then updated by `ctid` (a TID scan, see {@link byCtid}): no join whose plan depends on what the
  * statistics think the campaign holds (an unanalyzed campaign looks like one row, and a join over
  * `(campaign_id, seq)` then walked the whole campaign for every row). The validated limit is inlined
  * (no generic plan over `LIMIT $n`); a MATERIALIZED CTE keeps `LIMIT` from being re-evaluated into
@@ -223,7 +216,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   if ("texter" in h.to) {
     return {
       text: `WITH ${ctes.join(",\n")}
-        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE c.ctid = picked.ctid AND ${TIDS}
+        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
         RETURNING ${columnsOf("c")}`,
       values,
     };
@@ -239,7 +232,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   return {
     text: `WITH ${ctes.join(",\n")}
       UPDATE ${t} c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
-      FROM numbered WHERE c.ctid = numbered.ctid AND ${TIDS}
+      FROM numbered WHERE ${byCtid("numbered")}
       RETURNING ${columnsOf("c")}`,
     values,
   };

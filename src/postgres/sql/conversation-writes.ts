@@ -17,16 +17,15 @@ import { settleBulkSend } from "./bulk-pending.js";
 import { CAMPAIGN } from "./claim.js";
 import { insertFacts } from "./facts.js";
 import { campaignKey, lockCampaign, optOutKey } from "./locks.js";
-import { CONVERSATION_COLUMNS, type ConversationRow, columnsOf, sqlLimit, statusSql, toConversation } from "./rows.js";
+import { CONVERSATION_COLUMNS, type ConversationRow, byCtid, columnsOf, sqlLimit, statusSql, toConversation } from "./rows.js";
 import { Rollback, type TxOptions, transaction } from "./transaction.js";
 
 const NOT_STARTED = statusCode("not_started");
 
 /**
  * Write conversations as they are now (status, rank, sort key, reply time, holder), in one statement,
- * by the `ctid` of the row versions the caller locked: a TID scan, whatever the statistics say about
- * the campaign (a join on `(campaign_id, seq)` could walk an unanalyzed campaign per row), and for
- * thousands of rows too (`ctid = ANY($1)`: see `moveQuery`).
+ * by the `ctid` of the row versions the caller locked: a TID scan whatever the number of rows or the
+ * statistics (`ctid = ANY($1)`, the rows as a parameter: see {@link byCtid}).
  */
 async function writeConversations(client: PgClientLike, schema: string, changed: readonly Conversation[], ctids: ReadonlyMap<number, string>): Promise<void> {
   if (changed.length === 0) return;
@@ -66,12 +65,8 @@ export function bySeqSql(schema: string, seqs: string, options: { lock?: boolean
  * A bulk move (launch split, unassign all, reassign, sender removal; `commit-campaign.ts` runs it
  * under the campaign's exclusive lock): the rows of `move.from` matching its statuses, in hand-out
  * order, locked `FOR UPDATE` (waiting for in-flight row locks, so "all" means all), dealt round-robin
- * to `targets` (`$2`; none: unassigned) and updated by `ctid` — a TID scan, never a join over
- * `(campaign_id, seq)`, which on a campaign the statistics have not seen yet (estimated at one row)
- * walked the whole campaign once per moved row. The `ctid = ANY(ARRAY(…))` condition makes the TID
- * scan the only way in for thousands of rows too: a join on `ctid` alone was planned as a hash join
- * over a sequential scan of the whole table, every campaign's rows. Returns each row with
- * `from_holder` and its place `n`.
+ * to `targets` (`$2`; none: unassigned) and updated by `ctid` ({@link byCtid}: a TID scan whatever
+ * the number of rows or the statistics). Returns each row with `from_holder` and its place `n`.
  */
 export function moveQuery(schema: string, campaignId: string, move: MoveSpec, targets: readonly string[], now: number): { text: string; values: unknown[] } {
   const source =
@@ -92,12 +87,12 @@ export function moveQuery(schema: string, campaignId: string, move: MoveSpec, ta
        FROM picked
      )
      UPDATE ${schema}.conversations c
-     SET assignee = d.to_holder,
-         assigned_at = CASE WHEN d.to_holder IS NULL THEN NULL
-                            WHEN d.to_holder IS NOT DISTINCT FROM d.from_holder THEN c.assigned_at
+     SET assignee = dealt.to_holder,
+         assigned_at = CASE WHEN dealt.to_holder IS NULL THEN NULL
+                            WHEN dealt.to_holder IS NOT DISTINCT FROM dealt.from_holder THEN c.assigned_at
                             ELSE $3::bigint END
-     FROM dealt d WHERE c.ctid = d.row_id AND c.ctid = ANY(ARRAY(SELECT row_id FROM picked))
-     RETURNING ${columnsOf("c")}, d.from_holder, d.n`,
+     FROM dealt WHERE ${byCtid("dealt", "row_id")}
+     RETURNING ${columnsOf("c")}, dealt.from_holder, dealt.n`,
     values: move.from.kind === "holders" ? [campaignId, targets, now, move.from.holderIds] : [campaignId, targets, now],
   };
 }
@@ -173,7 +168,7 @@ export async function releaseStale(pool: PgPoolLike, schema: string, req: StaleR
              (status = ${statusCode("needs_reply")} AND $3::bigint IS NOT NULL AND greatest(assigned_at, reply_at) < $3::bigint))
            ORDER BY seq FOR UPDATE)
          UPDATE ${schema}.conversations c SET assignee = NULL, assigned_at = NULL
-         FROM old WHERE c.ctid = old.row_id AND c.ctid = ANY(ARRAY(SELECT row_id FROM old))
+         FROM old WHERE ${byCtid("old", "row_id")}
          RETURNING c.campaign_id, c.seq, c.contact_id, c.status, old.assignee, old.assigned_at, c.reply_at, c.contact_tz`,
         [req.campaignId, req.notStartedBefore, req.needsReplyBefore],
       );

@@ -157,17 +157,11 @@ export function checkFactQuery(query: FactQuery): FactQuery {
 }
 
 /**
- * Read positions after `after`, optionally only an organization's, a campaign's or some types' (each
- * filter has its index: `(org_id, seq)`, `(campaign_id, seq)`), after `number` (the numbering, or
- * nothing). Every argument is validated and sent as a parameter.
+ * Read positions after `after` of a {@link checkFactQuery checked} query, optionally only an
+ * organization's, a campaign's or some types' (each filter has its index: `(org_id, seq)`,
+ * `(campaign_id, seq)`); every argument is sent as a parameter. Numbers nothing: readers outside a
+ * host's transaction go through `fact-reads.ts`, which numbers first.
  */
-export async function readFacts(db: Queryable, schema: string, query: FactQuery, number: () => Promise<unknown>): Promise<FactRecord[]> {
-  if (checkFactQuery(query).limit === 0) return [];
-  await number();
-  return queryFacts(db, schema, query);
-}
-
-/** The read of {@link readFacts} alone, on a checked query, without numbering. */
 export async function queryFacts(db: Queryable, schema: string, query: FactQuery): Promise<FactRecord[]> {
   const values: unknown[] = [query.after, query.limit];
   const where = ["seq > $1"];

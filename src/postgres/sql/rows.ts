@@ -48,6 +48,19 @@ export function columnsOf(alias: string): string {
   return CONVERSATION_COLUMNS.split(", ").map((col) => `${alias}.${col}`).join(", ");
 }
 
+/**
+ * The condition that joins the conversations an UPDATE writes (alias `c`) to the rows of the CTE
+ * `source` by their `ctid` (its column `column`), written so that a TID scan is the only way in.
+ * Joined on `ctid` alone, thousands of rows (a batch of 5,000, a group of claims, "unassign all", a
+ * lease) were planned as a hash join over a sequential scan of the whole table, every campaign's rows;
+ * the `ANY(ARRAY(…))` condition is a TID condition the planner uses at any size. (A join on
+ * `(campaign_id, seq)` instead depends on what the statistics say about the campaign: an unanalyzed
+ * one looks like one row, and such a join walked the whole campaign once per row.)
+ */
+export function byCtid(source: string, column = "ctid"): string {
+  return `c.ctid = ${source}.${column} AND c.ctid = ANY(ARRAY(SELECT ${column} FROM ${source}))`;
+}
+
 /** A conversation row as `pg` returns it (bigint columns arrive as strings). */
 export interface ConversationRow {
   campaign_id: string;

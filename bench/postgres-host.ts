@@ -2,7 +2,7 @@
  * What a host application needs (issue 11):
  *   - an admin's listing page of 100 at 1M conversations vs at 10,000 (`listConversations`,
  *     unassigned and by holder, first page and a page deep in the list);
- *   - 10 event pollers reading every 100 ms (another process: their own pool) vs none, while 8
+ *   - 10 event pollers reading every 100 ms (another adapter with its own pool, as another app server) vs none, while 8
  *     requesters claim: claim throughput;
  *   - tracing (`node:diagnostics_channel`) when nobody subscribes to a request's channel: request
  *     latency with subscribers elsewhere vs none at all (and, for scale, subscribed to it), on the
@@ -195,7 +195,7 @@ export async function runHost(bench: Bench): Promise<Report> {
       note: "Unassigned and by holder read one index range from the cursor on; \"any holder\" merges the unassigned range with the campaign's held rows, which it sorts (1,000 here).",
     },
     {
-      title: "Event pollers (another process, pool of 4) while 8 requesters claim",
+      title: "Event pollers (another adapter with its own pool of 4, in the same Node process) while 8 requesters claim",
       columns: ["mode", "requesters", "conversations/s", "p50 ms", "p99 ms", "mean batch", "full batches %"],
       rows: [alone, polled].map((r) => [r.mode, r.requesters, Math.round(r.conversationsPerS), r.p50, r.p99, Math.round(r.meanBatch), Math.round(r.fullShare * 100)]),
       note: `${reads.toLocaleString("en-US")} reads by the pollers in all.`,

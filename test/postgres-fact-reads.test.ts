@@ -19,14 +19,20 @@ type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 
 /** A pool that counts numberings and fact reads sent through it. */
 function countingPool(pool: pg.Pool) {
-  const sent = { numberings: 0, reads: 0 };
+  const sent = { numberings: 0, reads: 0, factsFetched: 0 };
   const counting: PgPoolLike = {
     connect: () => pool.connect(),
     on: (event: "error", listener: (error: Error) => void) => pool.on(event, listener),
     query: ((text: unknown, values?: unknown) => {
       const sql = typeof text === "string" ? text : String((text as { text?: string }).text);
       if (sql.includes("number_events()")) sent.numberings++;
-      else if (/FROM \S+\.events WHERE seq > \$1/.test(sql)) sent.reads++;
+      else if (/FROM \S+\.events WHERE seq > \$1/.test(sql)) {
+        sent.reads++;
+        return pool.query(text as string, values as unknown[]).then((r) => {
+          sent.factsFetched += r.rowCount ?? 0;
+          return r;
+        });
+      }
       return pool.query(text as string, values as unknown[]);
     }) as PgPoolLike["query"],
   };
@@ -69,6 +75,27 @@ describe("PostgreSQL: the readers of one process share numberings and recent fac
       expect(sent.reads - before.reads).toBeLessThanOrEqual(2);
     }
   }, 60_000);
+
+  it("Events: pollers at different positions inside the kept range fetch each new fact once, not again from their own positions", async () => {
+    const { storage, sent, writer } = setup();
+    const org = await writer.createOrganization({ name: "Pollers", ownerId: "owner" });
+    const head = await storage.factHead!();
+    const positions = Array.from({ length: 5 }, () => head);
+    let written = 0;
+    const before = { ...sent };
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 3; i++, written++) await writer.addMember({ actorId: "owner", orgId: org.id, userId: `w${round}-${i}`, role: "texter" });
+      // One poller per round is behind the others (it skipped a round), as pollers on their own timers are.
+      for (let p = 0; p < positions.length; p++) {
+        if ((round + p) % positions.length === 0 && round < 9) continue;
+        const page = await storage.readFacts({ after: positions[p]!, limit: 1000, orgId: org.id });
+        expect(page.map((e) => e.seq)).toEqual(Array.from({ length: page.length }, (_, k) => positions[p]! + 1 + k));
+        positions[p] = page.at(-1)?.seq ?? positions[p]!;
+      }
+    }
+    expect(positions).toEqual(positions.map(() => head + written));
+    expect(sent.factsFetched - before.factsFetched).toBe(written);
+  });
 
   it("Events: a read answered from memory equals the database's answer — any position, limit and filter, with writes and prunes between reads", async () => {
     const { storage, writer } = setup();

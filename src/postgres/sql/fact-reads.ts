@@ -12,9 +12,10 @@
  *   {@link KEEP}, weighing at most {@link KEEP_WEIGHT}, with the range of positions they cover completely); a read whose range — after its
  *   position, up to the head its numbering saw — lies inside it is answered from memory, filtered
  *   there, without a query. A read that is not covered but at most KEEP positions behind the head
- *   fills memory with one unfiltered query from its position (reads arriving meanwhile wait for that
- *   fill); a read further behind queries as before. Kept facts are frozen: every reader gets the same
- *   objects.
+ *   fills memory with one unfiltered query (reads arriving meanwhile wait for that fill): from the end
+ *   of the kept range when the read's position lies inside it — readers at different positions fetch
+ *   each new fact once — else from its position. A read further behind queries as before. Kept facts
+ *   are frozen: every reader gets the same objects.
  *
  * A numbering or fill is shared for {@link SHARE_FOR_MS} at most: when the database stops answering,
  * later readers start their own instead of all waiting on one.
@@ -113,9 +114,11 @@ export class FactReads {
     // Reads that arrive together wait for one fill of memory rather than each querying.
     const sharing = () => this.filling !== null && performance.now() - this.filling.since <= SHARE_FOR_MS;
     if (!this.covers(query.after, head) && sharing()) await this.filling!.done;
-    if (!this.covers(query.after, head) && head - query.after <= KEEP && query.after >= this.floor && (this.filling === null || sharing())) {
+    // A read whose position lies in the kept range fetches only what is newer than the range.
+    const from = this.from <= query.after && query.after <= this.to ? this.to : query.after;
+    if (!this.covers(query.after, head) && head - from <= KEEP && query.after >= this.floor && (this.filling === null || sharing())) {
       if (this.filling === null) {
-        const done = this.fill(query.after, head).finally(() => {
+        const done = this.fill(from, head).finally(() => {
           if (this.filling?.done === done) this.filling = null;
         });
         this.filling = { done, since: performance.now() };

@@ -13,8 +13,10 @@
  * - `NOT_HELD`: a conversation named for release is not held by the texter.
  * - `ALREADY_EXISTS`: an id given for a new organization or campaign is taken.
  * - `TIMEOUT`: the operation waited longer than the engine's `waitTimeoutMs` for its turn behind
- *   concurrent changes; nothing was changed, retry later.
- * - `ABORTED`: the caller's `AbortSignal` aborted before the operation ran; nothing was changed.
+ *   concurrent changes, or longer than the adapter's own bound for one lock (PostgreSQL's
+ *   `lockTimeoutMs`); nothing was changed, retry later.
+ * - `ABORTED`: the caller's `AbortSignal` aborted before the operation ran; nothing was changed. (A
+ *   `bulkSend` aborted midway returns `aborted: true` instead, with what it sent.)
  * - `STORAGE_ERROR`: the storage adapter failed; see `cause`. Nothing was changed (adapters are atomic).
  */
 export type ErrorCode =

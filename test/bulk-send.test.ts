@@ -103,18 +103,40 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
       expect(await engine.leaseInitialSends({ campaignId, workerId: "w" })).toEqual([]);
       const sent: string[] = [];
       expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) })).toEqual({
-        sent: 0,
+        sent: 0, aborted: false,
         finished: false,
         waiting: { reason: "paused", until: null },
       });
       expect(sent).toEqual([]);
       expect((await engine.resumeCampaign({ actorId: admin, campaignId })).status).toBe("bulk_sending");
-      expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) })).toEqual({ sent: 3, finished: true, waiting: null });
+      expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) })).toEqual({ sent: 3, aborted: false, finished: true, waiting: null });
       expect((await engine.getCampaign(campaignId)).status).toBe("active");
 
       const other = await bulk({ contacts: 2 });
       expect((await other.engine.archiveCampaign({ actorId: other.admin, campaignId: other.campaignId })).status).toBe("archived");
       expect(await other.engine.leaseInitialSends({ campaignId: other.campaignId, workerId: "w" })).toEqual([]);
+    });
+
+    it("C6: an aborted worker stops after the send in flight, acknowledges what it sent and says so; aborted before it began, it fails with ABORTED", async () => {
+      const { engine, campaignId } = await bulk({ contacts: 6 });
+      const before = new AbortController();
+      before.abort();
+      await expect(engine.bulkSend({ campaignId, workerId: "w", send: async () => undefined, signal: before.signal })).rejects.toMatchObject({ code: "ABORTED" });
+      expect((await engine.getBulkSendProgress({ campaignId })).sent).toBe(0);
+      const controller = new AbortController();
+      const sent: string[] = [];
+      const result = await engine.bulkSend({
+        campaignId,
+        workerId: "w",
+        batchSize: 2,
+        signal: controller.signal,
+        send: async (c) => {
+          sent.push(c.id);
+          if (sent.length === 3) controller.abort(); // during the second batch's first send
+        },
+      });
+      expect(result).toEqual({ sent: 3, aborted: true, finished: false, waiting: null });
+      expect((await engine.getBulkSendProgress({ campaignId })).sent).toBe(3);
     });
 
     it("C6: when nothing is left pending while paused, resuming makes the campaign active", async () => {
@@ -132,19 +154,19 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
       clock.advance(12 * HOUR); // 22:00 in New York
       const sent: string[] = [];
       const night = await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) });
-      expect(night).toEqual({ sent: 0, finished: false, waiting: { reason: "outside_texting_hours", until: Date.UTC(2026, 10, 4, 14, 0) } });
+      expect(night).toEqual({ sent: 0, aborted: false, finished: false, waiting: { reason: "outside_texting_hours", until: Date.UTC(2026, 10, 4, 14, 0) } });
       expect(sent).toEqual([]);
       expect(await engine.leaseInitialSends({ campaignId, workerId: "w" })).toEqual([]);
       expect((await engine.getBulkSendProgress({ campaignId })).waiting).toEqual(night.waiting);
       clock.advance(11 * HOUR); // 09:00 in New York
-      expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) })).toEqual({ sent: 2, finished: true, waiting: null });
+      expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.id) })).toEqual({ sent: 2, aborted: false, finished: true, waiting: null });
     });
 
     it("T3: no initial message before the start or after the end", async () => {
       const start = Date.UTC(2026, 10, 5, 15, 0);
       const early = await bulk({ contacts: 1, settings: { startsAt: start } });
       expect(await early.engine.bulkSend({ campaignId: early.campaignId, workerId: "w", send: async () => undefined })).toEqual({
-        sent: 0,
+        sent: 0, aborted: false,
         finished: false,
         waiting: { reason: "before_start", until: start },
       });
@@ -152,7 +174,7 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
       late.clock.advance(2 * HOUR);
       expect(await late.engine.leaseInitialSends({ campaignId: late.campaignId, workerId: "w" })).toEqual([]);
       expect(await late.engine.bulkSend({ campaignId: late.campaignId, workerId: "w", send: async () => undefined })).toEqual({
-        sent: 0,
+        sent: 0, aborted: false,
         finished: false,
         waiting: { reason: "campaign_ended", until: null },
       });
@@ -164,10 +186,10 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
       const sent: string[] = [];
       const first = await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.contactId) });
       expect(sent.sort()).toEqual(["c1", "c2"]);
-      expect(first).toEqual({ sent: 2, finished: false, waiting: { reason: "outside_contact_hours", until: Date.UTC(2026, 10, 4, 0, 0) } });
+      expect(first).toEqual({ sent: 2, aborted: false, finished: false, waiting: { reason: "outside_contact_hours", until: Date.UTC(2026, 10, 4, 0, 0) } });
       clock.advance(9 * HOUR); // 00:00 UTC: 09:00 in Tokyo
       expect(await engine.bulkSend({ campaignId, workerId: "w", send: async (c) => void sent.push(c.contactId) })).toEqual({
-        sent: 2,
+        sent: 2, aborted: false,
         finished: true,
         waiting: null,
       });

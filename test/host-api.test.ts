@@ -97,6 +97,34 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     expect(await code(engine.listAssignments({ actorId: "t2", campaignId, texterId: "t1" }))).toBe("NOT_AUTHORIZED");
   });
 
+  it("A6, I8: a listing refuses a cursor it did not return — made up, from another listing, another query — with INVALID_INPUT, never an empty page", async () => {
+    const { engine, orgId, campaignId, admin } = await launched(10);
+    const other = await engine.createCampaign({ actorId: admin, orgId, title: "second" });
+    const conversations = await engine.listConversations({ actorId: admin, campaignId, limit: 2 });
+    const members = await engine.listMembers({ actorId: admin, orgId, limit: 1 });
+    const senders = await engine.listSenders({ actorId: admin, campaignId, limit: 1 });
+    const campaigns = await engine.listCampaigns({ actorId: admin, orgId, limit: 1 });
+    const assignments = await engine.listAssignments({ actorId: admin, campaignId, texterId: "t1", limit: 1 });
+    for (const c of [conversations.cursor, members.cursor, senders.cursor, campaigns.cursor]) expect(c).toMatch(/^[A-Za-z0-9_-]+\.[0-9a-f]{8}$/);
+    expect(assignments.cursor).toBeNull(); // t1 holds nothing: one page
+    // Each cursor continues its own listing...
+    expect((await engine.listConversations({ actorId: admin, campaignId, cursor: conversations.cursor, limit: 2 })).items).toHaveLength(2);
+    expect((await engine.listMembers({ actorId: admin, orgId, cursor: members.cursor, limit: 1 })).items).toHaveLength(1);
+    // ...and nothing else: made-up strings, another listing's, another campaign's, other filters.
+    const refused = [
+      ...["garbage!!", "zzz", "0", "-1", "1.5", "999999", "MQ.00000000", `${conversations.cursor}x`].map((cursor) => () => engine.listConversations({ actorId: admin, campaignId, cursor })),
+      () => engine.listMembers({ actorId: admin, orgId, cursor: "0" }),
+      () => engine.listMembers({ actorId: admin, orgId, cursor: senders.cursor }),
+      () => engine.listSenders({ actorId: admin, campaignId, cursor: members.cursor }),
+      () => engine.listSenders({ actorId: admin, campaignId: other.id, cursor: senders.cursor }),
+      () => engine.listCampaigns({ actorId: admin, orgId, cursor: conversations.cursor }),
+      () => engine.listConversations({ actorId: admin, campaignId: other.id, cursor: conversations.cursor }),
+      () => engine.listConversations({ actorId: admin, campaignId, assigneeId: null, cursor: conversations.cursor }),
+      () => engine.listAssignments({ actorId: admin, campaignId, texterId: "t1", cursor: conversations.cursor }),
+    ];
+    for (const call of refused) expect(await code(call())).toBe("INVALID_INPUT");
+  });
+
   it("M1, M3: recordMessages writes many events in one call; late, duplicate and foreign events are results, not errors", async () => {
     const { engine, orgId, campaignId, clock } = await launched(12);
     const r = await engine.requestConversations({ campaignId, texterId: "t1" });
@@ -171,6 +199,10 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     await s.engine.acknowledgeEvents({ consumer: "webhooks", upTo: firstTwo[0]!.seq });
     expect((await s.engine.readEvents({ consumer: "webhooks", orgId: s.orgId, limit: 1 }))[0]!.seq).toBeGreaterThan(firstTwo[1]!.seq);
     expect((await s.engine.readEvents({ consumer: "audit", orgId: s.orgId, limit: 1 }))[0]!.seq).toBe(firstTwo[0]!.seq);
+    // A position beyond the head is refused (it would skip events not recorded yet), and changes nothing.
+    expect(await code(s.engine.acknowledgeEvents({ consumer: "webhooks", upTo: head + 1000 }))).toBe("INVALID_INPUT");
+    expect((await s.engine.readEvents({ consumer: "webhooks", orgId: s.orgId, limit: 1 }))[0]!.seq).toBeGreaterThan(firstTwo[1]!.seq);
+    await s.engine.acknowledgeEvents({ consumer: "head", upTo: head }); // the head itself is fine
     // Pruning keeps what some consumer has not handled yet.
     await s.engine.acknowledgeEvents({ consumer: "audit", upTo: firstTwo[0]!.seq });
     await s.engine.pruneEvents({ upTo: head });

@@ -2,10 +2,11 @@
  * PostgreSQL-only tests: real concurrency on many connections, killed connections, aborted
  * transactions and hostile strings. The shared suites (model, race, rules, scenario) also run here.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { createEngine, type Engine, isAssignmentError } from "../src/index.js";
+import { CHANNELS, createEngine, type Engine, isAssignmentError } from "../src/index.js";
 import { MIGRATIONS, createPostgresStorage } from "../src/postgres.js";
 import type { PgPoolLike } from "../src/postgres.js";
 import { literal } from "../src/postgres/sql/batch.js";
@@ -572,10 +573,14 @@ describe("PostgreSQL under real organizations: sets are rows, fair locks, waitin
     expect(outcomes.filter((o) => o === "joined").length + outcomes.filter((o) => o === "removed").length).toBe(60);
   });
 
-  it("a lock wait that runs out fails with TIMEOUT and changes nothing (lockTimeoutMs)", async () => {
+  it("a lock wait that runs out fails with TIMEOUT and changes nothing (lockTimeoutMs), told on selfassign:timeout and to the logger", async () => {
     const engine = createEngine({ storage: f.storage, generateId: (k) => uniqueId(k) });
     const { campaignId } = await campaignWith(engine, 100, ["w"], { batchSize: 5 });
-    const impatient = createEngine({ storage: f.server({ lockTimeoutMs: 200 }).storage });
+    const warned: unknown[] = [];
+    const impatient = createEngine({ storage: f.server({ lockTimeoutMs: 200 }).storage, logger: { warn: (_message, data) => void warned.push(data) } });
+    const published: unknown[] = [];
+    const onTimeout = (message: unknown) => void published.push(message);
+    subscribe(CHANNELS.timeout, onTimeout);
     const locker = await f.pool.connect();
     try {
       await locker.query("BEGIN");
@@ -590,7 +595,11 @@ describe("PostgreSQL under real organizations: sets are rows, fair locks, waitin
       expect(performance.now() - started).toBeLessThan(5000);
       await expect(impatient.pauseCampaign({ actorId: "admin", campaignId })).rejects.toSatisfy((e) => isAssignmentError(e, "TIMEOUT"));
       expect((await f.inspect(campaignId)).every((r) => r.holder === null)).toBe(true);
+      expect(published).toHaveLength(2);
+      expect(published).toContainEqual({ operation: "storage.claim", waitTimeoutMs: 200 });
+      expect(warned).toEqual(published);
     } finally {
+      unsubscribe(CHANNELS.timeout, onTimeout);
       await locker.query("ROLLBACK");
       locker.release();
     }

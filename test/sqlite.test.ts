@@ -383,7 +383,7 @@ describe("SQLite: rosters are rows, pages are keyset", () => {
     }
     expect(everything).toEqual([...everything].sort(compareHandOut));
     expect(new Set(everything.map((c) => c.status)).size).toBe(5); // every listing rank is present
-    expect(await engine.listConversations({ actorId: "owner", campaignId: campaign.id, cursor: "not-a-cursor" })).toEqual({ items: [], cursor: null });
+    await expect(engine.listConversations({ actorId: "owner", campaignId: campaign.id, cursor: "not-a-cursor" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
     const assignments = await allPages((cursor) => engine.listAssignments({ actorId: "t1", campaignId: campaign.id, texterId: "t1", filter: "actionable", cursor, limit: 2 }));
     expect(assignments).toEqual(everything.filter((c) => c.assigneeId === "t1" && (c.status === "needs_reply" || c.status === "not_started")));
   });

@@ -99,12 +99,14 @@ export async function bulkSend(shell: Shell, input: unknown): Promise<BulkSendRe
   const request = { campaignId: i.campaignId, workerId: i.workerId, limit: i.batchSize, leaseMs: i.leaseMs };
   bulkStorage(shell);
   let sent = 0;
-  for (;;) {
-    abortIf(i.signal);
+  for (let round = 0; ; round++) {
+    // Aborted before anything was leased: nothing changed. Later: say what was sent.
+    if (round === 0) abortIf(i.signal);
+    else if (i.signal?.aborted === true) return { sent, aborted: true, finished: false, waiting: null };
     const { conversations: leased, campaign, waiting } = await lease(shell, request);
     if (leased.length === 0) {
       const finished = campaign.status === "active" || (campaign.bulkSend !== null && campaign.bulkSend.finishedAt !== null);
-      return { sent, finished, waiting: finished ? null : waiting };
+      return { sent, aborted: false, finished, waiting: finished ? null : waiting };
     }
     const done: string[] = [];
     let failure: unknown = undefined;
@@ -121,6 +123,6 @@ export async function bulkSend(shell: Shell, input: unknown): Promise<BulkSendRe
     const ack = await acknowledgeInitialSends(shell, { campaignId: i.campaignId, workerId: i.workerId, conversationIds: done });
     sent += ack.sent;
     if (failure !== undefined) throw failure;
-    if (ack.finished) return { sent, finished: true, waiting: null };
+    if (ack.finished) return { sent, aborted: false, finished: true, waiting: null };
   }
 }

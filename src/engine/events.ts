@@ -86,10 +86,16 @@ export async function getEventHead(shell: Shell): Promise<number> {
   return shell.storage.factHead();
 }
 
-/** Store a consumer's position: what it has handled, up to `upTo` (positions only move forward). */
+/** Store a consumer's position: what it has handled, up to `upTo` (positions only move forward; at most the head, else `INVALID_INPUT`). */
 export async function acknowledgeEvents(shell: Shell, input: unknown): Promise<void> {
   const i = AckInput(input, "input");
-  await consumers(shell).saveConsumer(i.consumer, i.upTo);
+  const store = consumers(shell);
+  // Positions only move forward: one beyond the head would skip, for good, events not recorded yet.
+  const head = await shell.storage.factHead();
+  if (i.upTo > head) {
+    throw new AssignmentError("INVALID_INPUT", `"upTo" must be a position already given (at most the head, ${head}); got ${i.upTo}.`, { details: { field: "upTo", head } });
+  }
+  await store.saveConsumer(i.consumer, i.upTo);
 }
 
 /** Delete events at or below `upTo` that every stored consumer has handled; returns how many. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { channel, tracingChannel, type TracingChannel } from "node:diagnostics_channel";
+import type { AssignmentError } from "../errors.js";
 
 /** What a tracing channel's subscribers get for one call (the `context` of every event of the call). */
 export interface OperationContext {
@@ -36,7 +37,12 @@ export interface EngineLogger {
 export const CHANNELS = {
   /** An operation lost a race and decides again: `{ operation, attempt }`. */
   retry: "selfassign:retry",
-  /** An operation gave up waiting: `{ operation, waitTimeoutMs }`. */
+  /**
+   * An operation gave up waiting: `{ operation, waitTimeoutMs }` — the engine's retries of an
+   * operation after `waitTimeoutMs`, or an adapter's own wait for a lock (PostgreSQL's
+   * `lockTimeoutMs`): then `operation` is `storage.<method>` and `waitTimeoutMs` the adapter's limit
+   * (`null` when it does not say).
+   */
   timeout: "selfassign:timeout",
   /** A storage method failed: `{ method, outcome, error }`. */
   storageError: "selfassign:storage-error",
@@ -95,6 +101,14 @@ export class Observer {
   timedOut(operation: string, waitTimeoutMs: number): void {
     if (timeout.hasSubscribers) timeout.publish({ operation, waitTimeoutMs });
     this.logger?.warn?.("selfassign: gave up waiting for a turn behind concurrent changes", { operation, waitTimeoutMs });
+  }
+
+  /** An adapter's own wait ran out (an `AssignmentError` with code `TIMEOUT` from a storage method). */
+  storageTimedOut(method: string, error: AssignmentError): void {
+    const limit = error.details.lockTimeoutMs ?? error.details.waitTimeoutMs ?? error.details.busyTimeoutMs;
+    const waitTimeoutMs = typeof limit === "number" ? limit : null;
+    if (timeout.hasSubscribers) timeout.publish({ operation: `storage.${method}`, waitTimeoutMs });
+    this.logger?.warn?.("selfassign: gave up waiting for a lock held by a concurrent change", { operation: `storage.${method}`, waitTimeoutMs });
   }
 
   /** A storage fault. */

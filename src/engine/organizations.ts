@@ -8,6 +8,7 @@ import type { OrganizationPlan } from "../core/changes.js";
 import { AssignmentError } from "../errors.js";
 import type { Member, Organization, Role } from "../types.js";
 import type { AddMembersResult, MemberPage } from "./results.js";
+import { afterCursor, pageCursor } from "./cursors.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
 
@@ -156,6 +157,6 @@ export async function listMembers(shell: Shell, input: unknown): Promise<MemberP
   const i = ListInput(input, "input");
   await shell.organization(i.orgId);
   core.assertManager(await shell.actor(i.orgId, i.actorId), { orgId: i.orgId });
-  const page = await shell.storage.readRoster({ roster: "members", orgId: i.orgId, after: i.cursor ?? null, limit: i.limit });
-  return { items: page.rows as readonly Member[], cursor: page.cursor };
+  const page = await shell.storage.readRoster({ roster: "members", orgId: i.orgId, after: afterCursor("listMembers", [i.orgId], i.cursor), limit: i.limit });
+  return { items: page.rows as readonly Member[], cursor: pageCursor("listMembers", [i.orgId], page.cursor) };
 }

@@ -148,6 +148,12 @@ export interface BulkSendProgress {
 export interface BulkSendResult {
   /** Initial messages this worker sent and acknowledged. */
   readonly sent: number;
+  /**
+   * True when `signal` aborted after the worker had begun: it stopped after the send in flight and
+   * acknowledged what it sent; what it leased and did not send is leased again after `leaseMs`. (Aborted
+   * before it began, `bulkSend` fails with `ABORTED`, nothing changed.)
+   */
+  readonly aborted: boolean;
   /** True when the bulk send is complete (the campaign is active, or resumes as active). */
   readonly finished: boolean;
   /** Why it stopped before finishing, and when to call again; `null` when finished or nothing was waiting on time. */
@@ -196,7 +202,7 @@ export interface AddSendersResult {
 export interface Page<T> {
   /** The rows. */
   readonly items: readonly T[];
-  /** Pass as `cursor` for the next page; `null` when there is none. */
+  /** Pass as `cursor`, with the same query, for the next page; `null` when there is none. Opaque and URL-safe; a listing refuses a cursor it did not return for that query (`INVALID_INPUT`). */
   readonly cursor: string | null;
 }
 
@@ -279,7 +285,7 @@ export interface CampaignInput extends ActorInput {
 
 /** Where a page of a listing starts, and how long it is. */
 export interface PageInput {
-  /** The `cursor` of the previous page; omit (or `null`) for the first. */
+  /** The `cursor` of the previous page of the same query; omit (or `null`) for the first. Any other cursor is refused (`INVALID_INPUT`). */
   readonly cursor?: string | null;
   /** Most items (default 100, at most 1,000). */
   readonly limit?: number;

@@ -18,13 +18,17 @@ export type Parser<T> = (value: unknown, field: string) => T;
 /** The type a parser produces. */
 export type Out<P> = P extends Parser<infer T> ? T : never;
 
+/** A short description of a refused value: never its contents beyond 60 characters of a string (an input may hold phone numbers). */
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 60)) + (value.length > 60 ? "…" : "");
+  if (Array.isArray(value)) return `an array of ${value.length} ${value.length === 1 ? "entry" : "entries"}`;
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object" && value !== null) return "an object";
+  return typeof value === "symbol" ? "a symbol" : String(value);
+}
+
 function fail(field: string, expected: string, value: unknown): never {
-  let shown: string;
-  try {
-    shown = typeof value === "string" ? JSON.stringify(value.slice(0, 60)) : typeof value === "function" ? "a function" : String(value);
-  } catch {
-    shown = typeof value;
-  }
+  const shown = describe(value);
   throw new AssignmentError("INVALID_INPUT", `"${field}" must be ${expected}; got ${shown}.`, { details: { field } });
 }
 

@@ -27,8 +27,9 @@ export interface EngineOptions {
   /** Invite token generator; default 32 nanoid characters (192 bits). A custom one must give at least 120 bits of randomness (L1). */
   readonly generateToken?: () => string;
   /**
-   * Longest an operation waits for its turn under contention before failing with `TIMEOUT` (nothing
-   * changed), ms; default 30,000. Each call can also pass an `AbortSignal` as `signal`.
+   * Longest an operation goes on deciding again after lost races before failing with `TIMEOUT`
+   * (nothing changed), ms; default 30,000. A wait for a lock inside storage has the adapter's own
+   * bound (PostgreSQL's `lockTimeoutMs`). Each call can also pass an `AbortSignal` as `signal`.
    */
   readonly waitTimeoutMs?: number;
   /** Told of lost races (debug), timeouts and storage faults (warn); see also the `selfassign:*` diagnostics channels. */

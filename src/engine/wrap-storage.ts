@@ -86,7 +86,10 @@ async function deriveHead(s: CoreStorage): Promise<number> {
 }
 
 function wrapFault(name: string, error: unknown, observer: Observer | undefined): never {
-  if (error instanceof AssignmentError) throw error;
+  if (error instanceof AssignmentError) {
+    if (error.code === "TIMEOUT") observer?.storageTimedOut(name, error);
+    throw error;
+  }
   const unknown = typeof error === "object" && error !== null && (error as { outcome?: unknown }).outcome === "unknown";
   observer?.storageFault(name, unknown ? "unknown" : "not_applied", error);
   const why = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,48 @@
+/**
+ * Page cursors as the engine hands them out. An adapter's cursor is a position in its own format,
+ * and an adapter reads a cursor it did not make as an empty page — which a host cannot tell from the
+ * end of the list. So the engine wraps each adapter cursor with a check over the listing and the
+ * query it continues (campaign or organization, filters): a cursor from another listing, another
+ * query, or no listing at all is refused with `INVALID_INPUT`, nothing read. Cursors stay opaque and
+ * URL-safe (`<base64url>.<check>`). The check catches mistakes, not forgery: a cursor someone forged
+ * still reads only what its caller may read anyway.
+ * @module
+ */
+import { AssignmentError } from "../errors.js";
+
+/** FNV-1a over the UTF-16 code units of `text`, as 8 hex digits. */
+function check(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/** What a cursor is checked against: the listing's name and the query's identifying fields. */
+function subject(listing: string, query: readonly unknown[], inner: string): string {
+  return JSON.stringify([listing, query, inner]);
+}
+
+/** The cursor a host gets for the page after this one (`null` at the end). */
+export function pageCursor(listing: string, query: readonly unknown[], inner: string | null): string | null {
+  if (inner === null) return null;
+  return `${Buffer.from(inner, "utf8").toString("base64url")}.${check(subject(listing, query, inner))}`;
+}
+
+/** The adapter's cursor inside a host's `cursor` for this listing and query; `null` for the first page; `INVALID_INPUT` for anything else. */
+export function afterCursor(listing: string, query: readonly unknown[], cursor: string | null | undefined): string | null {
+  if (cursor === null || cursor === undefined) return null;
+  const dot = cursor.indexOf(".");
+  const body = cursor.slice(0, dot);
+  if (dot > 0 && /^[A-Za-z0-9_-]+$/.test(body)) {
+    const inner = Buffer.from(body, "base64url").toString("utf8");
+    if (cursor.slice(dot + 1) === check(subject(listing, query, inner))) return inner;
+  }
+  throw new AssignmentError(
+    "INVALID_INPUT",
+    `"cursor" must be the cursor a previous page of this same listing returned (same ${listing} query), or null for the first page.`,
+    { details: { field: "cursor" } },
+  );
+}

@@ -118,7 +118,7 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
     });
 
     it("C6: an aborted worker stops after the send in flight, acknowledges what it sent and says so; aborted before it began, it fails with ABORTED", async () => {
-      const { engine, campaignId } = await bulk({ contacts: 6 });
+      const { engine, campaignId } = await bulk({ contacts: 8 });
       const before = new AbortController();
       before.abort();
       await expect(engine.bulkSend({ campaignId, workerId: "w", send: async () => undefined, signal: before.signal })).rejects.toMatchObject({ code: "ABORTED" });
@@ -137,6 +137,28 @@ describe.each(adapters)("bulk send on $name storage", ({ open }) => {
       });
       expect(result).toEqual({ sent: 3, aborted: true, finished: false, waiting: null });
       expect((await engine.getBulkSendProgress({ campaignId })).sent).toBe(3);
+      // A send given the signal (as a fetch is) fails when it aborts: that is the abort too, not a fault.
+      const again = new AbortController();
+      const more: string[] = [];
+      const stopped = await engine.bulkSend({
+        campaignId,
+        workerId: "w2",
+        batchSize: 1,
+        signal: again.signal,
+        send: async (c) => {
+          if (more.length === 1) {
+            again.abort();
+            throw again.signal.reason;
+          }
+          more.push(c.id);
+        },
+      });
+      expect(stopped).toEqual({ sent: 1, aborted: true, finished: false, waiting: null });
+      // A send that fails on its own still throws, after what was sent is acknowledged.
+      await expect(
+        engine.bulkSend({ campaignId, workerId: "w3", send: async () => Promise.reject(new Error("SMS provider down")), signal: new AbortController().signal }),
+      ).rejects.toThrow("SMS provider down");
+      expect((await engine.getBulkSendProgress({ campaignId })).sent).toBe(4);
     });
 
     it("C6: when nothing is left pending while paused, resuming makes the campaign active", async () => {

@@ -207,6 +207,9 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     await s.engine.acknowledgeEvents({ consumer: "audit", upTo: firstTwo[0]!.seq });
     await s.engine.pruneEvents({ upTo: head });
     expect((await s.engine.readEvents({ limit: 1 }))[0]!.seq).toBeGreaterThan(firstTwo[0]!.seq);
+    // Once pruned, a position is still one given: acknowledging it (again, or by another consumer) is fine.
+    await s.engine.acknowledgeEvents({ consumer: "head", upTo: head });
+    await s.engine.acknowledgeEvents({ consumer: "late", upTo: firstTwo[0]!.seq });
     // Push: the stream yields what is recorded after it started, then ends when its signal aborts.
     const controller = new AbortController();
     const seen: string[] = [];

@@ -27,7 +27,7 @@ export function createBulkSender(engine: Engine, sms: FakeSms, log: MessageLog) 
           await log.add({ conversationId: c.id, direction: "out", text, at: Date.now() });
         },
       });
-      if (result.finished) return;
+      if (result.finished || result.aborted) return;
       // Paused, outside texting hours, or the rest is leased to another worker: try again later.
       const status = (await engine.getCampaign(campaignId)).status;
       if (status !== "bulk_sending" && status !== "paused") return;

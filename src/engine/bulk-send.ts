@@ -122,7 +122,8 @@ export async function bulkSend(shell: Shell, input: unknown): Promise<BulkSendRe
     }
     const ack = await acknowledgeInitialSends(shell, { campaignId: i.campaignId, workerId: i.workerId, conversationIds: done });
     sent += ack.sent;
-    if (failure !== undefined) throw failure;
+    // A send that failed because the signal aborted it (a fetch given the signal) is the abort, not a fault.
+    if (failure !== undefined && i.signal?.aborted !== true) throw failure;
     if (ack.finished) return { sent, aborted: false, finished: true, waiting: null };
   }
 }

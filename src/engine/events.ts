@@ -90,10 +90,14 @@ export async function getEventHead(shell: Shell): Promise<number> {
 export async function acknowledgeEvents(shell: Shell, input: unknown): Promise<void> {
   const i = AckInput(input, "input");
   const store = consumers(shell);
-  // Positions only move forward: one beyond the head would skip, for good, events not recorded yet.
-  const head = await shell.storage.factHead();
-  if (i.upTo > head) {
-    throw new AssignmentError("INVALID_INPUT", `"upTo" must be a position already given (at most the head, ${head}); got ${i.upTo}.`, { details: { field: "upTo", head } });
+  // Positions only move forward, so one beyond the head would skip, for good, events not recorded
+  // yet. Checked only when the position moves (a repeated acknowledgement is fine), by the event at
+  // `upTo` or after it (one read), else by the head (the event may be pruned).
+  if (i.upTo > (await store.readConsumer(i.consumer)) && (await shell.storage.readFacts({ after: i.upTo - 1, limit: 1 })).length === 0) {
+    const head = await shell.storage.factHead();
+    if (i.upTo > head) {
+      throw new AssignmentError("INVALID_INPUT", `"upTo" must be a position already given (at most the head, ${head}); got ${i.upTo}.`, { details: { field: "upTo", head } });
+    }
   }
   await store.saveConsumer(i.consumer, i.upTo);
 }

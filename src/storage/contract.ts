@@ -87,7 +87,11 @@ export interface DerivableStorage {
   getContext?(campaignId: string, userId: string): Promise<CampaignContext | null>;
   /** Counts of a campaign's conversations by holder and status (the overview, A1). Derived: listing every conversation. */
   countConversations?(campaignId: string): Promise<ConversationCounts>;
-  /** The position of the newest recorded fact (0 when none). Derived: reading the log to its end. */
+  /**
+   * The newest position given to a fact (0 when none); it never goes down, not even when a prune
+   * deletes every fact. Derived: reading the log to its end — the newest fact still stored, so an
+   * adapter with the `eventConsumers` capability (which prunes) should write it.
+   */
   factHead?(): Promise<number>;
   /**
    * Call `listener` soon after facts are recorded (by any process, as far as the adapter can tell);

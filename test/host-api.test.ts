@@ -122,7 +122,30 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
       () => engine.listConversations({ actorId: admin, campaignId, assigneeId: null, cursor: conversations.cursor }),
       () => engine.listAssignments({ actorId: admin, campaignId, texterId: "t1", cursor: conversations.cursor }),
     ];
+    // The same cursor spelled another way (base64 lets the last character's unused bits differ) is not one the listing returned.
+    const [body, check] = conversations.cursor!.split(".") as [string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const respelled = [...alphabet].map((c) => body.slice(0, -1) + c).find((b) => b !== body && Buffer.from(b, "base64url").equals(Buffer.from(body, "base64url")));
+    expect(respelled).toBeDefined();
+    refused.push(() => engine.listConversations({ actorId: admin, campaignId, cursor: `${respelled}.${check}` }));
     for (const call of refused) expect(await code(call())).toBe("INVALID_INPUT");
+  });
+
+  it("I8: an error message stays short whatever the input — unknown fields, long names, thousands of ids — and names the first few", async () => {
+    const { engine, orgId, campaignId, admin } = await launched(3);
+    const messageOf = async (p: Promise<unknown>) => p.then(() => "", (e: unknown) => (e instanceof AssignmentError ? e.message : String(e)));
+    const unknownKey = await messageOf(engine.importContacts({ actorId: admin, campaignId, contacts: [{ contactId: "x", ["k".repeat(100_000)]: 1 } as never] }));
+    const manyKeys = await messageOf(engine.listMembers(Object.fromEntries([["actorId", admin], ["orgId", orgId], ...Array.from({ length: 20_000 }, (_, i) => [`extra${i}`, i])]) as never));
+    const strangers = Array.from({ length: 10_000 }, (_, i) => `stranger-${i}`);
+    const notMembers = await messageOf(engine.addSenders({ actorId: admin, campaignId, userIds: strangers }));
+    for (const message of [unknownKey, manyKeys, notMembers]) {
+      expect(message).not.toBe("");
+      expect(message.length).toBeLessThan(600);
+    }
+    expect(notMembers).toContain('"stranger-0"');
+    expect(notMembers).toContain("and 9995 more");
+    expect(manyKeys).toContain("and 19995 more");
+    expect((await engine.listMembers({ actorId: admin, orgId })).items.map((m) => m.userId)).not.toContain("stranger-0");
   });
 
   it("M1, M3: recordMessages writes many events in one call; late, duplicate and foreign events are results, not errors", async () => {

@@ -38,7 +38,8 @@ export function afterCursor(listing: string, query: readonly unknown[], cursor: 
   const body = cursor.slice(0, dot);
   if (dot > 0 && /^[A-Za-z0-9_-]+$/.test(body)) {
     const inner = Buffer.from(body, "base64url").toString("utf8");
-    if (cursor.slice(dot + 1) === check(subject(listing, query, inner))) return inner;
+    // Only the canonical encoding: base64 lets the last character's unused bits differ.
+    if (Buffer.from(inner, "utf8").toString("base64url") === body && cursor.slice(dot + 1) === check(subject(listing, query, inner))) return inner;
   }
   throw new AssignmentError(
     "INVALID_INPUT",

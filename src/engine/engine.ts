@@ -168,7 +168,10 @@ export class Engine {
   getBulkSendProgress(input: { campaignId: string }): Promise<r.BulkSendProgress> {
     return this.#op("getBulkSendProgress", input, bulk.getBulkSendProgress);
   }
-  /** Drain a bulk send as one worker (lease, `send`, acknowledge, repeat); returns finished, or `waiting` on a pause or the time rules, or `aborted` when `signal` stopped it midway. */
+  /**
+   * Drain a bulk send as one worker (lease, `send`, acknowledge, repeat); returns finished, or `waiting` on a pause or the time rules, or `aborted` when
+   * `signal` stopped it midway. A `send` that fails (not because `signal` aborted) stops the worker: what it sent is acknowledged, and the error is thrown as it is.
+   */
   bulkSend(input: { campaignId: string; workerId: string; send: (c: Conversation) => Promise<void>; batchSize?: number; leaseMs?: number; signal?: AbortSignal }): Promise<r.BulkSendResult> {
     return this.#op("bulkSend", input, bulk.bulkSend);
   }

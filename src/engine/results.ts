@@ -150,8 +150,9 @@ export interface BulkSendResult {
   readonly sent: number;
   /**
    * True when `signal` aborted after the worker had begun: it stopped after the send in flight and
-   * acknowledged what it sent; what it leased and did not send is leased again after `leaseMs`. (Aborted
-   * before it began, `bulkSend` fails with `ABORTED`, nothing changed.)
+   * acknowledged what it sent; what it leased and did not send is leased again after `leaseMs`. False
+   * when that acknowledgement finished the bulk send (`finished: true`). (Aborted before it began,
+   * `bulkSend` fails with `ABORTED`, nothing changed.)
    */
   readonly aborted: boolean;
   /** True when the bulk send is complete (the campaign is active, or resumes as active). */

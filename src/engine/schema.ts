@@ -27,6 +27,12 @@ function describe(value: unknown): string {
   return typeof value === "symbol" ? "a symbol" : String(value);
 }
 
+/** Names or ids for an error message: the first `max`, each cut at 60 characters, and how many more (a message stays short whatever the input). */
+export function listed(items: readonly string[], max = 5): string {
+  const shown = items.slice(0, max).map((item) => describe(item));
+  return items.length > max ? `${shown.join(", ")} and ${items.length - max} more` : shown.join(", ");
+}
+
 function fail(field: string, expected: string, value: unknown): never {
   const shown = describe(value);
   throw new AssignmentError("INVALID_INPUT", `"${field}" must be ${expected}; got ${shown}.`, { details: { field } });
@@ -162,8 +168,8 @@ export function object<S extends Shape>(shape: S): Parser<Parsed<S>> {
     const input = value as Record<string, unknown>;
     const unknown = Object.keys(input).filter((k) => !Object.prototype.hasOwnProperty.call(shape, k));
     if (unknown.length > 0) {
-      throw new AssignmentError("INVALID_INPUT", `Unknown field(s) in "${field}": ${unknown.map((k) => `"${k}"`).join(", ")}.`, {
-        details: { field: `${field}.${unknown[0]}` },
+      throw new AssignmentError("INVALID_INPUT", `Unknown field(s) in "${field}": ${listed(unknown)}.`, {
+        details: { field: `${field}.${unknown[0]!.slice(0, 60)}` },
       });
     }
     const out: Record<string, unknown> = {};

@@ -151,7 +151,7 @@ export async function releaseConversations(shell: Shell, input: unknown): Promis
   });
   const missing = ids.filter((_, n) => outcome.results[n]!.kind === "not_found");
   if (missing.length > 0) {
-    throw new AssignmentError("CONVERSATION_NOT_FOUND", `No such conversation(s) in campaign "${i.campaignId}": ${missing.slice(0, 5).join(", ")}.`, {
+    throw new AssignmentError("CONVERSATION_NOT_FOUND", `No such conversation(s) in campaign "${i.campaignId}": ${s.listed(missing)}.`, {
       details: { campaignId: i.campaignId, conversationIds: missing },
     });
   }
@@ -159,7 +159,7 @@ export async function releaseConversations(shell: Shell, input: unknown): Promis
   if (notHeld.length > 0) {
     throw new AssignmentError(
       "NOT_HELD",
-      `${rule.heldBy === null ? "Not assigned to anybody" : `Not held by "${i.actorId}"`}: ${notHeld.slice(0, 5).join(", ")}. Nothing was released.`,
+      `${rule.heldBy === null ? "Not assigned to anybody" : `Not held by "${i.actorId}"`}: ${s.listed(notHeld)}. Nothing was released.`,
       { details: { campaignId: i.campaignId, conversationIds: notHeld } },
     );
   }

@@ -14,6 +14,7 @@ import type { FactContext } from "../storage/facts.js";
 import type { Campaign, Conversation, Member, Organization } from "../types.js";
 import { parseConversationId } from "../storage/rules.js";
 import { type EngineLogger, Observer } from "./observe.js";
+import { listed } from "./schema.js";
 import { type Storage, wrapStorage } from "./wrap-storage.js";
 
 /** Sources of time and randomness, injectable so tests control them, and how long to wait. */
@@ -198,10 +199,10 @@ export class Shell {
           throw new AssignmentError("ALREADY_EXISTS", `Campaign "${campaignId}" already exists.`, { details: { campaignId } });
         case "refused":
           throw outcome.reason === "not_members"
-            ? new AssignmentError("NOT_A_MEMBER", `Only organization members can be senders (C3); not members: ${outcome.userIds.join(", ")}.`, {
+            ? new AssignmentError("NOT_A_MEMBER", `Only organization members can be senders (C3); not members: ${listed(outcome.userIds)}.`, {
                 details: { campaignId, userIds: outcome.userIds },
               })
-            : new AssignmentError("NOT_A_SENDER", `Must be senders on campaign "${campaignId}" (A5, C3); not senders: ${outcome.userIds.join(", ")}.`, {
+            : new AssignmentError("NOT_A_SENDER", `Must be senders on campaign "${campaignId}" (A5, C3); not senders: ${listed(outcome.userIds)}.`, {
                 details: { campaignId, userIds: outcome.userIds },
               });
         case "committed":

@@ -146,6 +146,9 @@ describe.each(adapters)("host API on $name storage", ({ open }) => {
     expect(notMembers).toContain("and 9995 more");
     expect(manyKeys).toContain("and 19995 more");
     expect((await engine.listMembers({ actorId: admin, orgId })).items.map((m) => m.userId)).not.toContain("stranger-0");
+    // A5: reassignTo is bounded like reassign's `to`.
+    expect(await code(engine.removeSender({ actorId: admin, campaignId, userId: "t1", reassignTo: Array.from({ length: 10_001 }, () => "t2") }))).toBe("INVALID_INPUT");
+    expect((await engine.listSenders({ actorId: admin, campaignId })).items.map((m) => m.userId)).toContain("t1");
   });
 
   it("M1, M3: recordMessages writes many events in one call; late, duplicate and foreign events are results, not errors", async () => {

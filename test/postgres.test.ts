@@ -573,7 +573,7 @@ describe("PostgreSQL under real organizations: sets are rows, fair locks, waitin
     expect(outcomes.filter((o) => o === "joined").length + outcomes.filter((o) => o === "removed").length).toBe(60);
   });
 
-  it("a lock wait that runs out fails with TIMEOUT and changes nothing (lockTimeoutMs), told on selfassign:timeout and to the logger", async () => {
+  it("I8: a lock wait that runs out fails with TIMEOUT and changes nothing (lockTimeoutMs), told on selfassign:timeout and to the logger", async () => {
     const engine = createEngine({ storage: f.storage, generateId: (k) => uniqueId(k) });
     const { campaignId } = await campaignWith(engine, 100, ["w"], { batchSize: 5 });
     const warned: unknown[] = [];

@@ -9,7 +9,7 @@ import { assertManager } from "../core/organization.js";
 import { AssignmentError } from "../errors.js";
 import type { Campaign, GatePolicy, Sender } from "../types.js";
 import type { AddSendersResult, ImportResult, InviteLinkResult, LaunchResult, Page, RemoveSenderResult, SenderPage } from "./results.js";
-import { afterCursor, pageCursor } from "./cursors.js";
+import { pager } from "./cursors.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
 import { MAX_IDLE_MS } from "../core/time.js";
@@ -151,8 +151,9 @@ export async function listSenders(shell: Shell, input: unknown): Promise<SenderP
   const i = ListInput(input, "input");
   const { campaign, actor } = await shell.campaignActor(i.campaignId, i.actorId);
   assertManager(actor, { campaignId: campaign.id });
-  const page = await shell.storage.readRoster({ roster: "senders", campaignId: i.campaignId, after: afterCursor("listSenders", [i.campaignId], i.cursor), limit: i.limit });
-  return { items: page.rows as readonly Sender[], cursor: pageCursor("listSenders", [i.campaignId], page.cursor) };
+  const cursors = pager("listSenders", [i.campaignId]);
+  const page = await shell.storage.readRoster({ roster: "senders", campaignId: i.campaignId, after: cursors.after(i.cursor), limit: i.limit });
+  return { items: page.rows as readonly Sender[], cursor: cursors.next(page.cursor) };
 }
 
 /**
@@ -168,8 +169,9 @@ export async function listCampaigns(shell: Shell, input: unknown): Promise<Page<
   await shell.organization(i.orgId);
   const actor = await shell.actor(i.orgId, i.actorId);
   if (actor.role === null) assertManager(actor, { orgId: i.orgId });
-  const page = await list({ orgId: i.orgId, after: afterCursor("listCampaigns", [i.orgId], i.cursor), limit: i.limit });
-  const cursor = pageCursor("listCampaigns", [i.orgId], page.cursor);
+  const cursors = pager("listCampaigns", [i.orgId]);
+  const page = await list({ orgId: i.orgId, after: cursors.after(i.cursor), limit: i.limit });
+  const cursor = cursors.next(page.cursor);
   if (actor.role !== "texter") return { items: page.rows, cursor };
   const mine: Campaign[] = [];
   for (const c of page.rows) {

@@ -25,14 +25,23 @@ function subject(listing: string, query: readonly unknown[], inner: string): str
   return JSON.stringify([listing, query, inner]);
 }
 
-/** The cursor a host gets for the page after this one (`null` at the end). */
-export function pageCursor(listing: string, query: readonly unknown[], inner: string | null): string | null {
-  if (inner === null) return null;
-  return `${Buffer.from(inner, "utf8").toString("base64url")}.${check(subject(listing, query, inner))}`;
+/** One listing's cursors for one query: unwrap the host's `cursor` to the adapter's, wrap the adapter's next one. */
+export interface Pager {
+  /** The adapter's cursor inside a host's `cursor`; `null` for the first page; `INVALID_INPUT` for any cursor this listing did not return for this query. */
+  after(cursor: string | null | undefined): string | null;
+  /** The cursor a host gets for the page after this one (`null` at the end). */
+  next(inner: string | null): string | null;
 }
 
-/** The adapter's cursor inside a host's `cursor` for this listing and query; `null` for the first page; `INVALID_INPUT` for anything else. */
-export function afterCursor(listing: string, query: readonly unknown[], cursor: string | null | undefined): string | null {
+/** The cursors of `listing` for the query identified by `query` (campaign or organization, filters). */
+export function pager(listing: string, query: readonly unknown[]): Pager {
+  return {
+    after: (cursor) => afterCursor(listing, query, cursor),
+    next: (inner) => (inner === null ? null : `${Buffer.from(inner, "utf8").toString("base64url")}.${check(subject(listing, query, inner))}`),
+  };
+}
+
+function afterCursor(listing: string, query: readonly unknown[], cursor: string | null | undefined): string | null {
   if (cursor === null || cursor === undefined) return null;
   const dot = cursor.indexOf(".");
   const body = cursor.slice(0, dot);

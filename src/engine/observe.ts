@@ -97,18 +97,16 @@ export class Observer {
     this.logger?.debug?.("selfassign: lost a race to a concurrent change; deciding again", { operation, attempt });
   }
 
-  /** A wait that ran out. */
-  timedOut(operation: string, waitTimeoutMs: number): void {
+  /** A wait that ran out: the engine's retries (`waitTimeoutMs`), or an adapter's lock wait (`storage.<method>`, its limit or `null`). */
+  timedOut(operation: string, waitTimeoutMs: number | null): void {
     if (timeout.hasSubscribers) timeout.publish({ operation, waitTimeoutMs });
     this.logger?.warn?.("selfassign: gave up waiting for a turn behind concurrent changes", { operation, waitTimeoutMs });
   }
 
-  /** An adapter's own wait ran out (an `AssignmentError` with code `TIMEOUT` from a storage method). */
+  /** An adapter's own wait ran out (an `AssignmentError` with code `TIMEOUT` from a storage method; PostgreSQL's says its `lockTimeoutMs`). */
   storageTimedOut(method: string, error: AssignmentError): void {
-    const limit = error.details.lockTimeoutMs ?? error.details.waitTimeoutMs ?? error.details.busyTimeoutMs;
-    const waitTimeoutMs = typeof limit === "number" ? limit : null;
-    if (timeout.hasSubscribers) timeout.publish({ operation: `storage.${method}`, waitTimeoutMs });
-    this.logger?.warn?.("selfassign: gave up waiting for a lock held by a concurrent change", { operation: `storage.${method}`, waitTimeoutMs });
+    const limit = error.details.lockTimeoutMs;
+    this.timedOut(`storage.${method}`, typeof limit === "number" ? limit : null);
   }
 
   /** A storage fault. */

@@ -8,7 +8,7 @@ import type { OrganizationPlan } from "../core/changes.js";
 import { AssignmentError } from "../errors.js";
 import type { Member, Organization, Role } from "../types.js";
 import type { AddMembersResult, MemberPage } from "./results.js";
-import { afterCursor, pageCursor } from "./cursors.js";
+import { pager } from "./cursors.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
 
@@ -157,6 +157,7 @@ export async function listMembers(shell: Shell, input: unknown): Promise<MemberP
   const i = ListInput(input, "input");
   await shell.organization(i.orgId);
   core.assertManager(await shell.actor(i.orgId, i.actorId), { orgId: i.orgId });
-  const page = await shell.storage.readRoster({ roster: "members", orgId: i.orgId, after: afterCursor("listMembers", [i.orgId], i.cursor), limit: i.limit });
-  return { items: page.rows as readonly Member[], cursor: pageCursor("listMembers", [i.orgId], page.cursor) };
+  const cursors = pager("listMembers", [i.orgId]);
+  const page = await shell.storage.readRoster({ roster: "members", orgId: i.orgId, after: cursors.after(i.cursor), limit: i.limit });
+  return { items: page.rows as readonly Member[], cursor: cursors.next(page.cursor) };
 }

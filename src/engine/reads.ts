@@ -7,7 +7,7 @@ import { assertCampaignManager } from "../core/campaign.js";
 import type { Conversation, ConversationStatus } from "../types.js";
 import { CONVERSATION_STATUSES } from "../types.js";
 import type { Page } from "./results.js";
-import { afterCursor, pageCursor } from "./cursors.js";
+import { pager } from "./cursors.js";
 import * as s from "./schema.js";
 import type { Shell } from "./shell.js";
 
@@ -41,17 +41,17 @@ export async function listConversations(shell: Shell, input: unknown): Promise<P
   const i = ListInput(input, "input");
   const { campaign, actor } = await shell.campaignActor(i.campaignId, i.actorId);
   assertCampaignManager(campaign, actor);
-  const query = [i.campaignId, i.status ?? null, i.assigneeId === undefined ? [] : i.assigneeId, i.contactId ?? null];
+  const cursors = pager("listConversations", [i.campaignId, i.status ?? null, i.assigneeId === undefined ? [] : i.assigneeId, i.contactId ?? null]);
   const page = await shell.storage.listConversations({
     campaignId: i.campaignId,
     ...(i.assigneeId === undefined ? {} : { holder: i.assigneeId }),
     statuses: "all",
     ...(i.status === undefined ? {} : { status: i.status }),
     ...(i.contactId === undefined ? {} : { contactIds: [i.contactId] }),
-    after: afterCursor("listConversations", query, i.cursor),
+    after: cursors.after(i.cursor),
     limit: i.limit,
   });
-  return { items: page.rows, cursor: pageCursor("listConversations", query, page.cursor) };
+  return { items: page.rows, cursor: cursors.next(page.cursor) };
 }
 
 /** A campaign's conversation counts, by status overall and by holder (A1 is applied by the caller). */

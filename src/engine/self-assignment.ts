@@ -9,7 +9,7 @@ import type { ClaimOutcome } from "../storage/pool.js";
 import { nextOpening } from "../core/next-opening.js";
 import type { Campaign, Conversation } from "../types.js";
 import type { AssignmentViewFilter, JoinResult, Page, ReleaseResult, RequestResult } from "./results.js";
-import { afterCursor, pageCursor } from "./cursors.js";
+import { pager } from "./cursors.js";
 import * as s from "./schema.js";
 import { AGAIN, type Shell } from "./shell.js";
 
@@ -120,18 +120,18 @@ export async function listAssignments(shell: Shell, input: unknown): Promise<Pag
   const i = ViewInput(input, "input");
   const { campaign, actor } = await shell.campaignActor(i.campaignId, i.actorId);
   assertMayView(campaign, actor, i.texterId);
-  const query = [i.campaignId, i.texterId, i.filter];
+  const cursors = pager("listAssignments", [i.campaignId, i.texterId, i.filter]);
   const page = await shell.storage.listConversations({
     campaignId: i.campaignId,
     holder: i.texterId,
     statuses: i.filter === "actionable" ? "open" : "all",
-    after: afterCursor("listAssignments", query, i.cursor),
+    after: cursors.after(i.cursor),
     limit: i.limit,
   });
   const rows = i.filter === "actionable" ? page.rows.filter((c) => c.status === "needs_reply" || c.status === "not_started") : page.rows;
   // Actionable rows sort first (S6): once a page ends past them, nothing actionable is left.
   const done = i.filter === "actionable" && page.rows.length > rows.length;
-  return { items: rows, cursor: done ? null : pageCursor("listAssignments", query, page.cursor) };
+  return { items: rows, cursor: done ? null : cursors.next(page.cursor) };
 }
 
 /** Hand conversations back (S9): all or nothing. */

@@ -115,10 +115,10 @@ export class FactReads {
     const sharing = () => this.filling !== null && performance.now() - this.filling.since <= SHARE_FOR_MS;
     if (!this.covers(query.after, head) && sharing()) await this.filling!.done;
     // A read whose position lies in the kept range fetches only what is newer than the range.
-    const from = this.from <= query.after && query.after <= this.to ? this.to : query.after;
-    if (!this.covers(query.after, head) && head - from <= KEEP && query.after >= this.floor && (this.filling === null || sharing())) {
+    const fillFrom = this.from <= query.after && query.after <= this.to ? this.to : query.after;
+    if (!this.covers(query.after, head) && head - fillFrom <= KEEP && query.after >= this.floor && (this.filling === null || sharing())) {
       if (this.filling === null) {
-        const done = this.fill(from, head).finally(() => {
+        const done = this.fill(fillFrom, head).finally(() => {
           if (this.filling?.done === done) this.filling = null;
         });
         this.filling = { done, since: performance.now() };

@@ -20,14 +20,19 @@ type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 type Statement = { text: string; values: readonly unknown[] };
 
 /** A pool that records every statement run through it (on the pool or on checked-out clients). */
-function recording(pool: PgPoolLike): { pool: PgPoolLike; take: () => Statement[] } {
+/** `roundTrips`: queries sent on checked-out clients (transactions) since the last `take`. */
+function recording(pool: PgPoolLike): { pool: PgPoolLike; take: () => Statement[]; roundTrips: () => number } {
   let log: Statement[] = [];
-  const record = (text: string, values?: readonly unknown[]) => log.push({ text, values: values ?? [] });
+  let trips = 0;
+  // Statements sent together without parameters (BEGIN with the lock and the claim state, facts
+  // with COMMIT: `batch.ts`) are joined by ";\n": recorded one by one, so each is explained.
+  const record = (text: string, values?: readonly unknown[]) =>
+    values !== undefined && values.length > 0 ? log.push({ text, values }) : log.push(...text.split(";\n").map((part) => ({ text: part, values: [] })));
   const wrapped: PgPoolLike = {
     async connect() {
       const client = await pool.connect();
       const proxy: PgClientLike = {
-        query: (text, values) => (record(text, values), client.query(text, values)),
+        query: (text, values) => (trips++, record(text, values), client.query(text, values)),
         release: (destroy) => client.release(destroy),
         ...(client.on === undefined ? {} : { on: (e, l) => client.on!(e, l) }),
         ...(client.removeListener === undefined ? {} : { removeListener: (e, l) => client.removeListener!(e, l) }),
@@ -42,8 +47,10 @@ function recording(pool: PgPoolLike): { pool: PgPoolLike; take: () => Statement[
     take() {
       const taken = log;
       log = [];
+      trips = 0;
       return taken;
     },
+    roundTrips: () => trips,
   };
 }
 
@@ -255,6 +262,10 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     // Any holder: the unassigned range and the held rows (300 here), never the whole campaign.
     await within(101 + 300 + 10, () => engine.listConversations({ actorId: "admin", campaignId, limit: 100 }));
     await within(5, () => engine.findConversation({ campaignId, contactId: "f77" }));
+    // Count rows of other campaigns, analyzed: on a table of a few pages a sequential scan is the
+    // cheapest plan (it read every campaign's rows when autoanalyze happened to run first).
+    await f.pool.query(`INSERT INTO "${f.schema}".conversation_counts (campaign_id, assignee, status, n) SELECT 'other-' || (i % 500), NULL, 0, 1 FROM generate_series(1, 20000) i`);
+    await f.pool.query(`ANALYZE "${f.schema}".conversation_counts`);
     await within(50, () => engine.getOverview({ actorId: "admin", campaignId }), ["conversation_counts"]);
   });
 
@@ -286,5 +297,24 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     const leased = await within(4 * 100 + 10, () => engine.leaseInitialSends({ campaignId, workerId: "w", limit: 100 }));
     expect(leased).toHaveLength(100);
     await within(3 * 100, () => engine.acknowledgeInitialSends({ campaignId, workerId: "w", conversationIds: leased.map((c) => c.id) }));
+  });
+
+  // The campaign context is read before (on the pool, not counted here).
+  it("S3, S8: a claim's transaction takes three round trips: BEGIN with its locks and state, the hand-out, the facts and key with COMMIT", async () => {
+    const campaignId = await freshCampaign({ gate: "no-pending-initials" });
+    for (const texterId of ["p3", "p4"]) {
+      rec.take();
+      const r = await engine.requestConversations({ campaignId, texterId, idempotencyKey: `k-${texterId}` });
+      expect(r.ok && r.conversations.length).toBe(100);
+      // The stored key (S8) goes with the facts and COMMIT.
+      expect(rec.roundTrips()).toBe(3);
+    }
+    rec.take();
+    expect(await engine.requestConversations({ campaignId, texterId: "p4" })).toEqual({ ok: false, reason: "batch_unfinished" });
+    expect(rec.roundTrips()).toBe(2); // BEGIN with its locks and state, then ROLLBACK
+    const open = await freshCampaign();
+    rec.take();
+    expect((await engine.requestConversations({ campaignId: open, texterId: "p5" })).ok).toBe(true);
+    expect(rec.roundTrips()).toBe(3);
   });
 });

@@ -15,9 +15,10 @@ import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
 import { type HeldCounts, claimRoom, compareHandOut, statusCode, zoneOpen } from "../../storage/rules.js";
 import type { Conversation, Role } from "../../types.js";
-import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import type { PgClientLike, PgPoolLike, PgResultLike } from "../pg-like.js";
+import { deferToCommit, literal } from "./batch.js";
 import { insertFacts } from "./facts.js";
-import { lockCampaign } from "./locks.js";
+import { campaignLockSql } from "./locks.js";
 import { joinSender } from "./rosters.js";
 import { type ConversationRow, byCtid, columnsOf, sqlLimit, toConversation } from "./rows.js";
 import { Rollback, type TxOptions, transaction } from "./transaction.js";
@@ -63,12 +64,18 @@ export interface ClaimState {
 }
 
 /**
- * Read the state of claims on one campaign: sender rows of `reqs`' texters, held counts of `counted`
- * (one index probe each), keys, and the member row of `joiner`. `null` when the campaign is gone.
- * Per-texter parts are LATERAL probes that cannot be flattened into joins, so the plan never depends
- * on how many keys or conversations the campaign's statistics say it has.
+ * Take a claim's locks (the campaign's shared lock, then the locks of the `counted` texters: see
+ * `lockCampaign`) and read the state of claims on the campaign: sender rows of `reqs`' texters, held
+ * counts of `counted` (one index probe each), keys, and the member row of `joiner`. `null` when the
+ * campaign is gone.
+ *
+ * One round trip: the values are inlined as literals, so the lock and the read go in one query (with
+ * the transaction's BEGIN, see `batch.ts`); each statement of it takes its own snapshot, so the read
+ * sees everything committed before the locks were granted. Per-texter parts are LATERAL probes that
+ * cannot be flattened into joins, and the campaign is compared as an init-plan value (see
+ * {@link CAMPAIGN}), so the plan never depends on what the statistics say about the campaign.
  */
-export async function readClaimState(
+export async function lockAndReadClaimState(
   client: PgClientLike,
   schema: string,
   campaignId: string,
@@ -77,38 +84,42 @@ export async function readClaimState(
   joiner: string | null,
 ): Promise<ClaimState | null> {
   const keyed = reqs.filter((r) => r.idempotencyKey !== null);
-  const values: unknown[] = [campaignId, reqs.map((r) => r.texterId)];
-  const param = (value: unknown) => `$${values.push(value)}`;
+  const id = literal(campaignId);
+  const campaign = `(SELECT ${id}::text)`;
+  const texts = (xs: readonly string[]) => (xs.length === 0 ? "'{}'::text[]" : `ARRAY[${xs.map(literal).join(", ")}]::text[]`);
   // Only the parts these claims need (each one a relation a cold backend must open first).
   const parts = [
     "c.version",
-    `(SELECT coalesce(array_agg(tz), '{}') FROM ${schema}.campaign_time_zones WHERE campaign_id = $1) AS zones`,
-    `(SELECT coalesce(array_agg(user_id), '{}') FROM ${schema}.campaign_senders WHERE campaign_id = ${CAMPAIGN} AND user_id = ANY($2::text[])) AS senders`,
+    `(SELECT coalesce(array_agg(tz), '{}') FROM ${schema}.campaign_time_zones WHERE campaign_id = ${id}) AS zones`,
+    `(SELECT coalesce(array_agg(user_id), '{}') FROM ${schema}.campaign_senders WHERE campaign_id = ${campaign} AND user_id = ANY(${texts(reqs.map((r) => r.texterId))})) AS senders`,
     counted.length === 0
       ? "'[]'::json AS held"
-      : `(SELECT coalesce(json_agg(json_build_array(q.t, h.held, h.ns, h.nr)), '[]') FROM unnest(${param(counted)}::text[]) AS q(t)
+      : `(SELECT coalesce(json_agg(json_build_array(q.t, h.held, h.ns, h.nr)), '[]') FROM unnest(${texts(counted)}) AS q(t)
            CROSS JOIN LATERAL (SELECT count(*) AS held, count(*) FILTER (WHERE status = ${NOT_STARTED}) AS ns,
                                       count(*) FILTER (WHERE status = ${NEEDS_REPLY}) AS nr
-                               FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee = q.t) h) AS held`,
+                               FROM ${schema}.conversations WHERE campaign_id = ${campaign} AND assignee = q.t) h) AS held`,
     keyed.length === 0
       ? "'[]'::json AS previous"
       : `(SELECT coalesce(json_agg(json_build_array(q.t, k.conversations)), '[]')
-           FROM unnest(${param(keyed.map((r) => r.texterId))}::text[], ${param(keyed.map((r) => r.idempotencyKey))}::text[]) AS q(t, key)
+           FROM unnest(${texts(keyed.map((r) => r.texterId))}, ${texts(keyed.map((r) => r.idempotencyKey!))}) AS q(t, key)
            CROSS JOIN LATERAL (SELECT conversations FROM ${schema}.claim_keys
-                               WHERE campaign_id = $1 AND texter_id = q.t AND key = q.key LIMIT 1) k) AS previous`,
+                               WHERE campaign_id = ${id} AND texter_id = q.t AND key = q.key LIMIT 1) k) AS previous`,
     joiner === null
       ? "NULL::text AS member"
-      : `(SELECT m.role FROM ${schema}.org_members m WHERE m.org_id = c.org_id AND m.user_id = ${param(joiner)} FOR KEY SHARE) AS member`,
+      : `(SELECT m.role FROM ${schema}.org_members m WHERE m.org_id = c.org_id AND m.user_id = ${literal(joiner)} FOR KEY SHARE) AS member`,
   ];
-  const { rows } = await client.query<{
+  type Row = {
     version: number;
     zones: string[];
     senders: string[];
     held: [string, number, number, number][];
     previous: [string, Conversation[]][];
     member: Role | null;
-  }>(`SELECT ${parts.join(",\n       ")} FROM ${schema}.campaigns c WHERE c.id = $1`, values);
-  const row = rows[0];
+  };
+  const text = `${campaignLockSql(campaignId, "shared", counted)};\nSELECT ${parts.join(",\n       ")} FROM ${schema}.campaigns c WHERE c.id = ${id}`;
+  // `pg` answers a query of several statements with one result each (a batching client: the last).
+  const results = (await client.query<Row>(text)) as PgResultLike<Row> | PgResultLike<Row>[];
+  const row = (Array.isArray(results) ? results[results.length - 1]! : results).rows[0];
   if (row === undefined) return null;
   return {
     version: row.version,
@@ -244,7 +255,10 @@ export function openZonesOf(zones: readonly string[], req: ClaimRequest): string
   return closed.length === 0 ? null : zones.filter((z) => !closed.includes(z));
 }
 
-/** Store a successful keyed claim's result under its key (S8), in the claim's transaction. */
+/**
+ * Store a successful keyed claim's result under its key (S8), in the claim's transaction: one statement
+ * without parameters (the keys travel as one JSON literal), sent with the COMMIT (`deferToCommit`).
+ */
 export async function storeKeys(
   client: PgClientLike,
   schema: string,
@@ -253,10 +267,11 @@ export async function storeKeys(
   keys: readonly { texter: string; key: string; conversations: readonly Conversation[] }[],
 ): Promise<void> {
   if (keys.length === 0) return;
-  await client.query(
+  const rows = keys.map((k) => ({ t: k.texter, k: k.key, c: k.conversations, at: now }));
+  await deferToCommit(
+    client,
     `INSERT INTO ${schema}.claim_keys (campaign_id, texter_id, key, conversations, created_at)
-     SELECT $1, t, k, c, $5 FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS x(t, k, c)`,
-    [campaignId, keys.map((k) => k.texter), keys.map((k) => k.key), keys.map((k) => JSON.stringify(k.conversations)), now],
+     SELECT ${literal(campaignId)}, t, k, c, at FROM json_to_recordset(${literal(JSON.stringify(rows))}::json) AS x(t text, k text, c jsonb, at bigint)`,
   );
 }
 
@@ -266,8 +281,7 @@ export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest,
     pool,
     async (client) => {
       const serialize = needsState(req);
-      await lockCampaign(client, req.campaignId, "shared", serialize ? [req.texterId] : []);
-      const state = await readClaimState(client, schema, req.campaignId, [req], serialize ? [req.texterId] : [], req.join === null ? null : req.texterId);
+      const state = await lockAndReadClaimState(client, schema, req.campaignId, [req], serialize ? [req.texterId] : [], req.join === null ? null : req.texterId);
       const stop = standing(req, state);
       if (stop !== null) return new Rollback(stop);
       // A join adds the sender row whatever comes of the claim (L3).

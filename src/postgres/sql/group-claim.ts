@@ -19,9 +19,8 @@ import { claimRoom, compareHandOut } from "../../storage/rules.js";
 import type { Fact } from "../../storage/facts.js";
 import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
-import { claim, handOutQuery, needsState, openZonesOf, readClaimState, standing, storeKeys } from "./claim.js";
+import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
 import { insertFacts } from "./facts.js";
-import { lockCampaign } from "./locks.js";
 import { type ConversationRow, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, type TxOptions, transaction } from "./transaction.js";
 
@@ -60,8 +59,7 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
         // Only members whose gate, cap or key reads their state are serialized and counted (as in a
         // single claim); the others need neither.
         const counted = reqs.filter(needsState).map((r) => r.texterId);
-        await lockCampaign(client, first.campaignId, "shared", counted);
-        const state = await readClaimState(client, schema, first.campaignId, reqs, counted, null);
+        const state = await lockAndReadClaimState(client, schema, first.campaignId, reqs, counted, null);
         // Closed contact zones (T2) are read at each member's `now`: members that disagree (an opening
         // between their clocks) run one by one.
         const openZones = state === null ? null : openZonesOf(state.zones, first);

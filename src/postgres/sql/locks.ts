@@ -37,19 +37,18 @@ export function texterKey(campaignIdSql: string, texterIdSql: string): string {
  * ids are inlined as literals (no parameters), so a transaction sends its BEGIN in the same round trip.
  */
 export async function lockCampaign(client: PgClientLike, campaignId: string, mode: "shared" | "exclusive", texters: readonly string[] = []): Promise<void> {
+  await client.query(campaignLockSql(campaignId, mode, texters));
+}
+
+/** The statement {@link lockCampaign} sends (no parameters), for a caller that sends it together with the next one. */
+export function campaignLockSql(campaignId: string, mode: "shared" | "exclusive", texters: readonly string[] = []): string {
   const id = literal(campaignId);
   const campaign = `pg_advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${campaignKey(id)})`;
   const sorted = [...new Set(texters)].sort();
-  if (sorted.length === 0) {
-    await client.query(`SELECT ${campaign}`);
-  } else if (sorted.length === 1) {
-    await client.query(`SELECT ${campaign}, pg_advisory_xact_lock(${texterKey(id, literal(sorted[0]!))})`);
-  } else {
-    await client.query(
-      `SELECT ${campaign},
-              (SELECT count(pg_advisory_xact_lock(${texterKey(id, "s.t")})) FROM (SELECT t FROM unnest(ARRAY[${sorted.map(literal).join(", ")}]::text[]) AS t ORDER BY t) s)`,
-    );
-  }
+  if (sorted.length === 0) return `SELECT ${campaign}`;
+  if (sorted.length === 1) return `SELECT ${campaign}, pg_advisory_xact_lock(${texterKey(id, literal(sorted[0]!))})`;
+  return `SELECT ${campaign},
+              (SELECT count(pg_advisory_xact_lock(${texterKey(id, "s.t")})) FROM (SELECT t FROM unnest(ARRAY[${sorted.map(literal).join(", ")}]::text[]) AS t ORDER BY t) s)`;
 }
 
 /** The one-bigint key of an organization's opt-out lock: opt-outs take it exclusively, imports shared (O3). */

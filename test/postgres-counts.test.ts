@@ -57,12 +57,22 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
   it("A1: a database at version 7 with conversations gets counts equal to its rows, and keeps them through later writes", async () => {
     const schema = `${f.schema}_v7`;
     const q = `"${schema}"`;
+    // Rows as a release without counts left them: written by this release in a scratch schema, then
+    // copied into one at version 7 (the tables they share have the same columns there).
+    const scratch = `${f.schema}_v7_source`;
+    const source = createPostgresStorage({ pool: f.pool, schema: scratch });
+    await source.migrate();
+    const writer = createEngine({ storage: source, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
+    const campaignId = await launched(writer, 300, ["a", "b", "c"]);
+    for (const texterId of ["a", "b", "a"]) await writer.requestConversations({ campaignId, texterId });
     await schemaAtVersion(f.pool, schema, 7);
-    // Written by a release without counts: no migrate() call yet, so nothing counts these writes.
+    for (const t of ["organizations", "org_members", "campaigns", "campaign_senders", "invite_tokens", "conversations", "campaign_contacts", "campaign_time_zones"]) {
+      await f.pool.query(`INSERT INTO ${q}.${t} SELECT * FROM "${scratch}".${t}`);
+    }
+    await f.pool.query(`DROP SCHEMA "${scratch}" CASCADE`);
+    expect((await f.pool.query(`SELECT count(*)::int AS n FROM ${q}.conversations WHERE assignee IS NOT NULL`)).rows[0].n).toBe(60);
     const storage = createPostgresStorage({ pool: f.pool, schema });
     const engine = createEngine({ storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
-    const campaignId = await launched(engine, 300, ["a", "b", "c"]);
-    for (const texterId of ["a", "b", "a"]) await engine.requestConversations({ campaignId, texterId });
     const [a, b] = await Promise.all([storage.migrate(), storage.migrate()]); // two app servers upgrading at once
     expect([a.applied, b.applied].sort((x, y) => x.length - y.length)).toEqual([[], MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version)]);
     expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));

@@ -164,6 +164,48 @@ export interface HandOut {
   readonly now: number;
 }
 
+/** A hand-out range's condition: at or above the campaign's pool floor (the CTE `f` of {@link floorCtes}), an index condition. */
+const ABOVE_FLOOR = "(rank, sort_key, seq) >= ((SELECT rank FROM f), (SELECT sort_key FROM f), (SELECT seq FROM f))";
+
+/**
+ * The pool floor as the hand-out's snapshot sees it: `f0`, the campaign's floor row (none: the start,
+ * rank -1), and `f`, the lowest of it and the campaign's lowering rows — no committed unassigned row
+ * of rank <= 2 lies below `f` (see `pool_floors` in `migrations.ts`).
+ */
+function floorCtes(schema: string): string[] {
+  return [
+    `f0 AS MATERIALIZED (SELECT rank, sort_key, seq, gen FROM ${schema}.pool_floors WHERE campaign_id = $1)`,
+    `f AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
+       SELECT coalesce((SELECT rank FROM f0), -1) AS rank, coalesce((SELECT sort_key FROM f0), 0) AS sort_key, coalesce((SELECT seq FROM f0), 0) AS seq
+       UNION ALL (SELECT rank, sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 ORDER BY rank, sort_key, seq LIMIT 1)
+     ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
+  ];
+}
+
+/**
+ * Move the floor row to the first unassigned row of rank <= 2 the hand-out's snapshot sees at or above
+ * `f` (`m`; none: rank 3, above every range), and delete the lowering rows that snapshot saw — all of
+ * them lie at or below `m` or were taken. Rows other claims are taking look unassigned to the
+ * snapshot, so the floor never passes a row that a claim rolling back leaves. Only when the floor row
+ * is free at once (`SKIP LOCKED`: claims never wait for each other here) and still the version the
+ * snapshot saw (`gen`: a raise committed since, by a claim that saw later lowering rows, is not
+ * undone from an older snapshot). Lowering rows inserted after the snapshot are kept.
+ */
+function raiseFloorCtes(schema: string): string[] {
+  const t = `${schema}.conversations`;
+  return [
+    `m AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
+       (SELECT rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND rank <= 2 AND ${ABOVE_FLOOR}
+        ORDER BY rank, sort_key, seq LIMIT 1)
+       UNION ALL SELECT 3, 0, 0
+     ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
+    `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0) FOR UPDATE SKIP LOCKED)`,
+    `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1 FROM m
+       WHERE p.campaign_id = $1 AND EXISTS (SELECT FROM fl) RETURNING 1)`,
+    `dropped AS (DELETE FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND EXISTS (SELECT FROM raised))`,
+  ];
+}
+
 /** One ordered index range of unassigned rows a hand-out reads, best rows first. */
 interface Range {
   readonly where: string;
@@ -194,9 +236,11 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   const param = (value: unknown) => `$${values.push(value)}`;
   const ranks = [...new Set(h.ranks)].sort((a, b) => a - b);
   if (ranks.some((r) => r !== 0 && r !== 1 && r !== 2)) throw new TypeError(`invalid ranks ${ranks.join(",")}`);
-  const lockScan = (r: Range, limit: string) =>
-    `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
-  const ctes: string[] = [];
+  // The campaign's pool floor (see `pool_floors` in `migrations.ts`): ranges of the unassigned index
+  // start there, not at the dead entries of rows claimed since the last VACUUM.
+  const ctes: string[] = [...floorCtes(schema)];
+  const lockScan = (r: Range, limit: string, index: "pool" | "zone" = "pool") =>
+    `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where}${index === "pool" ? ` AND ${ABOVE_FLOOR}` : ""} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
   const taken: string[] = []; // the CTEs whose rows are handed out, best first
   if (ranks.length === 3 && h.openZones === null) {
     // The common case: one range of the unassigned index, already in hand-out order.
@@ -214,7 +258,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
         // One range of the per-zone index for unknown zones and one per open zone (each zone a
         // plan-time constant, so each scan reads its index range in order), merged in import order.
         const parts = ["''", ...h.openZones!.map((_, k) => `(${zones}::text[])[${k + 1}]`)].map((zone, k) => {
-          ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone}`, order: "sort_key, seq" }, left)})`);
+          ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone}`, order: "sort_key, seq" }, left, "zone")})`);
           return `SELECT * FROM ${name}_${k}`;
         });
         ctes.push(`${name} AS MATERIALIZED (SELECT * FROM (${parts.join(" UNION ALL ")}) u ORDER BY sort_key, seq LIMIT ${left})`);
@@ -223,7 +267,7 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
     }
   }
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
-  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`);
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema));
   if ("texter" in h.to) {
     return {
       text: `WITH ${ctes.join(",\n")}

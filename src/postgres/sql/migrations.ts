@@ -17,6 +17,22 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
+/** In a statement trigger with the new rows as `new_rows`: their counts as delta rows (version 8). */
+const COUNT_INSERTED = `INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, count(*) FROM new_rows GROUP BY 1, 2, 3;`;
+
+/** In a statement trigger with `old_rows` and `new_rows`: the counts it changed as delta rows (version 8). */
+const COUNT_UPDATED = `INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
+        SELECT campaign_id, assignee, status, sum(d) FROM (
+          SELECT campaign_id, assignee, status, -1 AS d FROM old_rows
+          UNION ALL SELECT campaign_id, assignee, status, 1 FROM new_rows
+        ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0;`;
+
+/** In a statement trigger with the new rows as `new_rows`: a pool-floor lowering row per campaign at its lowest new unassigned row of rank <= 2 (version 10). */
+const LOWER_POOL_FLOORS = `INSERT INTO $schema.pool_floor_lowers (campaign_id, rank, sort_key, seq)
+        SELECT DISTINCT ON (campaign_id) campaign_id, rank, sort_key, seq FROM new_rows
+        WHERE assignee IS NULL AND rank <= 2 ORDER BY campaign_id, rank, sort_key, seq;`;
+
 /**
  * Every migration, oldest first. Id columns use `COLLATE "C"`: ids are compared byte for byte, which
  * is what they mean and much cheaper in every index descent than a linguistic collation.
@@ -277,18 +293,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE $schema.conversation_counts REPLICA IDENTITY FULL`,
       `CREATE FUNCTION $schema.count_conversations_inserted() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN
-        INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
-        SELECT campaign_id, assignee, status, count(*) FROM new_rows GROUP BY 1, 2, 3;
+        ${COUNT_INSERTED}
         RETURN NULL;
       END
       $body$`,
       `CREATE FUNCTION $schema.count_conversations_updated() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN
-        INSERT INTO $schema.conversation_counts (campaign_id, assignee, status, n)
-        SELECT campaign_id, assignee, status, sum(d) FROM (
-          SELECT campaign_id, assignee, status, -1 AS d FROM old_rows
-          UNION ALL SELECT campaign_id, assignee, status, 1 FROM new_rows
-        ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0;
+        ${COUNT_UPDATED}
         RETURN NULL;
       END
       $body$`,
@@ -320,6 +331,60 @@ export const MIGRATIONS: readonly Migration[] = [
       // fact on insert (a claim's fact lists its conversations: kilobytes) and printed it back on every
       // read, once per consumer; json keeps the text. Rewrites the table (prune first if it is large).
       `ALTER TABLE $schema.events ALTER COLUMN data TYPE json USING data::json`,
+    ],
+  },
+  {
+    version: 10,
+    description: "a floor per campaign below which no unassigned row lies: claims start their index range there, not at the claimed rows' dead entries",
+    statements: [
+      // Claimed rows leave dead entries at the front of the unassigned index until VACUUM, and every
+      // claim's range scan walked them (11.7 ms at 90% of 1 M drained, against 0.7 ms fresh). The
+      // floor is a position in hand-out order (rank, sort_key, seq): no committed unassigned row of
+      // rank <= 2 lies below the lowest of the campaign's floor row and its lowering rows. Writers
+      // never wait for it: a statement that leaves unassigned rows (import, release, reply, …) inserts
+      // a lowering row at the lowest of them (the triggers below, in its own transaction); a claim
+      // raises the floor row to the first unassigned row its snapshot sees (rows other claims are
+      // taking still look unassigned, so the floor never passes them) and deletes the lowering rows
+      // that snapshot saw, only when it got the floor row's lock at once (SKIP LOCKED) and no other claim
+      // raised it since that snapshot (`gen`: `claim.ts`).
+      // A campaign without a floor row (rank -1) is scanned from its start.
+      `CREATE TABLE $schema.pool_floors (
+        campaign_id text COLLATE "C" PRIMARY KEY,
+        rank smallint NOT NULL,
+        sort_key bigint NOT NULL,
+        seq bigint NOT NULL,
+        gen bigint NOT NULL DEFAULT 0
+      )`,
+      `CREATE TABLE $schema.pool_floor_lowers (
+        campaign_id text COLLATE "C" NOT NULL,
+        rank smallint NOT NULL,
+        sort_key bigint NOT NULL,
+        seq bigint NOT NULL
+      )`,
+      `CREATE INDEX pool_floor_lowers_order ON $schema.pool_floor_lowers (campaign_id, rank, sort_key, seq)`,
+      // Every campaign gets its floor row at the start, whichever release's process creates it.
+      `CREATE FUNCTION $schema.add_pool_floor() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        INSERT INTO $schema.pool_floors (campaign_id, rank, sort_key, seq) VALUES (NEW.id, -1, 0, 0) ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END
+      $body$`,
+      `CREATE TRIGGER campaigns_pool_floor AFTER INSERT ON $schema.campaigns FOR EACH ROW EXECUTE FUNCTION $schema.add_pool_floor()`,
+      `INSERT INTO $schema.pool_floors (campaign_id, rank, sort_key, seq) SELECT id, -1, 0, 0 FROM $schema.campaigns`,
+      `CREATE OR REPLACE FUNCTION $schema.count_conversations_inserted() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        ${COUNT_INSERTED}
+        ${LOWER_POOL_FLOORS}
+        RETURN NULL;
+      END
+      $body$`,
+      `CREATE OR REPLACE FUNCTION $schema.count_conversations_updated() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        ${COUNT_UPDATED}
+        ${LOWER_POOL_FLOORS}
+        RETURN NULL;
+      END
+      $body$`,
     ],
   },
 ];

@@ -211,4 +211,20 @@ describe("PostgreSQL pool floor (S4, migration 10)", () => {
     expect(before).toBeGreaterThan(100);
     expect(after).toBeLessThan(20);
   });
+
+  it("a logical-replication publication of the floor and count tables (deletes published) does not fail claims, releases or the overview", async () => {
+    const publication = `p_${f.schema}`;
+    await f.pool.query(`CREATE PUBLICATION "${publication}" FOR TABLE "${f.schema}".pool_floors, "${f.schema}".pool_floor_lowers, "${f.schema}".conversation_counts`);
+    try {
+      const campaignId = await campaign(500, 50);
+      const first = await engine.requestConversations({ campaignId, texterId: "t0" });
+      expect(first.ok && first.conversations).toHaveLength(50);
+      await engine.unassignAll({ actorId: "admin", campaignId });
+      const again = await engine.requestConversations({ campaignId, texterId: "t1" });
+      expect(again.ok && again.conversations.map((c) => c.id)).toEqual(first.ok ? first.conversations.map((c) => c.id) : []);
+      expect((await engine.getOverview({ actorId: "admin", campaignId })).total).toBe(500);
+    } finally {
+      await f.pool.query(`DROP PUBLICATION "${publication}"`);
+    }
+  });
 });

@@ -14,7 +14,12 @@ export interface PgResultLike<R> {
 
 /** A connection checked out of the pool. */
 export interface PgClientLike {
-  /** Run one statement with `$1…` parameters. */
+  /**
+   * Run one statement with `$1…` parameters; or, given no parameters, several statements separated by
+   * `;` in one round trip (PostgreSQL's simple query protocol, as `pg` sends a query without values),
+   * answering with one result per statement. The adapter saves round trips that way (a transaction's
+   * BEGIN goes with its locks and first read, its facts with COMMIT).
+   */
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<PgResultLike<R>>;
   /** Give the connection back; pass an error (or `true`) to destroy it instead. */
   release(destroy?: Error | boolean): void;

@@ -348,6 +348,10 @@ export const MIGRATIONS: readonly Migration[] = [
       // that snapshot saw, only when it got the floor row's lock at once (SKIP LOCKED) and no other claim
       // raised it since that snapshot (`gen`: `claim.ts`).
       // A campaign without a floor row (rank -1) is scanned from its start.
+      // Writers wait until the triggers below are in place: a release whose statement ran under the
+      // old trigger body (no lowering row) and committed after a claim moved the floor above its rows
+      // would leave them stranded below it.
+      `LOCK TABLE $schema.conversations IN SHARE ROW EXCLUSIVE MODE`,
       `CREATE TABLE $schema.pool_floors (
         campaign_id text COLLATE "C" PRIMARY KEY,
         rank smallint NOT NULL,
@@ -362,6 +366,9 @@ export const MIGRATIONS: readonly Migration[] = [
         seq bigint NOT NULL
       )`,
       `CREATE INDEX pool_floor_lowers_order ON $schema.pool_floor_lowers (campaign_id, rank, sort_key, seq)`,
+      // No key (rows are never looked up one by one): every claim's DELETE of lowering rows would fail
+      // under a logical-replication publication that covers the table without a replica identity.
+      `ALTER TABLE $schema.pool_floor_lowers REPLICA IDENTITY FULL`,
       // Every campaign gets its floor row at the start, whichever release's process creates it.
       `CREATE FUNCTION $schema.add_pool_floor() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN

@@ -35,9 +35,18 @@ export async function requestConversations(shell: Shell, input: unknown): Promis
   const i = RequestInput(input, "input");
   const key = i.idempotencyKey ?? null;
   return shell.retry("requestConversations", async () => {
-    const c = await shell.context(i.campaignId, i.texterId);
+    // A texter presses the button again and again: the context of their last request saves a read.
+    // The claim checks what it decided on (the campaign's version, the sender row) in its atomic
+    // step; a refusal is decided on a fresh read.
+    const remembered = shell.recentContext(i.campaignId, i.texterId);
     const ctx = shell.ctx(i.texterId);
-    const decision = decideRequest(c.campaign, c, ctx.now);
+    let c = remembered ?? (await shell.context(i.campaignId, i.texterId));
+    let decision = decideRequest(c.campaign, c, ctx.now);
+    if (decision.kind === "refuse" && remembered !== undefined) {
+      c = await shell.context(i.campaignId, i.texterId);
+      decision = decideRequest(c.campaign, c, ctx.now);
+    }
+    shell.remember(i.campaignId, i.texterId, decision.kind === "claim" ? c : null);
     const request = {
       campaignId: i.campaignId,
       texterId: i.texterId,
@@ -58,6 +67,7 @@ export async function requestConversations(shell: Shell, input: unknown): Promis
       return replay.kind === "replayed" ? { ok: true, conversations: replay.conversations, replayed: true } : refusal;
     }
     const outcome: ClaimOutcome = await shell.storage.claim({ ...request, ...claimFields(shell, decision.claim) });
+    if (outcome.kind === "conflict" || outcome.kind === "refused") shell.remember(i.campaignId, i.texterId, null);
     switch (outcome.kind) {
       case "conflict":
         return AGAIN;

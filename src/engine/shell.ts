@@ -45,6 +45,9 @@ export interface EngineOptions {
 
 const tokenAlphabet = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-", 32);
 
+/** How many (campaign, texter) contexts an engine remembers for repeated requests. */
+export const RECENT_CONTEXTS = 2_000;
+
 /** Returned by an attempt that lost a race: decide again. */
 export const AGAIN: unique symbol = Symbol("again");
 
@@ -64,6 +67,8 @@ export class Shell {
   readonly observer: Observer;
   /** The system actors' ids. */
   private readonly system: ReadonlySet<string>;
+  /** Contexts of recent requests, least recently used first (see {@link recentContext}). */
+  private readonly recent = new Map<string, CampaignContext>();
 
   constructor(options: EngineOptions) {
     const system = options.systemActors ?? [];
@@ -135,6 +140,29 @@ export class Shell {
     const c = await this.storage.getContext(campaignId, userId);
     if (c === null) throw campaignNotFound(campaignId);
     return c;
+  }
+
+  /**
+   * The context this engine last read for a texter's request on a campaign, if it is among the
+   * {@link RECENT_CONTEXTS} most recently used. Only for decisions that storage checks again in its
+   * atomic step: a claim compares the campaign's version and reads the sender row there, so a
+   * remembered context that went stale costs a lost race (decide again on a fresh read), never a
+   * wrong result.
+   */
+  recentContext(campaignId: string, userId: string): CampaignContext | undefined {
+    const key = JSON.stringify([campaignId, userId]);
+    const c = this.recent.get(key);
+    if (c !== undefined) this.recent.delete(key), this.recent.set(key, c);
+    return c;
+  }
+
+  /** Remember (`c`) or forget (`null`) a texter's context for {@link recentContext}. */
+  remember(campaignId: string, userId: string, c: CampaignContext | null): void {
+    const key = JSON.stringify([campaignId, userId]);
+    this.recent.delete(key);
+    if (c === null) return;
+    this.recent.set(key, c);
+    if (this.recent.size > RECENT_CONTEXTS) this.recent.delete(this.recent.keys().next().value!);
   }
 
   /** A campaign with the actor (their role) in one read. */

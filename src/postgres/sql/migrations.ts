@@ -28,10 +28,14 @@ const COUNT_UPDATED = `INSERT INTO $schema.conversation_counts (campaign_id, ass
           UNION ALL SELECT campaign_id, assignee, status, 1 FROM new_rows
         ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0;`;
 
-/** In a statement trigger with the new rows as `new_rows`: a pool-floor lowering row per campaign at its lowest new unassigned row of rank <= 2 (version 10). */
+/**
+ * In a statement trigger with the new rows as `new_rows`: a pool-floor lowering row per campaign at or
+ * below its lowest new unassigned row of rank <= 2 (version 10): the least rank, sort key and seq of
+ * those rows, each on its own — never above the lowest row in hand-out order, and one hashed pass with
+ * no sort (a sort of the rows "unassign all" releases doubled the triggers' time).
+ */
 const LOWER_POOL_FLOORS = `INSERT INTO $schema.pool_floor_lowers (campaign_id, rank, sort_key, seq)
-        SELECT DISTINCT ON (campaign_id) campaign_id, rank, sort_key, seq FROM new_rows
-        WHERE assignee IS NULL AND rank <= 2 ORDER BY campaign_id, rank, sort_key, seq;`;
+        SELECT campaign_id, min(rank), min(sort_key), min(seq) FROM new_rows WHERE assignee IS NULL AND rank <= 2 GROUP BY campaign_id;`;
 
 /**
  * Every migration, oldest first. Id columns use `COLLATE "C"`: ids are compared byte for byte, which

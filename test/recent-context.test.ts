@@ -1,7 +1,7 @@
 /**
  * A texter's repeated requests reuse the campaign context their last request read (one read fewer per
  * request), and never decide on a stale one: a pause, a settings change, a removal or a new batch size
- * made by another app server is seen by the very next request (S1, S3, C5). Two engines over one
+ * made by another app server is seen by the very next request (S1, S2, C3, C7, T1). Two engines over one
  * in-memory storage stand for two app servers.
  */
 import { describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ async function setUp(): Promise<{ a: Engine; b: Engine; reads: () => number; cam
 }
 
 describe("the context of a texter's last request", () => {
-  it("S3: repeated requests read the campaign context once", async () => {
+  it("S2, S3: repeated requests read the campaign context once", async () => {
     const { a, reads, campaignId } = await setUp();
     for (let k = 0; k < 5; k++) expect((await a.requestConversations({ campaignId, texterId: "t1" })).ok).toBe(true);
     expect(reads()).toBe(1);
@@ -48,7 +48,7 @@ describe("the context of a texter's last request", () => {
     expect(reads()).toBe(2); // another texter: their own read
   });
 
-  it("S1, S3, C5: a pause, a resume, a new batch size and a removal made on another server are seen by the next request", async () => {
+  it("S1, S2, C3, C7: a pause, a resume, a new batch size, self assignment turned off, a removal and a re-add made on another server are seen by the next request", async () => {
     const { a, b, campaignId } = await setUp();
     expect((await a.requestConversations({ campaignId, texterId: "t1" })).ok).toBe(true);
     await b.pauseCampaign({ actorId: "admin", campaignId });

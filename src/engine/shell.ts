@@ -48,6 +48,9 @@ const tokenAlphabet = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef
 /** How many (campaign, texter) contexts an engine remembers for repeated requests. */
 export const RECENT_CONTEXTS = 2_000;
 
+/** The key of a (campaign, texter) context among the remembered ones: unambiguous whatever the ids hold. */
+const recentKey = (campaignId: string, userId: string): string => JSON.stringify([campaignId, userId]);
+
 /** Returned by an attempt that lost a race: decide again. */
 export const AGAIN: unique symbol = Symbol("again");
 
@@ -150,7 +153,7 @@ export class Shell {
    * wrong result.
    */
   recentContext(campaignId: string, userId: string): CampaignContext | undefined {
-    const key = JSON.stringify([campaignId, userId]);
+    const key = recentKey(campaignId, userId);
     const c = this.recent.get(key);
     if (c !== undefined) this.recent.delete(key), this.recent.set(key, c);
     return c;
@@ -158,7 +161,7 @@ export class Shell {
 
   /** Remember (`c`) or forget (`null`) a texter's context for {@link recentContext}. */
   remember(campaignId: string, userId: string, c: CampaignContext | null): void {
-    const key = JSON.stringify([campaignId, userId]);
+    const key = recentKey(campaignId, userId);
     this.recent.delete(key);
     if (c === null) return;
     this.recent.set(key, c);

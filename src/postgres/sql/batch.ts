@@ -25,6 +25,14 @@ export function literal(text: string): string {
 }
 
 /**
+ * The result of the last statement of a query: `pg` answers a query of several statements (sent
+ * without parameters) with one result per statement, as an array.
+ */
+export function lastResult<R>(results: PgResultLike<R> | PgResultLike<R>[]): PgResultLike<R> {
+  return Array.isArray(results) ? results[results.length - 1]! : results;
+}
+
+/**
  * The client a transaction body gets: it saves round trips. `BEGIN` (with its lock timeout) is not sent
  * alone but with the body's first statement when that one has no parameters (the campaign lock:
  * `locks.ts` inlines its keys), and statements {@link deferToCommit deferred} by the body (the facts:
@@ -48,9 +56,8 @@ export class BatchingClient implements PgClientLike {
     if (!this.begun) {
       this.begun = true;
       if (values === undefined || values.length === 0) {
-        // One round trip; `pg` answers a multi-statement query with one result per statement.
-        const results = (await this.raw.query<R>(`${this.first};\n${text}`)) as PgResultLike<R> | PgResultLike<R>[];
-        return Array.isArray(results) ? results[results.length - 1]! : results;
+        // One round trip.
+        return lastResult(await this.raw.query<R>(`${this.first};\n${text}`));
       }
       await this.raw.query(this.first);
     }

@@ -15,8 +15,8 @@ import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
 import { type HeldCounts, claimRoom, compareHandOut, statusCode, zoneOpen } from "../../storage/rules.js";
 import type { Conversation, Role } from "../../types.js";
-import type { PgClientLike, PgPoolLike, PgResultLike } from "../pg-like.js";
-import { deferToCommit, literal } from "./batch.js";
+import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import { deferToCommit, lastResult, literal } from "./batch.js";
 import { insertFacts } from "./facts.js";
 import { campaignLockSql } from "./locks.js";
 import { joinSender } from "./rosters.js";
@@ -117,9 +117,7 @@ export async function lockAndReadClaimState(
     member: Role | null;
   };
   const text = `${campaignLockSql(campaignId, "shared", counted)};\nSELECT ${parts.join(",\n       ")} FROM ${schema}.campaigns c WHERE c.id = ${id}`;
-  // `pg` answers a query of several statements with one result each (a batching client: the last).
-  const results = (await client.query<Row>(text)) as PgResultLike<Row> | PgResultLike<Row>[];
-  const row = (Array.isArray(results) ? results[results.length - 1]! : results).rows[0];
+  const row = lastResult(await client.query<Row>(text)).rows[0];
   if (row === undefined) return null;
   return {
     version: row.version,

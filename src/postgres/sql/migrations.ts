@@ -350,8 +350,8 @@ export const MIGRATIONS: readonly Migration[] = [
       // raises the floor row to the first unassigned row its snapshot sees (rows other claims are
       // taking still look unassigned, so the floor never passes them) and deletes the lowering rows
       // that snapshot saw, only when it got the floor row's lock at once (SKIP LOCKED) and no other claim
-      // raised it since that snapshot (`gen`: `claim.ts`).
-      // A campaign without a floor row (rank -1) is scanned from its start.
+      // raised it since that snapshot (`gen`: `claim.ts`). A floor at rank -1 (a new campaign's), or
+      // none at all, is the start of the range.
       // Writers wait until the triggers below are in place: a release whose statement ran under the
       // old trigger body (no lowering row) and committed after a claim moved the floor above its rows
       // would leave them stranded below it.

@@ -121,11 +121,13 @@ describe("PostgreSQL pool floor (S4, migration 10)", () => {
     const campaignId = await campaign(600, 100);
     const seqs = (r: Awaited<ReturnType<Engine["requestConversations"]>>) => (r.ok ? r.conversations.map((c) => c.seq) : []);
     // x takes rows 0–99 and the floor row's lock; a takes rows 100–199 and finds the floor row locked.
+    // Keyed requests: their transaction sends the facts (and key) with COMMIT after the hand-out, so the
+    // test can hold it there (an unkeyed request sends everything in one query: fast-claim.ts).
     const x = hold();
-    const xDone = held.requestConversations({ campaignId, texterId: "t0" });
+    const xDone = held.requestConversations({ campaignId, texterId: "t0", idempotencyKey: "x" });
     await x.at;
     const a = hold();
-    const aDone = held.requestConversations({ campaignId, texterId: "t1" });
+    const aDone = held.requestConversations({ campaignId, texterId: "t1", idempotencyKey: "a" });
     await a.at;
     x.go("commit");
     expect(Math.min(...seqs(await xDone))).toBe(0);

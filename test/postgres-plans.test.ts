@@ -301,7 +301,7 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
   });
 
   // The campaign context is read before (on the pool, not counted here).
-  it("S3, S8: a claim's transaction takes three round trips: BEGIN with its locks and state, the hand-out, the facts and key with COMMIT", async () => {
+  it("S3, S5, S8: a request takes one round trip, blocked or not; a keyed one three: BEGIN with its locks and state, the hand-out, the facts and key with COMMIT", async () => {
     const campaignId = await freshCampaign({ gate: "no-pending-initials" });
     for (const texterId of ["p3", "p4"]) {
       rec.take();
@@ -312,10 +312,18 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     }
     rec.take();
     expect(await engine.requestConversations({ campaignId, texterId: "p4" })).toEqual({ ok: false, reason: "batch_unfinished" });
-    expect(rec.roundTrips()).toBe(2); // BEGIN with its locks and state, then ROLLBACK
+    expect(rec.roundTrips()).toBe(1); // BEGIN, the locks, the checks (nothing handed out), COMMIT
+    rec.take();
+    const p5 = await engine.requestConversations({ campaignId, texterId: "p5" });
+    expect(p5.ok && p5.conversations.length).toBe(100);
+    expect(rec.roundTrips()).toBe(1); // the gate read and the hand-out in one statement
+    // A campaign's first claim in this process reads its contact zones the usual way (T2): three round trips.
     const open = await freshCampaign();
     rec.take();
     expect((await engine.requestConversations({ campaignId: open, texterId: "p5" })).ok).toBe(true);
     expect(rec.roundTrips()).toBe(3);
+    rec.take();
+    expect((await engine.requestConversations({ campaignId: open, texterId: "p6" })).ok).toBe(true);
+    expect(rec.roundTrips()).toBe(1);
   });
 });

@@ -5,8 +5,11 @@
  * `COMMIT`. {@link literal} inlines a value safely for such statements.
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { customAlphabet } from "nanoid";
 import type { PgClientLike, PgResultLike } from "../pg-like.js";
+
+/** 10 random lowercase letters and digits (nanoid draws them from a pooled buffer: one claim inlines a dozen values). */
+const randomTag = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 10);
 
 /**
  * A string as a dollar-quoted SQL literal, for statements sent without parameters (so they can share a
@@ -14,12 +17,12 @@ import type { PgClientLike, PgResultLike } from "../pg-like.js";
  * literal safe whatever the text and whatever `standard_conforming_strings` says.
  */
 export function literal(text: string): string {
-  // A random tag (48 bits): text cannot be written to contain it, so the check below almost never
+  // A random tag (52 bits): text cannot be written to contain it, so the check below almost never
   // repeats, and each check is one scan — linear time whatever the text (a fixed list of tags to try
   // in turn made text containing many of them quadratic). The closing tag must be the first place the
   // tag occurs after the opening one: not inside the text, nor straddling its end and the tag.
   let tag: string;
-  do tag = `$sa_${randomBytes(6).toString("hex")}$`;
+  do tag = `$sa_${randomTag()}$`;
   while ((text + tag).indexOf(tag) !== text.length);
   return `${tag}${text}${tag}`;
 }
@@ -86,4 +89,27 @@ export class BatchingClient implements PgClientLike {
 export async function deferToCommit(client: PgClientLike, text: string): Promise<void> {
   if (client instanceof BatchingClient) client.defer(text);
   else await client.query(text);
+}
+
+/** A value as SQL text: a string as a {@link literal}, a safe integer in parentheses, an array as `ARRAY[…]`, `null` as NULL. */
+function sqlValue(value: unknown): string {
+  if (value === null) return "NULL";
+  if (typeof value === "string") return literal(value);
+  if (typeof value === "number" && Number.isSafeInteger(value)) return `(${value})`; // parentheses: `- (-1)`, never `--1`
+  if (Array.isArray(value)) return value.length === 0 ? "'{}'" : `ARRAY[${value.map(sqlValue).join(", ")}]`;
+  throw new TypeError(`cannot inline ${typeof value} into SQL`);
+}
+
+/**
+ * A statement's `$1…$n` replaced by its `values` inlined as literals, so it can share a round trip with
+ * others (see {@link BatchingClient}). One pass over `text`, which must hold no other `$<digit>`: the
+ * adapter's statements quote their schema as letters, digits and `_`, and every user value is among
+ * `values` (inlined text is never scanned again).
+ */
+export function inlineValues(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (!(i >= 0 && i < values.length)) throw new RangeError(`no value for $${n}`);
+    return sqlValue(values[i]);
+  });
 }

@@ -17,6 +17,7 @@ import { type HeldCounts, claimRoom, compareHandOut, statusCode, zoneOpen } from
 import type { Conversation, Role } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { deferToCommit, lastResult, literal } from "./batch.js";
+import type { KnownZones } from "./fast-claim.js";
 import { insertFacts } from "./facts.js";
 import { campaignLockSql } from "./locks.js";
 import { joinSender } from "./rosters.js";
@@ -160,6 +161,11 @@ export interface HandOut {
   readonly to: HandOutTo;
   /** `assigned_at`. */
   readonly now: number;
+  /**
+   * A SQL condition, evaluated once: when false, the hand-out takes no row and leaves the floor where it
+   * is (the one-round-trip claim's checks, `fast-claim.ts`). Absent: always true.
+   */
+  readonly guard?: string;
 }
 
 /** A hand-out range's condition: at or above the campaign's pool floor (the CTE `f` of {@link floorCtes}), an index condition. */
@@ -189,7 +195,7 @@ function floorCtes(schema: string): string[] {
  * snapshot saw (`gen`: a raise committed since, by a claim that saw later lowering rows, is not
  * undone from an older snapshot). Lowering rows inserted after the snapshot are kept.
  */
-function raiseFloorCtes(schema: string): string[] {
+function raiseFloorCtes(schema: string, guard: string | undefined): string[] {
   const t = `${schema}.conversations`;
   return [
     `m AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
@@ -197,7 +203,7 @@ function raiseFloorCtes(schema: string): string[] {
         ORDER BY rank, sort_key, seq LIMIT 1)
        UNION ALL SELECT 3, 0, 0
      ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
-    `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0) FOR UPDATE SKIP LOCKED)`,
+    `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0)${guard === undefined ? "" : ` AND ${guard}`} FOR UPDATE SKIP LOCKED)`,
     `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1 FROM m
        WHERE p.campaign_id = $1 AND EXISTS (SELECT FROM fl) RETURNING 1)`,
     `dropped AS (DELETE FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND EXISTS (SELECT FROM raised))`,
@@ -228,6 +234,38 @@ interface Range {
  * more rows (PostgreSQL bug #15715); `FOR UPDATE OF conversations` locks only that table.
  */
 export function handOutQuery(schema: string, h: HandOut): { text: string; values: unknown[] } {
+  const { ctes, values, param } = handOutCtes(schema, h);
+  if ("texter" in h.to) {
+    return {
+      text: `WITH ${ctes.join(",\n")}
+        UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
+        RETURNING ${columnsOf("c")}`,
+      values,
+    };
+  }
+  // Texter k gets the rows numbered first[k] up to first[k + 1] - 1: `width_bucket` finds k (no join).
+  const ranges = h.to.ranges;
+  const firsts = ranges.map((r, k) => {
+    if (r.first !== (k === 0 ? 1 : ranges[k - 1]!.last + 1) || r.last < r.first) throw new TypeError("hand-out ranges must be consecutive, from 1");
+    return r.first;
+  });
+  const first = param(firsts);
+  ctes.push(`numbered AS (SELECT ctid, row_number() OVER (ORDER BY rank, sort_key, seq) AS n FROM picked)`);
+  return {
+    text: `WITH ${ctes.join(",\n")}
+      UPDATE ${schema}.conversations c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
+      FROM numbered WHERE ${byCtid("numbered")}
+      RETURNING ${columnsOf("c")}`,
+    values,
+  };
+}
+
+/**
+ * The CTEs of {@link handOutQuery} up to `picked` (the rows to hand out, locked, with their `ctid`,
+ * `rank`, `sort_key` and `seq`) and the floor's move; `$1` is the campaign, `$2` the texter (or texters),
+ * `$3` the time; `param` adds a value.
+ */
+export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; values: unknown[]; param: (value: unknown) => string } {
   const n = sqlLimit(h.limit);
   const t = `${schema}.conversations`;
   const values: unknown[] = [h.campaignId, "texter" in h.to ? h.to.texter : h.to.ranges.map((r) => r.texter), h.now];
@@ -237,8 +275,9 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   // The campaign's pool floor (see `pool_floors` in `migrations.ts`): ranges of the unassigned index
   // start there, not at the dead entries of rows claimed since the last VACUUM.
   const ctes: string[] = [...floorCtes(schema)];
+  const guard = h.guard === undefined ? "" : ` AND ${h.guard}`;
   const lockScan = (r: Range, limit: string, index: "pool" | "zone" = "pool") =>
-    `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where}${index === "pool" ? ` AND ${ABOVE_FLOOR}` : ""} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
+    `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where}${index === "pool" ? ` AND ${ABOVE_FLOOR}` : ""}${guard} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
   const taken: string[] = []; // the CTEs whose rows are handed out, best first
   if (ranks.length === 3 && h.openZones === null) {
     // The common case: one range of the unassigned index, already in hand-out order.
@@ -265,30 +304,8 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
     }
   }
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
-  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema));
-  if ("texter" in h.to) {
-    return {
-      text: `WITH ${ctes.join(",\n")}
-        UPDATE ${t} c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
-        RETURNING ${columnsOf("c")}`,
-      values,
-    };
-  }
-  // Texter k gets the rows numbered first[k] up to first[k + 1] - 1: `width_bucket` finds k (no join).
-  const ranges = h.to.ranges;
-  const firsts = ranges.map((r, k) => {
-    if (r.first !== (k === 0 ? 1 : ranges[k - 1]!.last + 1) || r.last < r.first) throw new TypeError("hand-out ranges must be consecutive, from 1");
-    return r.first;
-  });
-  const first = param(firsts);
-  ctes.push(`numbered AS (SELECT ctid, row_number() OVER (ORDER BY rank, sort_key, seq) AS n FROM picked)`);
-  return {
-    text: `WITH ${ctes.join(",\n")}
-      UPDATE ${t} c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
-      FROM numbered WHERE ${byCtid("numbered")}
-      RETURNING ${columnsOf("c")}`,
-    values,
-  };
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard));
+  return { ctes, values, param };
 }
 
 /** The open contact zones of a claim (T2), or `null` when none of the campaign's zones is closed. */
@@ -317,13 +334,14 @@ export async function storeKeys(
   );
 }
 
-/** Run one claim; see {@link ClaimRequest}. */
-export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions): Promise<ClaimOutcome> {
+/** Run one claim; see {@link ClaimRequest}. `known` remembers the campaign's contact zones it reads (for `fast-claim.ts`). */
+export async function claim(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known?: KnownZones): Promise<ClaimOutcome> {
   return transaction<ClaimOutcome>(
     pool,
     async (client) => {
       const serialize = needsState(req);
       const state = await lockAndReadClaimState(client, schema, req.campaignId, [req], serialize ? [req.texterId] : [], req.join === null ? null : req.texterId);
+      if (state !== null) known?.remember(req.campaignId, state.zones);
       const stop = standing(req, state);
       if (stop !== null) return new Rollback(stop);
       // A join adds the sender row whatever comes of the claim (L3).

@@ -66,6 +66,26 @@ export async function insertFacts(client: PgClientLike, schema: string, facts: r
   wroteFacts.set(client, schema);
 }
 
+/**
+ * The `INSERT … SELECT` of one fact whose conversations only the statement knows (the one-round-trip
+ * claim, `fast-claim.ts`): `fact` is built for the placeholder conversation `<campaignId>:0`, and its
+ * stored payload (see {@link packIds}) gets the seqs SQL lists in `seqs` (a text expression, digits
+ * joined by commas, in order) in their place. Values go through `param`; the row is inserted only
+ * when `when` holds. `null` when the fact does not have that shape.
+ */
+export function insertFactSql(schema: string, fact: Fact, seqs: string, when: string, param: (value: unknown) => string): string | null {
+  const text = JSON.stringify(packIds(fact.campaignId, fact.data));
+  // Unescaped quotes and a colon: only a key of the payload (a quote inside a string value is escaped).
+  const key = `"${SEQS}":[0]`;
+  const at = text.indexOf(key);
+  if (at < 0 || text.indexOf(key, at + 1) >= 0) return null;
+  const before = text.slice(0, at + key.length - 2);
+  const after = text.slice(at + key.length - 1);
+  const columns = [fact.type, fact.at, fact.orgId, fact.campaignId, fact.actorId, fact.actorType].map(param).join(", ");
+  return `INSERT INTO ${schema}.events (type, at, org_id, campaign_id, actor_id, actor_type, data)
+    SELECT ${columns}, (${param(before)} || ${seqs} || ${param(after)})::json WHERE ${when}`;
+}
+
 /** The stored name of a fact's `conversationIds` when they are kept as their campaign's seqs. */
 const SEQS = "conversationSeqs";
 

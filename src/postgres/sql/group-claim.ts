@@ -19,6 +19,7 @@ import { claimRoom, compareHandOut } from "../../storage/rules.js";
 import type { Fact } from "../../storage/facts.js";
 import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
+import { claimOne, KnownZones } from "./fast-claim.js";
 import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
 import { insertFacts } from "./facts.js";
 import { type ConversationRow, toConversation } from "./rows.js";
@@ -49,8 +50,8 @@ async function handOut(
  * Run claims of distinct texters on one campaign and version in one transaction. Each member is
  * settled on its own: a member retried alone after a group failure reports its own result or fault.
  */
-export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonly ClaimRequest[], tx: TxOptions): Promise<PromiseSettledResult<ClaimOutcome>[]> {
-  if (reqs.length === 1) return Promise.allSettled([claim(pool, schema, reqs[0]!, tx)]);
+export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonly ClaimRequest[], tx: TxOptions, known: KnownZones): Promise<PromiseSettledResult<ClaimOutcome>[]> {
+  if (reqs.length === 1) return Promise.allSettled([claimOne(pool, schema, reqs[0]!, tx, known)]);
   try {
     const outcomes = await transaction<ClaimOutcome[] | typeof ONE_BY_ONE>(
       pool,
@@ -60,6 +61,7 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
         // single claim); the others need neither.
         const counted = reqs.filter(needsState).map((r) => r.texterId);
         const state = await lockAndReadClaimState(client, schema, first.campaignId, reqs, counted, null);
+        if (state !== null) known.remember(first.campaignId, state.zones);
         // Closed contact zones (T2) are read at each member's `now`: members that disagree (an opening
         // between their clocks) run one by one.
         const openZones = state === null ? null : openZonesOf(state.zones, first);
@@ -100,13 +102,13 @@ export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonl
       },
       tx,
     );
-    if (outcomes === ONE_BY_ONE) return Promise.allSettled(reqs.map((r) => claim(pool, schema, r, tx)));
+    if (outcomes === ONE_BY_ONE) return Promise.allSettled(reqs.map((r) => claim(pool, schema, r, tx, known)));
     return outcomes.map((value) => ({ status: "fulfilled", value }));
   } catch (error) {
     // The commit's outcome is unknown for every member alike; a lock wait that ran out would run out again.
     if (error instanceof CommitOutcomeUnknown || error instanceof AssignmentError) return reqs.map(() => ({ status: "rejected", reason: error }));
     // Isolate the fault: run each member on its own; a member's own fault rejects only that member.
-    return Promise.allSettled(reqs.map((r) => claim(pool, schema, r, tx)));
+    return Promise.allSettled(reqs.map((r) => claim(pool, schema, r, tx, known)));
   }
 }
 
@@ -135,6 +137,8 @@ export class ClaimQueue {
   private active = 0;
   private readonly waiting: Waiting[] = [];
   private readonly schemaName: string;
+  /** The contact zones of campaigns this queue's claims read (see `fast-claim.ts`). */
+  private readonly known = new KnownZones();
 
   constructor(
     private readonly pool: PgPoolLike,
@@ -196,6 +200,7 @@ export class ClaimQueue {
         this.schema,
         group.map((g) => g.req),
         this.tx,
+        this.known,
       )
         .then(
           (settled) =>

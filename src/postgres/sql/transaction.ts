@@ -106,7 +106,7 @@ export function isStatementError(error: unknown): boolean {
 }
 
 /** BEGIN, with `SET LOCAL lock_timeout` in the same round trip when a timeout is given (a validated integer, inlined). */
-function begin(options: TxOptions | undefined): string {
+export function begin(options: TxOptions | undefined): string {
   // READ COMMITTED whatever the database's default: every step reads what it decides on in a statement
   // after its locks, which must see what committed before it got them (a fresh snapshot per statement).
   if (options === undefined) return "BEGIN ISOLATION LEVEL READ COMMITTED";

@@ -1,0 +1,150 @@
+/**
+ * The one-round-trip claim (`fast-claim.ts`): a request without key that is not a join checks, hands
+ * out and records its facts in one query. What it decides must be what the usual claim decides on a
+ * fresh read: changes made by another app server (a pause, a removal, the gate, a cap, a new contact
+ * zone) are seen by the next request; its facts are the usual claim's; hostile ids stay data; claims
+ * racing from two servers never share a row.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEngine, type Engine } from "../src/index.js";
+import { type PgClientLike, type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
+import { uniqueId } from "./helpers.js";
+import { postgresFixture } from "./support/postgres.js";
+
+/** A pool whose round trips on checked-out clients are counted. */
+function counted(pool: PgPoolLike): { pool: PgPoolLike; trips: () => number } {
+  let n = 0;
+  return {
+    pool: {
+      async connect() {
+        const client = await pool.connect();
+        const proxy: PgClientLike = {
+          query: (text, values) => (n++, client.query(text, values)),
+          release: (destroy) => client.release(destroy),
+          ...(client.on === undefined ? {} : { on: (e, l) => client.on!(e, l) }),
+          ...(client.removeListener === undefined ? {} : { removeListener: (e, l) => client.removeListener!(e, l) }),
+        };
+        return proxy;
+      },
+      query: (text, values) => pool.query(text, values),
+      on: (e, l) => pool.on?.(e, l),
+    },
+    trips() {
+      const t = n;
+      n = 0;
+      return t;
+    },
+  };
+}
+
+describe("PostgreSQL one-round-trip claims", () => {
+  let f: Awaited<ReturnType<typeof postgresFixture>>;
+  let a: Engine; // this app server, round trips counted
+  let b: Engine; // another app server
+  let trips: () => number;
+  let orgId: string;
+  // 10:00 in Chicago, midnight in Singapore (T2: Singapore's contacts are outside texting hours).
+  const now = Date.UTC(2026, 10, 3, 16, 0);
+  const hostile = [`t'$1"conversationSeqs":[0];\nCOMMIT; --`, "$sa_0$", "__proto__", "t\\u0000", "\u{1F600}$2"];
+  const texters = ["t1", "t2", "t3", ...hostile];
+
+  beforeAll(async () => {
+    f = await postgresFixture();
+    const c = counted(f.pool);
+    trips = c.trips;
+    a = createEngine({ storage: createPostgresStorage({ pool: c.pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });
+    b = createEngine({ storage: f.server().storage, clock: () => now, generateId: (k) => uniqueId(k) });
+    orgId = (await b.createOrganization({ name: "Fast", ownerId: "admin" })).id;
+    await b.addMembers({ actorId: "admin", orgId, members: texters.map((userId) => ({ userId, role: "texter" as const })) });
+  });
+  afterAll(() => f.close());
+
+  async function campaign(size: number, settings: { batchSize: number; gate?: "none" | "no-pending-initials"; maxHeldPerTexter?: number }, timeZone?: string): Promise<string> {
+    const c = await b.createCampaign({ actorId: "admin", orgId, title: "fast" });
+    await b.importContacts({ actorId: "admin", campaignId: c.id, contacts: Array.from({ length: size }, (_, i) => ({ contactId: `c${i}`, ...(timeZone === undefined ? {} : { timeZone }) })) });
+    await b.updateCampaignSettings({ actorId: "admin", campaignId: c.id, enabled: true, gate: "none", timeZone: "America/Chicago", ...settings });
+    await b.launchCampaign({ actorId: "admin", campaignId: c.id });
+    await b.addSenders({ actorId: "admin", campaignId: c.id, userIds: texters });
+    return c.id;
+  }
+
+  const ids = (r: Awaited<ReturnType<Engine["requestConversations"]>>) => (r.ok ? r.conversations.map((c) => c.id) : []);
+
+  it("S1, S5, C3, I5: a pause, the gate and a removal made on another server are decided in one round trip, as the usual claim decides them", async () => {
+    const campaignId = await campaign(100, { batchSize: 5, gate: "no-pending-initials" });
+    expect(ids(await a.requestConversations({ campaignId, texterId: "t1" }))).toHaveLength(5); // the campaign's first claim here: the usual way
+    trips();
+    expect(await a.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "batch_unfinished" });
+    expect(trips()).toBe(1);
+    expect(ids(await a.requestConversations({ campaignId, texterId: "t2" }))).toHaveLength(5);
+    expect(trips()).toBe(1);
+    await b.removeSender({ actorId: "admin", campaignId, userId: "t3" });
+    expect(await a.requestConversations({ campaignId, texterId: "t3" })).toEqual({ ok: false, reason: "not_a_sender" });
+    await b.pauseCampaign({ actorId: "admin", campaignId });
+    expect(await a.requestConversations({ campaignId, texterId: "t3" })).toEqual({ ok: false, reason: "campaign_not_active" });
+    await b.resumeCampaign({ actorId: "admin", campaignId });
+    await b.addSenders({ actorId: "admin", campaignId, userIds: ["t3"] });
+    expect(ids(await a.requestConversations({ campaignId, texterId: "t3" }))).toHaveLength(5);
+    // Nothing a refused or blocked request did was written: 15 held, 85 in the pool.
+    expect((await f.inspect(campaignId)).filter((r) => r.holder !== null)).toHaveLength(15);
+  });
+
+  it("S7: a cap that leaves room for less than a batch hands out the rest; a full cap blocks", async () => {
+    const campaignId = await campaign(100, { batchSize: 10, maxHeldPerTexter: 25 });
+    const got = [];
+    for (let k = 0; k < 3; k++) got.push(ids(await a.requestConversations({ campaignId, texterId: "t1" })).length);
+    expect(got).toEqual([10, 10, 5]);
+    expect(await a.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "cap_reached" });
+  });
+
+  it("T2: a contact zone imported on another server after this one read the campaign's zones is seen: its contacts outside hours stay in the pool", async () => {
+    const campaignId = await campaign(6, { batchSize: 10 }, "America/Chicago");
+    expect(ids(await a.requestConversations({ campaignId, texterId: "t1" }))).toHaveLength(6);
+    await b.importContacts({ actorId: "admin", campaignId, contacts: Array.from({ length: 20 }, (_, i) => ({ contactId: `sg${i}`, timeZone: "Asia/Singapore" })) });
+    expect(ids(await a.requestConversations({ campaignId, texterId: "t2" }))).toEqual([]);
+    await b.importContacts({ actorId: "admin", campaignId, contacts: [{ contactId: "chi", timeZone: "America/Chicago" }] });
+    const last = await a.requestConversations({ campaignId, texterId: "t2" });
+    expect(last.ok && last.conversations.map((c) => c.contactId)).toEqual(["chi"]);
+    expect((await f.inspect(campaignId)).filter((r) => r.holder === null)).toHaveLength(20);
+  });
+
+  it("S3, events: a one-round-trip claim records the usual claim's fact, hostile ids included", async () => {
+    const campaignId = await campaign(200, { batchSize: 7 });
+    const read = () => a.readEvents({ campaignId, types: ["conversations.assigned"] });
+    const head = (await read()).length;
+    const got = new Map<string, string[]>();
+    for (const texterId of [...hostile, "t1"]) {
+      trips();
+      got.set(texterId, ids(await a.requestConversations({ campaignId, texterId })));
+      expect(got.get(texterId)).toHaveLength(7);
+    }
+    expect(trips()).toBe(1); // t1's
+    const assigned = (await read()).slice(head);
+    expect(assigned.map((e) => e.data)).toEqual([...got].map(([texterId, conversationIds]) => ({ texterId, conversationIds, reason: "request" })));
+    expect(assigned.every((e) => e.actorId === (e.data as { texterId: string }).texterId && e.campaignId === campaignId && e.at === now)).toBe(true);
+  });
+
+  it("I1, I2: claims racing from two servers never share a row, and every row is handed out once", async () => {
+    const campaignId = await campaign(3_000, { batchSize: 40 });
+    const seen = new Map<string, string>();
+    await Promise.all(
+      [a, b].flatMap((engine) =>
+        ["t1", "t2", "t3", "__proto__"].map(async (texterId) => {
+          for (;;) {
+            const r = await engine.requestConversations({ campaignId, texterId });
+            if (!r.ok) {
+              expect(r.reason).toBe("nothing_available"); // drained
+              return;
+            }
+            for (const c of r.conversations) {
+              expect(seen.has(c.id), `${c.id} handed out twice`).toBe(false);
+              seen.set(c.id, texterId);
+            }
+          }
+        }),
+      ),
+    );
+    expect(seen.size).toBe(3_000);
+    expect((await f.inspect(campaignId)).every((r) => r.holder !== null && r.holder === seen.get(r.id))).toBe(true);
+  });
+});

@@ -70,31 +70,44 @@ describe("PostgreSQL one-round-trip claims", () => {
 
   const ids = (r: Awaited<ReturnType<Engine["requestConversations"]>>) => (r.ok ? r.conversations.map((c) => c.id) : []);
 
-  it("S1, S5, C3, I5: a pause, the gate and a removal made on another server are decided in one round trip, as the usual claim decides them", async () => {
+  it("S1, S5, C3, I5: the gate, a removal and a pause made on another server are decided in one round trip, as the usual claim decides them", async () => {
     const campaignId = await campaign(100, { batchSize: 5, gate: "no-pending-initials" });
-    expect(ids(await a.requestConversations({ campaignId, texterId: "t1" }))).toHaveLength(5); // the campaign's first claim here: the usual way
+    for (const texterId of ["t1", "t2", "t3"]) expect(ids(await a.requestConversations({ campaignId, texterId }))).toHaveLength(5); // t1's: the campaign's first claim here, the usual way
     trips();
     expect(await a.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "batch_unfinished" });
     expect(trips()).toBe(1);
-    expect(ids(await a.requestConversations({ campaignId, texterId: "t2" }))).toHaveLength(5);
+    // t2 and t3 finish their batches on the other server; t2 is removed, then the campaign paused.
+    for (const texterId of ["t2", "t3"]) {
+      const held = await b.listAssignments({ actorId: texterId, campaignId, texterId, limit: 10 });
+      await b.recordMessages({ campaignId, actorId: texterId, messages: held.items.map((c) => ({ conversationId: c.id, event: "initial_sent" as const })) });
+    }
+    await b.removeSender({ actorId: "admin", campaignId, userId: "t2" });
+    expect(await a.requestConversations({ campaignId, texterId: "t2" })).toEqual({ ok: false, reason: "not_a_sender" });
     expect(trips()).toBe(1);
-    await b.removeSender({ actorId: "admin", campaignId, userId: "t3" });
-    expect(await a.requestConversations({ campaignId, texterId: "t3" })).toEqual({ ok: false, reason: "not_a_sender" });
     await b.pauseCampaign({ actorId: "admin", campaignId });
     expect(await a.requestConversations({ campaignId, texterId: "t3" })).toEqual({ ok: false, reason: "campaign_not_active" });
+    expect(trips()).toBe(1); // a conflict: the engine reads the context again and decides
     await b.resumeCampaign({ actorId: "admin", campaignId });
-    await b.addSenders({ actorId: "admin", campaignId, userIds: ["t3"] });
     expect(ids(await a.requestConversations({ campaignId, texterId: "t3" }))).toHaveLength(5);
-    // Nothing a refused or blocked request did was written: 15 held, 85 in the pool.
-    expect((await f.inspect(campaignId)).filter((r) => r.holder !== null)).toHaveLength(15);
+    // Nothing a refused or blocked request did was written (t2's batch went back with the removal).
+    const holders = (await f.inspect(campaignId)).map((r) => r.holder);
+    expect(["t1", "t2", "t3", null].map((h) => holders.filter((x) => x === h).length)).toEqual([5, 0, 10, 85]);
   });
 
-  it("S7: a cap that leaves room for less than a batch hands out the rest; a full cap blocks", async () => {
+  it("S7: a cap that leaves room for less than a batch hands out the rest the usual way; a full cap blocks in one round trip", async () => {
     const campaignId = await campaign(100, { batchSize: 10, maxHeldPerTexter: 25 });
     const got = [];
-    for (let k = 0; k < 3; k++) got.push(ids(await a.requestConversations({ campaignId, texterId: "t1" })).length);
-    expect(got).toEqual([10, 10, 5]);
+    for (let k = 0; k < 3; k++) {
+      trips();
+      got.push({ n: ids(await a.requestConversations({ campaignId, texterId: "t1" })).length, trips: trips() });
+    }
+    expect(got).toEqual([
+      { n: 10, trips: 3 }, // the campaign's first claim here
+      { n: 10, trips: 1 },
+      { n: 5, trips: 4 }, // room for 5: one round trip finds it, the usual claim hands them out
+    ]);
     expect(await a.requestConversations({ campaignId, texterId: "t1" })).toEqual({ ok: false, reason: "cap_reached" });
+    expect(trips()).toBe(1);
   });
 
   it("T2: a contact zone imported on another server after this one read the campaign's zones is seen: its contacts outside hours stay in the pool", async () => {
@@ -113,15 +126,34 @@ describe("PostgreSQL one-round-trip claims", () => {
     const read = () => a.readEvents({ campaignId, types: ["conversations.assigned"] });
     const head = (await read()).length;
     const got = new Map<string, string[]>();
-    for (const texterId of [...hostile, "t1"]) {
+    for (const texterId of ["t1", ...hostile]) {
       trips();
       got.set(texterId, ids(await a.requestConversations({ campaignId, texterId })));
       expect(got.get(texterId)).toHaveLength(7);
+      expect(trips()).toBe(texterId === "t1" ? 3 : 1); // t1's: the campaign's first claim here
     }
-    expect(trips()).toBe(1); // t1's
     const assigned = (await read()).slice(head);
     expect(assigned.map((e) => e.data)).toEqual([...got].map(([texterId, conversationIds]) => ({ texterId, conversationIds, reason: "request" })));
     expect(assigned.every((e) => e.actorId === (e.data as { texterId: string }).texterId && e.campaignId === campaignId && e.at === now)).toBe(true);
+  });
+
+  it("TIMEOUT: a one-round-trip claim that waits too long for its lock changes nothing and gives its connection back", async () => {
+    const campaignId = await campaign(50, { batchSize: 5 });
+    const one = counted(f.server({ poolSize: 1 }).pool);
+    const impatient = createEngine({ storage: createPostgresStorage({ pool: one.pool, schema: f.schema, lockTimeoutMs: 200 }), clock: () => now, generateId: (k) => uniqueId(k) });
+    expect(ids(await impatient.requestConversations({ campaignId, texterId: "t1" }))).toHaveLength(5);
+    // Another transaction holds the campaign's lock exclusively (as a campaign commit does).
+    const blocker = await f.pool.connect();
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT pg_advisory_xact_lock(hashtext($1), 0)", [campaignId]);
+    one.trips();
+    await expect(impatient.requestConversations({ campaignId, texterId: "t1" })).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(one.trips()).toBe(2); // the claim's one query, then ROLLBACK
+    await blocker.query("ROLLBACK");
+    blocker.release();
+    // The pool's only connection came back and works.
+    expect(ids(await impatient.requestConversations({ campaignId, texterId: "t1" }))).toHaveLength(5);
+    expect((await f.inspect(campaignId)).filter((r) => r.holder !== null)).toHaveLength(10);
   });
 
   it("I1, I2: claims racing from two servers never share a row, and every row is handed out once", async () => {

@@ -15,6 +15,8 @@ import { createEngine, type Engine, isAssignmentError } from "../src/index.js";
 import { createPostgresStorage, type PgClientLike, type PgPoolLike, type PostgresStorage } from "../src/postgres.js";
 import { deferToCommit } from "../src/postgres/sql/batch.js";
 import { CommitOutcomeUnknown, transaction } from "../src/postgres/sql/transaction.js";
+import { KnownZones, fastClaim } from "../src/postgres/sql/fast-claim.js";
+import type { ClaimRequest } from "../src/storage/pool.js";
 import { manualClock, uniqueId } from "./helpers.js";
 
 /** Errors that escaped to the process (in a host without vitest, each would have killed it). */
@@ -351,6 +353,49 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
       // An unknown outcome destroys the connection; a known failure rolls back and returns it.
       expect(client.released).toEqual([unknown ? error : undefined]);
     }
+  });
+
+  it("I8: a one-round-trip claim (BEGIN … COMMIT in one query): a lost connection or a proxy's error leaves the outcome unknown; a server's statement error rolls back", async () => {
+    const req: ClaimRequest = {
+      campaignId: "c",
+      texterId: "t",
+      expectedVersion: 1,
+      join: null,
+      limit: 5,
+      maxHeld: null,
+      gate: { maxNotStarted: null, maxNeedsReply: null },
+      ranks: [0, 1, 2],
+      contactZones: null,
+      idempotencyKey: null,
+      now: 1,
+      context: { at: 1, orgId: "o", campaignId: "c", actorId: "t", actorType: "user" },
+    };
+    const cases = [
+      { error: new Error("Connection terminated unexpectedly"), unknown: true },
+      { error: Object.assign(new Error("server conn crashed?"), { severity: "ERROR", code: "08P01" }), unknown: true },
+      { error: Object.assign(new Error("canceling statement due to lock timeout"), { severity: "ERROR", code: "55P03", routine: "ProcessInterrupts" }), unknown: false },
+    ];
+    for (const { error, unknown } of cases) {
+      const client = new FakeClient();
+      const sent: string[] = [];
+      const original = client.query.bind(client);
+      client.query = async (...args: unknown[]) => {
+        sent.push(String(args[0]));
+        if (String(args[0]).startsWith("BEGIN")) throw error;
+        return original();
+      };
+      const attempt = fastClaim(new FakePool(client), '"s"', req, { lockTimeoutMs: 100 }, new KnownZones());
+      if (unknown) await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknown);
+      else await expect(attempt).rejects.toMatchObject({ code: "TIMEOUT" });
+      // One query, ending with COMMIT; an unknown outcome destroys the connection, a known failure rolls back and returns it.
+      expect(sent[0]).toMatch(/COMMIT$/);
+      expect(sent.slice(1)).toEqual(unknown ? [] : ["ROLLBACK"]);
+      expect(client.released).toEqual([unknown ? error : undefined]);
+    }
+    // A query answered with ROLLBACK for its COMMIT wrote nothing: a failure, not a success.
+    const client = new FakeClient();
+    client.query = async () => [{}, {}, {}, { rows: [{ ok: true, seq: null }], rowCount: 1 }, { rows: [], rowCount: 0, command: "ROLLBACK" }] as never;
+    await expect(fastClaim(new FakePool(client), '"s"', req, { lockTimeoutMs: 100 }, new KnownZones())).rejects.toThrow(/answered with ROLLBACK/);
   });
 
   it("a COMMIT answered with ROLLBACK (the transaction was aborted) is a failure, not a success", async () => {

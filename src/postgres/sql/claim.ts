@@ -163,7 +163,8 @@ export interface HandOut {
   readonly now: number;
   /**
    * A SQL condition, evaluated once: when false, the hand-out takes no row and leaves the floor where it
-   * is (the one-round-trip claim's checks, `fast-claim.ts`). Absent: always true.
+   * is (the one-round-trip claim's checks, `fast-claim.ts`); when true, the floor moves only if the
+   * hand-out takes rows. Absent: always true, and the floor moves on every hand-out.
    */
   readonly guard?: string;
 }
@@ -304,7 +305,9 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
     }
   }
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
-  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard));
+  // Under a guard, the floor moves only with a hand-out that takes rows: a claim that takes nothing
+  // writes nothing (the usual claim rolls it back).
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard === undefined ? undefined : `${h.guard} AND EXISTS (SELECT FROM picked)`));
   return { ctes, values, param };
 }
 

@@ -20,25 +20,28 @@ import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
 import { claimRoom, compareHandOut, conversationId, statusCode } from "../../storage/rules.js";
 import type { PgPoolLike, PgResultLike } from "../pg-like.js";
 import { inlineValues } from "./batch.js";
-import { CAMPAIGN, type ClaimState, claim, handOutCtes, openZonesOf, standing } from "./claim.js";
+import { CAMPAIGN, type ClaimState, claim, handOutCtes, needsState, openZonesOf, standing } from "./claim.js";
 import { insertFactSql } from "./facts.js";
 import { campaignLockSql } from "./locks.js";
 import { byCtid, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, SharedClient, type TxOptions, begin, isLockTimeout, isStatementError, lockTimeoutError, withClient } from "./transaction.js";
 
-/** Campaigns whose contact zones a process remembers (most recently used first out). */
+/** Campaigns whose contact zones an adapter remembers (the least recently used is forgotten first). */
 const KNOWN_CAMPAIGNS = 2_000;
 
 /**
- * The contact zones (T2) of campaigns this process read last. A one-round-trip claim computes its
- * open zones from them and checks, in its statement, that the campaign has no other zone.
+ * The contact zones (T2) of the campaigns an adapter's claims used most recently, as its usual claims
+ * read them. A one-round-trip claim computes its open zones from them and checks, in its statement,
+ * that the campaign has no other zone.
  */
 export class KnownZones {
   private readonly zones = new Map<string, readonly string[]>();
 
-  /** What the campaign's claims last read. */
+  /** What the campaign's claims last read (and mark it used). */
   get(campaignId: string): readonly string[] | undefined {
-    return this.zones.get(campaignId);
+    const zones = this.zones.get(campaignId);
+    if (zones !== undefined) this.remember(campaignId, zones);
+    return zones;
   }
 
   /** Remember what a claim read. */
@@ -49,9 +52,18 @@ export class KnownZones {
   }
 }
 
-/** True when a claim can take one round trip: a request (not a join) without an idempotency key. */
+/**
+ * True when a claim can take one round trip: a request (not a join) without an idempotency key, on a
+ * campaign whose zones this adapter read, with no cap below the batch size (that cap never leaves room
+ * for a whole batch: its claims go the usual way at once).
+ */
 export function fastEligible(req: ClaimRequest, known: KnownZones): boolean {
-  return req.join === null && req.idempotencyKey === null && (req.contactZones === null || known.get(req.campaignId) !== undefined);
+  return (
+    req.join === null &&
+    req.idempotencyKey === null &&
+    (req.maxHeld === null || req.maxHeld >= req.limit) &&
+    (req.contactZones === null || known.get(req.campaignId) !== undefined)
+  );
 }
 
 const NOT_STARTED = statusCode("not_started");
@@ -104,8 +116,8 @@ interface FastRow {
 
 /**
  * The outcome of a claim whose checks failed, as the usual claim decides it from the same reads
- * (`standing`, `claimRoom`); `null` when only the usual claim can answer (a zone this process had not
- * seen, or a cap that leaves room for less than a batch).
+ * (`standing`, `claimRoom`); `null` when only the usual claim can answer (a cap that leaves room for
+ * less than a batch, or a zone this adapter had not seen).
  */
 function decide(req: ClaimRequest, row: FastRow): ClaimOutcome | null {
   const held = { held: Number(row.held), notStarted: Number(row.ns), needsReply: Number(row.nr) };
@@ -115,7 +127,7 @@ function decide(req: ClaimRequest, row: FastRow): ClaimOutcome | null {
       : { version: row.version, zones: [], senders: new Set(row.sender === true ? [req.texterId] : []), held: new Map([[req.texterId, held]]), previous: new Map(), memberRole: null };
   const stop = standing(req, state);
   if (stop !== null) return stop;
-  if (row.zones_known !== true) return null;
+  // A block does not depend on zones; a hand-out does.
   const room = claimRoom(req, held);
   return room.kind === "blocked" ? { ...room, joined: false } : null;
 }
@@ -143,15 +155,12 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
     SELECT st.version, st.sender, st.zones_known, st.held, st.ns, st.nr, EXISTS (SELECT FROM ok) AS ok,
            u.seq, u.contact_id, u.status, u.reply_at, u.contact_tz
     FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE LEFT JOIN upd u ON TRUE ORDER BY u.rank, u.sort_key, u.seq`;
-  const needsTexterLock = req.gate.maxNotStarted !== null || req.gate.maxNeedsReply !== null || req.maxHeld !== null;
   // One statement per line, so no statement's trailing comment can swallow the next.
-  const text = [begin(tx), campaignLockSql(req.campaignId, "shared", needsTexterLock ? [req.texterId] : []), inlineValues(statement, values), "COMMIT"].join(";\n");
+  const text = [begin(tx), campaignLockSql(req.campaignId, "shared", needsState(req) ? [req.texterId] : []), inlineValues(statement, values), "COMMIT"].join(";\n");
   return withClient(pool, async (client, fail) => {
-    let rows: FastRow[];
+    let answer: PgResultLike<FastRow> | PgResultLike<FastRow>[];
     try {
-      // One result per statement (`pg`): the statement's is the one before COMMIT's.
-      const results = (await client.query<FastRow>(text)) as unknown as PgResultLike<FastRow>[];
-      rows = results[results.length - 2]!.rows;
+      answer = await client.query<FastRow>(text);
     } catch (error) {
       // A statement the server refused: PostgreSQL ran nothing after it (not the COMMIT) and the
       // transaction is aborted. Anything else, above all a lost connection, leaves the outcome unknown.
@@ -167,6 +176,11 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
       if (isLockTimeout(error)) throw lockTimeoutError(tx.lockTimeoutMs, error);
       throw error;
     }
+    // One result per statement (see `PgClientLike.query`): the statement's is the one before COMMIT's.
+    const results = answer as unknown as (PgResultLike<FastRow> & { command?: unknown })[];
+    if (!Array.isArray(results) || results.length < 2) throw new CommitOutcomeUnknown(new Error("the client answered a query of several statements with one result"));
+    if (results[results.length - 1]!.command === "ROLLBACK") throw new Error("COMMIT was answered with ROLLBACK: a statement of the claim had failed; nothing was written.");
+    const rows = results[results.length - 2]!.rows;
     if (rows[0]!.ok !== true) return decide(req, rows[0]!);
     const conversations = rows
       .filter((r) => r.seq !== null)

@@ -37,9 +37,9 @@ export interface PostgresStorageOptions {
   /** Schema for the tables; default `selfassign`. Letters, digits, underscores. */
   readonly schema?: string;
   /**
-   * Most claims this process runs at once (others wait their turn in memory). Default: twice the
-   * cores of this machine, at least 2. Many more concurrent claims than cores make PostgreSQL slower,
-   * not faster (see docs/postgres.md).
+   * Most claims this process runs at once (others wait their turn in memory, and are served in
+   * groups). Default: the cores of this machine, at least 2. More concurrent claims than cores make
+   * PostgreSQL slower, not faster (see docs/postgres.md).
    */
   readonly maxConcurrentClaims?: number;
   /**
@@ -128,7 +128,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   if (typeof options !== "object" || options === null || typeof options.pool?.connect !== "function") {
     throw new TypeError("createPostgresStorage needs { pool }: a pg.Pool or a compatible object.");
   }
-  const limit = wholeOption(options.maxConcurrentClaims, Math.max(2, 2 * availableParallelism()), "maxConcurrentClaims", 1);
+  const limit = wholeOption(options.maxConcurrentClaims, Math.max(2, availableParallelism()), "maxConcurrentClaims", 1);
   const group = wholeOption(options.maxClaimGroup, 8, "maxClaimGroup", 1);
   const lockTimeoutMs = wholeOption(options.lockTimeoutMs, 30_000, "lockTimeoutMs", 0);
   if (options.listen !== undefined && typeof options.listen !== "boolean") throw new TypeError("listen must be true or false.");

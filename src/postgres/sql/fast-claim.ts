@@ -18,13 +18,13 @@
 import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
 import { claimRoom, compareHandOut, conversationId, statusCode } from "../../storage/rules.js";
-import type { PgPoolLike, PgResultLike } from "../pg-like.js";
+import type { PgPoolLike } from "../pg-like.js";
 import { inlineValues } from "./batch.js";
 import { CAMPAIGN, type ClaimState, claim, handOutCtes, needsState, openZonesOf, standing } from "./claim.js";
 import { insertFactSql } from "./facts.js";
 import { campaignLockSql } from "./locks.js";
 import { byCtid, toConversation } from "./rows.js";
-import { CommitOutcomeUnknown, SharedClient, type TxOptions, begin, isLockTimeout, isStatementError, lockTimeoutError, withClient } from "./transaction.js";
+import { SharedClient, type TxOptions, oneQueryTransaction } from "./transaction.js";
 
 /** Campaigns whose contact zones an adapter remembers (the least recently used is forgotten first). */
 const KNOWN_CAMPAIGNS = 2_000;
@@ -57,13 +57,8 @@ export class KnownZones {
  * campaign whose zones this adapter read, with no cap below the batch size (that cap never leaves room
  * for a whole batch: its claims go the usual way at once).
  */
-export function fastEligible(req: ClaimRequest, known: KnownZones): boolean {
-  return (
-    req.join === null &&
-    req.idempotencyKey === null &&
-    (req.maxHeld === null || req.maxHeld >= req.limit) &&
-    (req.contactZones === null || known.get(req.campaignId) !== undefined)
-  );
+function fastEligible(req: ClaimRequest, zones: readonly string[] | undefined): boolean {
+  return req.join === null && req.idempotencyKey === null && (req.maxHeld === null || req.maxHeld >= req.limit) && (req.contactZones === null || zones !== undefined);
 }
 
 const NOT_STARTED = statusCode("not_started");
@@ -137,11 +132,11 @@ function decide(req: ClaimRequest, row: FastRow): ClaimOutcome | null {
  * run the usual claim. Never used inside a host's transaction.
  */
 export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known: KnownZones): Promise<ClaimOutcome | null> {
-  if (pool instanceof SharedClient || !fastEligible(req, known)) return null;
-  const zones = known.get(req.campaignId);
+  const zones = req.contactZones === null ? undefined : known.get(req.campaignId);
+  if (pool instanceof SharedClient || !fastEligible(req, zones)) return null;
   // The claim's facts, built for one placeholder conversation: the statement puts in the real ones.
   const placeholder = claimFacts(req.context, null, false, req.texterId, [{ id: conversationId(req.campaignId, 0), assigneeId: req.texterId } as never]);
-  const openZones = zones === undefined ? null : openZonesOf(zones, req);
+  const openZones = zones === undefined ? null : openZonesOf(zones, req); // no zone rule (T2): none closed
   const { ctes, values, param } = handOutCtes(schema, { campaignId: req.campaignId, limit: req.limit, ranks: req.ranks, openZones, to: { texter: req.texterId }, now: req.now, guard: "EXISTS (SELECT FROM ok)" });
   const state = stateCtes(schema, req, zones, param);
   const seqs = "(SELECT string_agg(seq::text, ',' ORDER BY rank, sort_key, seq) FROM upd)";
@@ -155,41 +150,17 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
     SELECT st.version, st.sender, st.zones_known, st.held, st.ns, st.nr, EXISTS (SELECT FROM ok) AS ok,
            u.seq, u.contact_id, u.status, u.reply_at, u.contact_tz
     FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE LEFT JOIN upd u ON TRUE ORDER BY u.rank, u.sort_key, u.seq`;
-  // One statement per line, so no statement's trailing comment can swallow the next.
-  const text = [begin(tx), campaignLockSql(req.campaignId, "shared", needsState(req) ? [req.texterId] : []), inlineValues(statement, values), "COMMIT"].join(";\n");
-  return withClient(pool, async (client, fail) => {
-    let answer: PgResultLike<FastRow> | PgResultLike<FastRow>[];
-    try {
-      answer = await client.query<FastRow>(text);
-    } catch (error) {
-      // A statement the server refused: PostgreSQL ran nothing after it (not the COMMIT) and the
-      // transaction is aborted. Anything else, above all a lost connection, leaves the outcome unknown.
-      if (!isStatementError(error)) {
-        fail(error);
-        throw new CommitOutcomeUnknown(error);
-      }
-      try {
-        await client.query("ROLLBACK");
-      } catch (rollbackError) {
-        fail(rollbackError);
-      }
-      if (isLockTimeout(error)) throw lockTimeoutError(tx.lockTimeoutMs, error);
-      throw error;
-    }
-    // One result per statement (see `PgClientLike.query`): the statement's is the one before COMMIT's.
-    const results = answer as unknown as (PgResultLike<FastRow> & { command?: unknown })[];
-    if (!Array.isArray(results) || results.length < 2) throw new CommitOutcomeUnknown(new Error("the client answered a query of several statements with one result"));
-    if (results[results.length - 1]!.command === "ROLLBACK") throw new Error("COMMIT was answered with ROLLBACK: a statement of the claim had failed; nothing was written.");
-    const rows = results[results.length - 2]!.rows;
-    if (rows[0]!.ok !== true) return decide(req, rows[0]!);
-    const conversations = rows
-      .filter((r) => r.seq !== null)
-      // Field by field: spreading `pg`'s row objects cost more than the rest of the claim's JavaScript.
-      .map((r) => toConversation({ campaign_id: req.campaignId, seq: r.seq!, contact_id: r.contact_id, status: r.status, assignee: req.texterId, assigned_at: req.now, reply_at: r.reply_at, contact_tz: r.contact_tz }))
-      .sort(compareHandOut);
-    if (conversations.length > 0) tx.factsCommitted?.();
-    return { kind: "claimed", conversations, joined: false };
-  });
+  const lock = campaignLockSql(req.campaignId, "shared", needsState(req) ? [req.texterId] : []);
+  const [, answer] = await oneQueryTransaction<FastRow>(pool, [lock, inlineValues(statement, values)], tx);
+  const rows = answer!.rows;
+  if (rows[0]!.ok !== true) return decide(req, rows[0]!);
+  const conversations = rows
+    .filter((r) => r.seq !== null)
+    // Field by field: spreading `pg`'s row objects cost more than the rest of the claim's JavaScript.
+    .map((r) => toConversation({ campaign_id: req.campaignId, seq: r.seq!, contact_id: r.contact_id, status: r.status, assignee: req.texterId, assigned_at: req.now, reply_at: r.reply_at, contact_tz: r.contact_tz }))
+    .sort(compareHandOut);
+  if (conversations.length > 0) tx.factsCommitted?.();
+  return { kind: "claimed", conversations, joined: false };
 }
 
 /** A claim outside a host's transaction: in one round trip when it can be ({@link fastClaim}), else the usual way. */

@@ -106,7 +106,7 @@ export function isStatementError(error: unknown): boolean {
 }
 
 /** BEGIN, with `SET LOCAL lock_timeout` in the same round trip when a timeout is given (a validated integer, inlined). */
-export function begin(options: TxOptions | undefined): string {
+function begin(options: TxOptions | undefined): string {
   // READ COMMITTED whatever the database's default: every step reads what it decides on in a statement
   // after its locks, which must see what committed before it got them (a fresh snapshot per statement).
   if (options === undefined) return "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -136,36 +136,67 @@ export async function transaction<T>(pool: PgPoolLike, body: (client: PgClientLi
       const tail = client.takeTail();
       if (!client.started && tail.length === 0) return result; // the body ran no statement: nothing to commit
       // One per line, so a statement's trailing comment cannot swallow the COMMIT.
-      const last = [...(client.started ? [] : [first]), ...tail, "COMMIT"].join(";\n");
-      let answer: unknown;
-      try {
-        answer = await raw.query(last);
-      } catch (error) {
-        // A deferred statement that failed is an ordinary failure: PostgreSQL skipped the COMMIT (the
-        // rest of a multi-statement query is not run after an error) and the transaction is aborted.
-        // Anything else — above all a connection lost while committing — leaves the outcome unknown.
-        if (tail.length > 0 && isStatementError(error)) throw error;
-        fail(error);
-        throw new CommitOutcomeUnknown(error);
-      }
-      // COMMIT of a transaction an earlier error aborted answers ROLLBACK, without an error.
-      const results = Array.isArray(answer) ? answer : [answer];
-      if ((results[results.length - 1] as { command?: unknown } | undefined)?.command === "ROLLBACK") {
-        throw new Error("COMMIT was answered with ROLLBACK: a statement of the transaction had failed; nothing was written.");
-      }
+      await sendWithCommit(raw, [...(client.started ? [] : [first]), ...tail, "COMMIT"].join(";\n"), fail, tail.length > 0);
       if (takeFactsMark(client) !== undefined) options?.factsCommitted?.();
       return result;
     } catch (error) {
-      if (error instanceof CommitOutcomeUnknown) throw error;
-      try {
-        await raw.query("ROLLBACK");
-      } catch (rollbackError) {
-        fail(rollbackError);
-      }
-      if (options !== undefined && isLockTimeout(error)) throw lockTimeoutError(options.lockTimeoutMs, error);
-      throw error;
+      return rollBack(raw, fail, error, options);
     } finally {
       takeFactsMark(client);
+    }
+  });
+}
+
+/**
+ * Send `text`, a query whose last statement is COMMIT, and return its results (one per statement).
+ * With `before`, statements run before the COMMIT in it, and one the server refuses is an ordinary
+ * failure: PostgreSQL skipped the rest (the COMMIT too) and the transaction is aborted. Anything else —
+ * above all a connection lost while the query runs — leaves the outcome unknown. A COMMIT answered
+ * with ROLLBACK (an earlier error aborted the transaction) is a failure.
+ */
+async function sendWithCommit(raw: PgClientLike, text: string, fail: (error: unknown) => void, before: boolean): Promise<(PgResultLike<unknown> & { command?: unknown })[]> {
+  let answer: unknown;
+  try {
+    answer = await raw.query(text);
+  } catch (error) {
+    if (before && isStatementError(error)) throw error;
+    fail(error);
+    throw new CommitOutcomeUnknown(error);
+  }
+  const results = (Array.isArray(answer) ? answer : [answer]) as (PgResultLike<unknown> & { command?: unknown })[];
+  if (results[results.length - 1]?.command === "ROLLBACK") {
+    throw new Error("COMMIT was answered with ROLLBACK: a statement of the transaction had failed; nothing was written.");
+  }
+  return results;
+}
+
+/** After a transaction's failure: ROLLBACK (unless the outcome is unknown), then throw — a lock wait that ran out as `TIMEOUT`. */
+async function rollBack(raw: PgClientLike, fail: (error: unknown) => void, error: unknown, options: TxOptions | undefined): Promise<never> {
+  if (error instanceof CommitOutcomeUnknown) throw error;
+  try {
+    await raw.query("ROLLBACK");
+  } catch (rollbackError) {
+    fail(rollbackError);
+  }
+  if (options !== undefined && isLockTimeout(error)) throw lockTimeoutError(options.lockTimeoutMs, error);
+  throw error;
+}
+
+/**
+ * A whole transaction in one round trip: BEGIN with the lock timeout, `statements` (no parameters:
+ * values inlined), COMMIT, sent as one query; the results of `statements`. Failures as in
+ * {@link transaction}, except that the COMMIT travels with everything: a connection lost while the
+ * query runs leaves the outcome unknown. Not for a host's transaction.
+ */
+export async function oneQueryTransaction<R>(pool: PgPoolLike, statements: readonly string[], options: TxOptions): Promise<PgResultLike<R>[]> {
+  return withClient(pool, async (raw, fail) => {
+    try {
+      // One per line, so no statement's trailing comment can swallow the next.
+      const results = await sendWithCommit(raw, [begin(options), ...statements, "COMMIT"].join(";\n"), fail, true);
+      if (results.length < statements.length + 2) throw new CommitOutcomeUnknown(new Error("the client answered a query of several statements with fewer results"));
+      return results.slice(-1 - statements.length, -1) as PgResultLike<R>[];
+    } catch (error) {
+      return rollBack(raw, fail, error, options);
     }
   });
 }

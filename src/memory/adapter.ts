@@ -253,12 +253,16 @@ class MemoryAdapter implements MemoryStorage {
           return { kind: "blocked", reason: room.reason, joined };
         }
         const taken = table.takeFromPool(r.ranks, room.room, r.contactZones === null ? undefined : zoneOpen(r.contactZones));
-        for (const s of taken) table.setHolder(s, r.texterId, r.now);
-        const conversations = taken.map((s) => table.conversation(s));
+        const conversations: Conversation[] = new Array(taken.length);
+        for (let k = 0; k < taken.length; k++) {
+          table.setHolder(taken[k]!, r.texterId, r.now);
+          conversations[k] = table.conversation(taken[k]!);
+        }
         const facts = claimFacts(r.context, r.join, joined, r.texterId, conversations);
         // The facts are built, so nothing below can throw: remember the key for retries (S8).
         if (key !== null && conversations.length > 0) slot.keys.set(key, conversations);
-        this.append(facts);
+        // The last fact names the taken slots in order (one holder): the log keeps them without parsing the ids.
+        this.log.append(facts, conversations.length > 0 ? taken : null);
         return { kind: "claimed", conversations, joined };
       });
     } catch (error) {
@@ -274,7 +278,7 @@ class MemoryAdapter implements MemoryStorage {
       return slot.table.atomically(() => {
         const results = u.changes.map((change) => applyUpdate(slot.table, change, u.now));
         if (u.atomic && results.some((x) => x.kind !== "changed")) throw new Abandon(results);
-        const changed = results.flatMap((x) => (x.kind === "changed" ? [x] : []));
+        const changed = results.filter((x): x is Extract<A.ConversationChangeResult, { kind: "changed" }> => x.kind === "changed");
         this.append([...updateFacts(u.context, u.releaseReason, changed), ...(changed.some((x) => x.before.status === "not_started") ? this.finishIfDone(slot, u.now) : [])]);
         return { applied: true, results };
       });

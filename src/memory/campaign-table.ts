@@ -61,6 +61,8 @@ export class CampaignTable {
   private journal: Journal | null = null;
   private readonly buffer = new Journal();
   private undos: (() => void)[] = [];
+  /** The buffer `takeFromPool` gathers slots in. */
+  private taken = new Int32Array(1024);
 
   constructor(readonly campaignId: string) {}
 
@@ -268,23 +270,29 @@ export class CampaignTable {
    * Take up to `limit` unassigned slots of the given ranks, best first (S4), without assigning them.
    * Not-started slots whose contact time zone fails `zoneAllowed` stay where they are (T2); those of
    * unknown zone always qualify. O(taken · (log pool + zones)). The caller must assign every slot
-   * returned (or the step must fail and roll back).
+   * returned (or the step must fail and roll back). The slots come in a typed array of exactly their
+   * number, gathered in a buffer the table reuses, so a claim allocates no growing array (issue 12).
    */
-  takeFromPool(ranks: readonly number[], limit: number, zoneAllowed?: (zone: string) => boolean): number[] {
-    const taken: number[] = [];
+  takeFromPool(ranks: readonly number[], limit: number, zoneAllowed?: (zone: string) => boolean): Int32Array {
+    let n = 0;
     const take = (b: Bucket) => {
       const slot = b.heap.topSlot();
       this.journal?.push(UNDO_TAKE, slot, b.heap.topEpoch(), b.id);
       b.heap.pop();
-      taken.push(slot);
+      if (n === this.taken.length) {
+        const bigger = new Int32Array(this.taken.length * 2);
+        bigger.set(this.taken);
+        this.taken = bigger;
+      }
+      this.taken[n++] = slot;
     };
     for (const rank of ranks) {
       if (rank !== 1) {
         const b = this.pool.bucket(rank === 0 ? 0 : 1);
-        while (taken.length < limit && this.pool.cleanTop(b)) take(b);
+        while (n < limit && this.pool.cleanTop(b)) take(b);
       } else {
         const open = this.pool.notStarted((id) => zoneAllowed === undefined || zoneAllowed(this.tzNames[id - 3]!));
-        while (taken.length < limit) {
+        while (n < limit) {
           let best: Bucket | undefined;
           for (const b of open) {
             if (this.pool.cleanTop(b) && (best === undefined || b.heap.topSlot() < best.heap.topSlot())) best = b;
@@ -293,14 +301,14 @@ export class CampaignTable {
           take(best);
         }
       }
-      if (taken.length >= limit) break;
+      if (n >= limit) break;
     }
-    return taken;
+    return this.taken.slice(0, n);
   }
 
   /** Take unassigned slots matching `statuses` from the pool, in hand-out order, at most `limit` (for moves). */
   unassignedSlots(statuses: StatusSet, limit: number): number[] {
-    return this.takeFromPool(ranksOf(statuses), limit);
+    return Array.from(this.takeFromPool(ranksOf(statuses), limit));
   }
 
   /** Slots held by the given holders matching `statuses`, in hand-out order. */

@@ -37,10 +37,11 @@ function pack(campaignId: string | null, ids: unknown): Int32Array | null {
   return out;
 }
 
-/** Keep one fact. */
-function keep(event: SelfAssignEvent): Kept {
+/** Keep one fact; `known`, when given, are the positions of its `conversationIds`, in order. */
+function keep(event: SelfAssignEvent, known: Int32Array | null): Kept {
   const data = event.data as Record<string, unknown>;
-  const seqs = pack(event.campaignId, data.conversationIds);
+  const ids = data.conversationIds;
+  const seqs = known !== null && Array.isArray(ids) && ids.length === known.length ? known : pack(event.campaignId, ids);
   if (seqs === null) return { event, seqs };
   const { conversationIds: _, ...rest } = data;
   return { event: { ...event, data: rest } as unknown as SelfAssignEvent, seqs };
@@ -67,10 +68,15 @@ export class FactLog {
   /** Keep at most `max` facts (oldest dropped first); positions keep counting either way. */
   constructor(private readonly max: number) {}
 
-  /** Record facts (in the caller's step). */
-  append(facts: readonly Fact[]): void {
+  /**
+   * Record facts (in the caller's step). `lastSeqs`, when given, are the positions of the last fact's
+   * `conversationIds` (conversations of its own campaign, in order), which the caller knows: the log
+   * keeps them as they are instead of parsing them back from the ids (a parse flattens each id string).
+   */
+  append(facts: readonly Fact[], lastSeqs: Int32Array | null = null): void {
     if (facts.length === 0) return;
-    for (const f of facts) this.events.push(keep({ ...f, seq: ++this.seq } as SelfAssignEvent));
+    const last = facts.length - 1;
+    for (let i = 0; i <= last; i++) this.events.push(keep({ ...facts[i]!, seq: ++this.seq } as SelfAssignEvent, i === last ? lastSeqs : null));
     const kept = this.events.length - this.start;
     if (kept > this.max) this.drop(kept - this.max);
     if (this.listeners.size > 0) queueMicrotask(() => this.listeners.forEach((l) => l()));

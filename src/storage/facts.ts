@@ -59,8 +59,11 @@ export function fact<T extends EventType>(context: FactContext, type: T, data: E
   return { type, at: context.at, orgId: context.orgId, campaignId, actorId: context.actorId, actorType: context.actorType, data } as Fact;
 }
 
-function byHolder<T>(items: readonly T[], holder: (item: T) => string | null): Map<string, T[]> {
+/** Items grouped by holder (items without one left out), in first-seen order; one holder's items are the input itself (no copy). */
+function byHolder<T>(items: readonly T[], holder: (item: T) => string | null): Map<string, readonly T[]> {
   const groups = new Map<string, T[]>();
+  const first = items.length === 0 ? null : holder(items[0]!);
+  if (first !== null && items.every((item) => holder(item) === first)) return new Map([[first, items]]);
   for (const item of items) {
     const h = holder(item);
     if (h === null) continue;

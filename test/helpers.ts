@@ -44,3 +44,21 @@ export async function setup(
   }
   return { engine, orgId: org.id, campaignId: campaign.id, admin, texters, clock };
 }
+
+/**
+ * One turn of a floor race's claimer: request a batch, then give a third of it back (released, so below
+ * any floor), one of them first made to need a reply (rank 0) when `reply`. Moves racing this may have
+ * taken a conversation already (NOT_HELD, M1): nothing changes then. Returns how many it got.
+ */
+export async function claimAndGiveSomeBack(engine: Engine, campaignId: string, texterId: string, options: { reply: boolean; idempotencyKey?: string }): Promise<number> {
+  const r = await engine.requestConversations({ campaignId, texterId, ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }) });
+  if (!r.ok) return 0;
+  const back = r.conversations.filter((_, i) => i % 3 === 0);
+  const fresh = back.find((c) => c.status === "not_started");
+  if (fresh !== undefined && options.reply) {
+    await engine.recordInitialSent({ conversationId: fresh.id }).catch(() => undefined);
+    await engine.recordContactReply({ conversationId: fresh.id }).catch(() => undefined);
+  }
+  if (back.length > 0) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: back.map((c) => c.id) }).catch(() => undefined);
+  return r.conversations.length;
+}

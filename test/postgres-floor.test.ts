@@ -9,9 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/index.js";
 import { type PgClientLike, type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
-import { handOutQuery } from "../src/postgres/sql/claim.js";
-import { manualClock, uniqueId } from "./helpers.js";
-import { postgresFixture } from "./support/postgres.js";
+import { claimAndGiveSomeBack, manualClock, uniqueId } from "./helpers.js";
+import { handOutScanBuffers, postgresFixture } from "./support/postgres.js";
 
 type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 
@@ -146,20 +145,7 @@ describe("PostgreSQL pool floor (S4, migration 10)", () => {
     let stop = false;
     let claimed = 0;
     const claimers = texters.slice(0, 8).map(async (texterId) => {
-      while (!stop) {
-        const r = await engine.requestConversations({ campaignId, texterId });
-        if (!r.ok) continue;
-        claimed += r.conversations.length;
-        // Give some back (released below the floor), one of them needing a reply (rank 0). The admin's
-        // moves race these, so a conversation may be gone already (NOT_HELD, M1): nothing changes then.
-        const back = r.conversations.filter((_, i) => i % 3 === 0);
-        const fresh = back.find((c) => c.status === "not_started");
-        if (fresh !== undefined && claimed % 2 === 0) {
-          await engine.recordInitialSent({ conversationId: fresh.id }).catch(() => undefined);
-          await engine.recordContactReply({ conversationId: fresh.id }).catch(() => undefined);
-        }
-        if (back.length > 0) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: back.map((c) => c.id) }).catch(() => undefined);
-      }
+      while (!stop) claimed += await claimAndGiveSomeBack(engine, campaignId, texterId, { reply: claimed % 2 === 0 });
     });
     const admin = (async () => {
       for (let i = 0; i < 4; i++) {
@@ -188,25 +174,7 @@ describe("PostgreSQL pool floor (S4, migration 10)", () => {
     await f.pool.query(`VACUUM "${f.schema}".conversations`);
     // Drained by one statement that leaves no unassigned row: the floor stays where it was.
     await f.pool.query(`UPDATE "${f.schema}".conversations SET assignee = 'gone', assigned_at = 0 WHERE campaign_id = $1 AND seq < 27000`, [campaignId]);
-    /** Buffers the hand-out's scan of the unassigned index touches, re-run under EXPLAIN and rolled back. */
-    const poolScanBuffers = async () => {
-      const q = handOutQuery(`"${f.schema}"`, { campaignId, limit: 100, ranks: [0, 1, 2], openZones: null, to: { texter: "t0" }, now: Date.now() });
-      const client = await f.pool.connect();
-      try {
-        await client.query("BEGIN");
-        const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: unknown }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${q.text}`, q.values);
-        await client.query("ROLLBACK");
-        const found: number[] = [];
-        const walk = (n: Record<string, unknown>) => {
-          if (n["Index Name"] === "conversations_pool" && n["Node Type"] === "Index Scan") found.push(Number(n["Shared Hit Blocks"]) + Number(n["Shared Read Blocks"]));
-          for (const p of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(p);
-        };
-        walk(rows[0]!["QUERY PLAN"][0].Plan as Record<string, unknown>);
-        return found[0]!;
-      } finally {
-        client.release();
-      }
-    };
+    const poolScanBuffers = () => handOutScanBuffers(f.pool, f.schema, { campaignId, limit: 100, ranks: [0, 1, 2], openZones: null, to: { texter: "t0" }, now: Date.now() }, "conversations_pool");
     const before = await poolScanBuffers(); // the floor is still at the start: the scan walks 27,000 dead entries
     await engine.requestConversations({ campaignId, texterId: "t0" }); // raises the floor past them
     const after = await poolScanBuffers();

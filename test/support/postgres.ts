@@ -1,6 +1,7 @@
 import pg from "pg";
 import { inject } from "vitest";
 import { MIGRATIONS, createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
+import { type HandOut, handOutQuery } from "../../src/postgres/sql/claim.js";
 import type { InspectedConversation } from "../../src/testing/world.js";
 import { CONVERSATION_STATUSES } from "../../src/types.js";
 
@@ -70,4 +71,27 @@ export async function postgresFixture(options: { poolSize?: number } & StorageOp
       await pool.end();
     },
   };
+}
+
+/**
+ * The most buffers an index scan of `index` that found rows touches in a hand-out, re-run under
+ * EXPLAIN (ANALYZE, BUFFERS) and rolled back: how much of the index a claim walks.
+ */
+export async function handOutScanBuffers(pool: pg.Pool, schema: string, handOut: HandOut, index: string): Promise<number> {
+  const q = handOutQuery(`"${schema}"`, handOut);
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: unknown }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${q.text}`, q.values);
+    await client.query("ROLLBACK");
+    const found: number[] = [];
+    const walk = (n: Record<string, unknown>) => {
+      if (n["Index Name"] === index && n["Node Type"] === "Index Scan" && Number(n["Actual Rows"]) > 0) found.push(Number(n["Shared Hit Blocks"]) + Number(n["Shared Read Blocks"]));
+      for (const p of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(p);
+    };
+    walk(rows[0]!["QUERY PLAN"][0].Plan as Record<string, unknown>);
+    return Math.max(...found);
+  } finally {
+    client.release();
+  }
 }

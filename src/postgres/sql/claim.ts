@@ -179,12 +179,59 @@ const ABOVE_FLOOR = "(rank, sort_key, seq) >= ((SELECT rank FROM f), (SELECT sor
  */
 function floorCtes(schema: string): string[] {
   return [
-    `f0 AS MATERIALIZED (SELECT rank, sort_key, seq, gen FROM ${schema}.pool_floors WHERE campaign_id = $1)`,
+    `f0 AS MATERIALIZED (SELECT rank, sort_key, seq, gen, zones, zone_gen FROM ${schema}.pool_floors WHERE campaign_id = $1)`,
     `f AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
        SELECT coalesce((SELECT rank FROM f0), -1) AS rank, coalesce((SELECT sort_key FROM f0), 0) AS sort_key, coalesce((SELECT seq FROM f0), 0) AS seq
        UNION ALL (SELECT rank, sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 ORDER BY rank, sort_key, seq LIMIT 1)
      ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
+    // The zone floors (migration 11) count only when the last raise kept them (`zone_gen`): a raise by
+    // a process that predates them moves `gen` and leaves them behind. `lo`: the lowest lowering row
+    // that may stand for not-started rows (rank <= 1), a lower bound for every zone's range.
+    `zf AS MATERIALIZED (SELECT CASE WHEN (SELECT zone_gen FROM f0) = (SELECT gen FROM f0) THEN (SELECT zones FROM f0) ELSE '{}'::jsonb END AS zones)`,
+    `lo AS MATERIALIZED (SELECT sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND rank <= 1 ORDER BY sort_key, seq LIMIT 1)`,
   ];
+}
+
+/** Positions in a zone range: before every row, and past every row. */
+const FIRST = "-9223372036854775808";
+const PAST = "9223372036854775807";
+
+/**
+ * The CTEs of one zone's range (`part`, the per-zone index range of `zone`, an SQL text expression):
+ * `<part>_b`, where the range starts (the zone's floor, or the lowest lowering row when lower; the
+ * start when the zone has no floor), and `<part>_m`, where the zone's floor moves: the first
+ * unassigned not-started row of the zone the snapshot sees from there (none: past every row).
+ */
+function zoneFloorCtes(schema: string, part: string, zone: string): string[] {
+  return [
+    `${part}_b AS MATERIALIZED (SELECT sort_key, seq FROM (
+       SELECT coalesce(((SELECT zones FROM zf) -> ${zone} ->> 0)::bigint, ${FIRST}) AS sort_key, coalesce(((SELECT zones FROM zf) -> ${zone} ->> 1)::bigint, ${FIRST}) AS seq
+       UNION ALL SELECT sort_key, seq FROM lo
+     ) u ORDER BY sort_key, seq LIMIT 1)`,
+    `${part}_m AS MATERIALIZED (SELECT sort_key, seq FROM (
+       (SELECT sort_key, seq FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(part)}
+        ORDER BY sort_key, seq LIMIT 1)
+       UNION ALL SELECT ${PAST}, ${PAST}
+     ) u ORDER BY sort_key, seq LIMIT 1)`,
+  ];
+}
+
+/** A zone range's condition: at or above where its range starts (`<part>_b`), an index condition. */
+function aboveZoneFloor(part: string): string {
+  return `(sort_key, seq) >= ((SELECT sort_key FROM ${part}_b), (SELECT seq FROM ${part}_b))`;
+}
+
+/**
+ * The zone floors after a raise: each zone this hand-out read moves to its `<part>_m`; every other
+ * zone's floor comes down to `lo` when that is lower, since the raise deletes the lowering rows.
+ */
+function zoneFloorsSql(scanned: readonly { zone: string; part: string }[]): string {
+  const moved = scanned.map(({ zone, part }) => `SELECT ${zone} AS tz, sort_key, seq FROM ${part}_m`);
+  const kept = `SELECT e.key AS tz, k.sort_key, k.seq FROM jsonb_each((SELECT zones FROM zf)) e
+       CROSS JOIN LATERAL (SELECT sort_key, seq FROM (SELECT (e.value ->> 0)::bigint AS sort_key, (e.value ->> 1)::bigint AS seq UNION ALL SELECT sort_key, seq FROM lo) u
+                           ORDER BY sort_key, seq LIMIT 1) k${scanned.length === 0 ? "" : `
+       WHERE e.key <> ALL (ARRAY[${scanned.map((x) => x.zone).join(", ")}]::text[])`}`;
+  return `(SELECT coalesce(jsonb_object_agg(tz, jsonb_build_array(sort_key, seq)), '{}'::jsonb) FROM (${[...moved, kept].join("\n       UNION ALL ")}) z)`;
 }
 
 /**
@@ -196,7 +243,7 @@ function floorCtes(schema: string): string[] {
  * snapshot saw (`gen`: a raise committed since, by a claim that saw later lowering rows, is not
  * undone from an older snapshot). Lowering rows inserted after the snapshot are kept.
  */
-function raiseFloorCtes(schema: string, guard: string | undefined): string[] {
+function raiseFloorCtes(schema: string, guard: string | undefined, scanned: readonly { zone: string; part: string }[]): string[] {
   const t = `${schema}.conversations`;
   return [
     `m AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
@@ -205,7 +252,8 @@ function raiseFloorCtes(schema: string, guard: string | undefined): string[] {
        UNION ALL SELECT 3, 0, 0
      ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
     `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0)${guard === undefined ? "" : ` AND ${guard}`} FOR UPDATE SKIP LOCKED)`,
-    `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1 FROM m
+    `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1,
+         zones = ${zoneFloorsSql(scanned)}, zone_gen = p.gen + 1 FROM m
        WHERE p.campaign_id = $1 AND EXISTS (SELECT FROM fl) RETURNING 1)`,
     `dropped AS (DELETE FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND EXISTS (SELECT FROM raised))`,
   ];
@@ -280,6 +328,7 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
   const lockScan = (r: Range, limit: string, index: "pool" | "zone" = "pool") =>
     `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where}${index === "pool" ? ` AND ${ABOVE_FLOOR}` : ""}${guard} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
   const taken: string[] = []; // the CTEs whose rows are handed out, best first
+  const scanned: { zone: string; part: string }[] = []; // the zone ranges read
   if (ranks.length === 3 && h.openZones === null) {
     // The common case: one range of the unassigned index, already in hand-out order.
     ctes.push(`s AS MATERIALIZED (${lockScan({ where: "rank <= 2", order: "rank, sort_key, seq" }, n)})`);
@@ -295,9 +344,14 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
       } else {
         // One range of the per-zone index for unknown zones and one per open zone (each zone a
         // plan-time constant, so each scan reads its index range in order), merged in import order.
+        // Each range starts at its zone's floor (migration 11), not at the dead entries of the zone's
+        // rows claimed since the last VACUUM.
         const parts = ["''", ...h.openZones!.map((_, k) => `(${zones}::text[])[${k + 1}]`)].map((zone, k) => {
-          ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone}`, order: "sort_key, seq" }, left, "zone")})`);
-          return `SELECT * FROM ${name}_${k}`;
+          const part = `${name}_${k}`;
+          ctes.push(...zoneFloorCtes(schema, part, zone));
+          ctes.push(`${part} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(part)}`, order: "sort_key, seq" }, left, "zone")})`);
+          scanned.push({ zone, part });
+          return `SELECT * FROM ${part}`;
         });
         ctes.push(`${name} AS MATERIALIZED (SELECT * FROM (${parts.join(" UNION ALL ")}) u ORDER BY sort_key, seq LIMIT ${left})`);
       }
@@ -307,7 +361,7 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
   // Under a guard, the floor moves only with a hand-out that takes rows: a claim that takes nothing
   // writes nothing (the usual claim rolls it back).
-  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard === undefined ? undefined : `${h.guard} AND EXISTS (SELECT FROM picked)`));
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard === undefined ? undefined : `${h.guard} AND EXISTS (SELECT FROM picked)`, scanned));
   return { ctes, values, param };
 }
 

@@ -398,6 +398,21 @@ export const MIGRATIONS: readonly Migration[] = [
       $body$`,
     ],
   },
+  {
+    version: 11,
+    description: "a floor per contact zone: zoned claims start each zone's index range there, not at its claimed rows' dead entries",
+    statements: [
+      // With closed contact zones (T2) a claim reads one range of the per-zone index per open zone, and
+      // the pool floor cannot help it: it stops at the first unassigned row of a closed zone. Each
+      // zone's floor (sort_key, seq) is kept in the campaign's floor row, as `zones` {tz: [sort_key,
+      // seq]} ('' for contacts of unknown zone; none: the start), under the same rules as the pool
+      // floor: a claim moves the zones it read to the first row its snapshot sees, and brings every
+      // other zone's floor down to the lowest lowering row of rank <= 1 it deletes (`claim.ts`).
+      // `zone_gen` is the `gen` the zone floors were kept at: a raise by a process that predates them
+      // leaves them behind, and they count again only after a raise that keeps them.
+      `ALTER TABLE $schema.pool_floors ADD COLUMN zones jsonb NOT NULL DEFAULT '{}'::jsonb, ADD COLUMN zone_gen bigint NOT NULL DEFAULT -1`,
+    ],
+  },
 ];
 
 /** Apply every missing migration. Safe to call from several processes at once, and again later. */

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/index.js";
+import { handOutQuery } from "../src/postgres/sql/claim.js";
 import { claimAndGiveSomeBack, manualClock, uniqueId } from "./helpers.js";
 import { handOutScanBuffers, postgresFixture } from "./support/postgres.js";
 
@@ -120,6 +121,21 @@ describe("PostgreSQL zone floors (S4, T2, migration 11)", () => {
     at(SINGAPORE_OPEN);
     const again = await engine.requestConversations({ campaignId, texterId: "t5" });
     expect(again.ok && again.conversations.filter((c) => c.contactTimeZone === "Asia/Singapore").map((c) => c.id).slice(0, ids.length)).toEqual(ids);
+  });
+
+  it("S4: a hand-out that reads no zone range (replies only, or no zone closed) leaves the zone floors out: rows released before it still come first", async () => {
+    const campaignId = await campaign(900, 30, "n");
+    at(SINGAPORE_OPEN);
+    const first = await engine.requestConversations({ campaignId, texterId: "t0" });
+    for (let i = 0; i < 3; i++) await engine.requestConversations({ campaignId, texterId: `t${1 + i}` });
+    const ids = first.ok ? first.conversations.map((c) => c.id) : [];
+    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: ids });
+    // A hand-out of replies only (none to take) raises the floor and deletes the lowering rows.
+    const q = handOutQuery(`"${f.schema}"`, { campaignId, limit: 30, ranks: [0], openZones: null, to: { texter: "t9" }, now: clock.now() });
+    await f.pool.query(q.text, q.values);
+    expect((await f.pool.query(`SELECT count(*)::int AS n FROM "${f.schema}".pool_floor_lowers WHERE campaign_id = $1`, [campaignId])).rows[0].n).toBe(0);
+    const again = await engine.requestConversations({ campaignId, texterId: "t5" });
+    expect(again.ok && again.conversations.map((c) => c.id)).toEqual(ids);
   });
 
   it("S4: a raise by a process that predates the zone floors (it moves gen, deletes the lowering rows, keeps no zone) leaves them out until a raise keeps them", async () => {

@@ -179,17 +179,22 @@ const ABOVE_FLOOR = "(rank, sort_key, seq) >= ((SELECT rank FROM f), (SELECT sor
  */
 function floorCtes(schema: string): string[] {
   return [
-    `f0 AS MATERIALIZED (SELECT rank, sort_key, seq, gen, zones, zone_gen FROM ${schema}.pool_floors WHERE campaign_id = $1)`,
+    // The zone floors (migration 11) count only when the last raise kept them (`zone_gen`): a raise that
+    // reads no zone range, or one by a process that predates them, moves `gen` and leaves them behind.
+    `f0 AS MATERIALIZED (SELECT rank, sort_key, seq, gen, CASE WHEN zone_gen = gen THEN zones ELSE '{}'::jsonb END AS zones FROM ${schema}.pool_floors WHERE campaign_id = $1)`,
     `f AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
        SELECT coalesce((SELECT rank FROM f0), -1) AS rank, coalesce((SELECT sort_key FROM f0), 0) AS sort_key, coalesce((SELECT seq FROM f0), 0) AS seq
        UNION ALL (SELECT rank, sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 ORDER BY rank, sort_key, seq LIMIT 1)
      ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
-    // The zone floors (migration 11) count only when the last raise kept them (`zone_gen`): a raise by
-    // a process that predates them moves `gen` and leaves them behind. `lo`: the lowest lowering row
-    // that may stand for not-started rows (rank <= 1), a lower bound for every zone's range.
-    `zf AS MATERIALIZED (SELECT CASE WHEN (SELECT zone_gen FROM f0) = (SELECT gen FROM f0) THEN (SELECT zones FROM f0) ELSE '{}'::jsonb END AS zones)`,
-    `lo AS MATERIALIZED (SELECT sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND rank <= 1 ORDER BY sort_key, seq LIMIT 1)`,
   ];
+}
+
+/**
+ * `lo`, the lowest lowering row that may stand for not-started rows (rank <= 1): a lower bound for
+ * every zone range of a hand-out (migration 11).
+ */
+function zoneStartCtes(schema: string): string[] {
+  return [`lo AS MATERIALIZED (SELECT sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND rank <= 1 ORDER BY sort_key, seq LIMIT 1)`];
 }
 
 /** Positions in a zone range: before every row, and past every row. */
@@ -197,41 +202,44 @@ const FIRST = "-9223372036854775808";
 const PAST = "9223372036854775807";
 
 /**
- * The CTEs of one zone's range (`part`, the per-zone index range of `zone`, an SQL text expression):
- * `<part>_b`, where the range starts (the zone's floor, or the lowest lowering row when lower; the
- * start when the zone has no floor), and `<part>_m`, where the zone's floor moves: the first
- * unassigned not-started row of the zone the snapshot sees from there (none: past every row).
+ * The zone ranges of a hand-out (`zones`, an SQL `text[]` of zone keys): `zb`, where each range starts
+ * (the zone's floor, or the lowest lowering row when lower; the start when the zone has no floor), and
+ * `zm`, where each zone's floor moves: the first unassigned not-started row of the zone the snapshot
+ * sees from there (none: past every row), one index probe per zone, read only when the floor moves.
  */
-function zoneFloorCtes(schema: string, part: string, zone: string): string[] {
+function zoneRangeCtes(schema: string, zones: string): string[] {
   return [
-    `${part}_b AS MATERIALIZED (SELECT sort_key, seq FROM (
-       SELECT coalesce(((SELECT zones FROM zf) -> ${zone} ->> 0)::bigint, ${FIRST}) AS sort_key, coalesce(((SELECT zones FROM zf) -> ${zone} ->> 1)::bigint, ${FIRST}) AS seq
-       UNION ALL SELECT sort_key, seq FROM lo
-     ) u ORDER BY sort_key, seq LIMIT 1)`,
-    `${part}_m AS MATERIALIZED (SELECT sort_key, seq FROM (
-       (SELECT sort_key, seq FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(part)}
-        ORDER BY sort_key, seq LIMIT 1)
+    `zb AS MATERIALIZED (SELECT z.tz, b.sort_key, b.seq FROM unnest(${zones}) AS z(tz)
+       CROSS JOIN LATERAL (SELECT sort_key, seq FROM (
+         SELECT coalesce(((SELECT zones FROM f0) -> z.tz ->> 0)::bigint, ${FIRST}) AS sort_key, coalesce(((SELECT zones FROM f0) -> z.tz ->> 1)::bigint, ${FIRST}) AS seq
+         UNION ALL SELECT sort_key, seq FROM lo
+       ) u ORDER BY sort_key, seq LIMIT 1) b)`,
+    `zm AS MATERIALIZED (SELECT zb.tz, m.sort_key, m.seq FROM zb CROSS JOIN LATERAL (SELECT sort_key, seq FROM (
+       (SELECT sort_key, seq FROM ${schema}.conversations WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND rank = 1
+          AND coalesce(contact_tz, '') = zb.tz AND (sort_key, seq) >= (zb.sort_key, zb.seq) ORDER BY sort_key, seq LIMIT 1)
        UNION ALL SELECT ${PAST}, ${PAST}
-     ) u ORDER BY sort_key, seq LIMIT 1)`,
+     ) u ORDER BY sort_key, seq LIMIT 1) m)`,
   ];
 }
 
-/** A zone range's condition: at or above where its range starts (`<part>_b`), an index condition. */
-function aboveZoneFloor(part: string): string {
-  return `(sort_key, seq) >= ((SELECT sort_key FROM ${part}_b), (SELECT seq FROM ${part}_b))`;
+/** A zone range's condition: at or above where the range of `zone` starts (`zb`), an index condition. */
+function aboveZoneFloor(zone: string): string {
+  return `(sort_key, seq) >= ((SELECT sort_key FROM zb WHERE tz = ${zone}), (SELECT seq FROM zb WHERE tz = ${zone}))`;
 }
 
 /**
- * The zone floors after a raise: each zone this hand-out read moves to its `<part>_m`; every other
- * zone's floor comes down to `lo` when that is lower, since the raise deletes the lowering rows.
+ * The zone floors after a raise by a hand-out that read zone ranges: each zone it read moves to its
+ * `zm`; every other zone's floor comes down to `lo` when that is lower, since the raise deletes
+ * the lowering rows.
  */
-function zoneFloorsSql(scanned: readonly { zone: string; part: string }[]): string {
-  const moved = scanned.map(({ zone, part }) => `SELECT ${zone} AS tz, sort_key, seq FROM ${part}_m`);
-  const kept = `SELECT e.key AS tz, k.sort_key, k.seq FROM jsonb_each((SELECT zones FROM zf)) e
+function zoneFloorsSql(): string {
+  return `(SELECT coalesce(jsonb_object_agg(tz, jsonb_build_array(sort_key, seq)), '{}'::jsonb) FROM (
+       SELECT tz, sort_key, seq FROM zm
+       UNION ALL
+       SELECT e.key, k.sort_key, k.seq FROM jsonb_each((SELECT zones FROM f0)) e
        CROSS JOIN LATERAL (SELECT sort_key, seq FROM (SELECT (e.value ->> 0)::bigint AS sort_key, (e.value ->> 1)::bigint AS seq UNION ALL SELECT sort_key, seq FROM lo) u
-                           ORDER BY sort_key, seq LIMIT 1) k${scanned.length === 0 ? "" : `
-       WHERE e.key <> ALL (ARRAY[${scanned.map((x) => x.zone).join(", ")}]::text[])`}`;
-  return `(SELECT coalesce(jsonb_object_agg(tz, jsonb_build_array(sort_key, seq)), '{}'::jsonb) FROM (${[...moved, kept].join("\n       UNION ALL ")}) z)`;
+                           ORDER BY sort_key, seq LIMIT 1) k
+       WHERE e.key <> ALL (ARRAY(SELECT tz FROM zb))) z)`;
 }
 
 /**
@@ -243,7 +251,7 @@ function zoneFloorsSql(scanned: readonly { zone: string; part: string }[]): stri
  * snapshot saw (`gen`: a raise committed since, by a claim that saw later lowering rows, is not
  * undone from an older snapshot). Lowering rows inserted after the snapshot are kept.
  */
-function raiseFloorCtes(schema: string, guard: string | undefined, scanned: readonly { zone: string; part: string }[]): string[] {
+function raiseFloorCtes(schema: string, guard: string | undefined, zoned: boolean): string[] {
   const t = `${schema}.conversations`;
   return [
     `m AS MATERIALIZED (SELECT rank, sort_key, seq FROM (
@@ -252,8 +260,9 @@ function raiseFloorCtes(schema: string, guard: string | undefined, scanned: read
        UNION ALL SELECT 3, 0, 0
      ) u ORDER BY rank, sort_key, seq LIMIT 1)`,
     `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0)${guard === undefined ? "" : ` AND ${guard}`} FOR UPDATE SKIP LOCKED)`,
-    `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1,
-         zones = ${zoneFloorsSql(scanned)}, zone_gen = p.gen + 1 FROM m
+    // A hand-out that read no zone range leaves the zone floors as they are: `gen` moves past `zone_gen`.
+    `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1${zoned ? `,
+         zones = ${zoneFloorsSql()}, zone_gen = p.gen + 1` : ""} FROM m
        WHERE p.campaign_id = $1 AND EXISTS (SELECT FROM fl) RETURNING 1)`,
     `dropped AS (DELETE FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND EXISTS (SELECT FROM raised))`,
   ];
@@ -328,7 +337,7 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
   const lockScan = (r: Range, limit: string, index: "pool" | "zone" = "pool") =>
     `SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = ${CAMPAIGN} AND assignee IS NULL AND ${r.where}${index === "pool" ? ` AND ${ABOVE_FLOOR}` : ""}${guard} ORDER BY ${r.order} LIMIT ${limit} FOR UPDATE OF conversations SKIP LOCKED`;
   const taken: string[] = []; // the CTEs whose rows are handed out, best first
-  const scanned: { zone: string; part: string }[] = []; // the zone ranges read
+  let zoned = false; // whether the hand-out reads zone ranges
   if (ranks.length === 3 && h.openZones === null) {
     // The common case: one range of the unassigned index, already in hand-out order.
     ctes.push(`s AS MATERIALIZED (${lockScan({ where: "rank <= 2", order: "rank, sort_key, seq" }, n)})`);
@@ -346,12 +355,11 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
         // plan-time constant, so each scan reads its index range in order), merged in import order.
         // Each range starts at its zone's floor (migration 11), not at the dead entries of the zone's
         // rows claimed since the last VACUUM.
+        ctes.push(...zoneStartCtes(schema), ...zoneRangeCtes(schema, `array_prepend('', ${zones}::text[])`));
+        zoned = true;
         const parts = ["''", ...h.openZones!.map((_, k) => `(${zones}::text[])[${k + 1}]`)].map((zone, k) => {
-          const part = `${name}_${k}`;
-          ctes.push(...zoneFloorCtes(schema, part, zone));
-          ctes.push(`${part} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(part)}`, order: "sort_key, seq" }, left, "zone")})`);
-          scanned.push({ zone, part });
-          return `SELECT * FROM ${part}`;
+          ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(zone)}`, order: "sort_key, seq" }, left, "zone")})`);
+          return `SELECT * FROM ${name}_${k}`;
         });
         ctes.push(`${name} AS MATERIALIZED (SELECT * FROM (${parts.join(" UNION ALL ")}) u ORDER BY sort_key, seq LIMIT ${left})`);
       }
@@ -361,7 +369,7 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
   if (taken.length === 0) ctes.push(`s AS MATERIALIZED (SELECT ctid, rank, sort_key, seq FROM ${t} WHERE campaign_id = $1 AND FALSE)`), taken.push("s");
   // Under a guard, the floor moves only with a hand-out that takes rows: a claim that takes nothing
   // writes nothing (the usual claim rolls it back).
-  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard === undefined ? undefined : `${h.guard} AND EXISTS (SELECT FROM picked)`, scanned));
+  ctes.push(`picked AS MATERIALIZED (${taken.map((c) => `SELECT * FROM ${c}`).join(" UNION ALL ")})`, ...raiseFloorCtes(schema, h.guard === undefined ? undefined : `${h.guard} AND EXISTS (SELECT FROM picked)`, zoned));
   return { ctes, values, param };
 }
 

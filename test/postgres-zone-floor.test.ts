@@ -123,6 +123,31 @@ describe("PostgreSQL zone floors (S4, T2, migration 11)", () => {
     expect(again.ok && again.conversations.filter((c) => c.contactTimeZone === "Asia/Singapore").map((c) => c.id).slice(0, ids.length)).toEqual(ids);
   });
 
+  it("S4, I8: rows a claim locked and then rolled back, skipped by zoned claims that moved the floors meanwhile, come first", async () => {
+    const campaignId = await campaign(900, 30, "l");
+    at(LONDON_OPEN);
+    await engine.requestConversations({ campaignId, texterId: "t0" });
+    // Another server's claim locks London's next 10 unassigned rows (FOR UPDATE, as a hand-out does) ...
+    const other = await f.pool.connect();
+    try {
+      await other.query("BEGIN");
+      const locked = await other.query<{ seq: string }>(
+        `SELECT seq FROM "${f.schema}".conversations WHERE campaign_id = $1 AND assignee IS NULL AND rank = 1 AND contact_tz = 'Europe/London'
+         ORDER BY sort_key, seq LIMIT 10 FOR UPDATE`,
+        [campaignId],
+      );
+      // ... while zoned claims skip them and move the zone floors, then it rolls back.
+      for (let i = 0; i < 4; i++) await engine.requestConversations({ campaignId, texterId: `t${1 + i}` });
+      await other.query("ROLLBACK");
+      await expectZoneFloorsBelowEveryUnassignedRow(campaignId);
+      const next = await engine.requestConversations({ campaignId, texterId: "t5" });
+      const london = next.ok ? next.conversations.filter((c) => c.contactTimeZone === "Europe/London").map((c) => c.seq) : [];
+      expect(london.slice(0, 10)).toEqual(locked.rows.map((r) => Number(r.seq)));
+    } finally {
+      other.release();
+    }
+  });
+
   it("S4: a hand-out that reads no zone range (replies only, or no zone closed) leaves the zone floors out: rows released before it still come first", async () => {
     const campaignId = await campaign(900, 30, "n");
     at(SINGAPORE_OPEN);

@@ -90,6 +90,7 @@ export async function handOutScanBuffers(pool: pg.Pool, schema: string, handOut:
       for (const p of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(p);
     };
     walk(rows[0]!["QUERY PLAN"][0].Plan as Record<string, unknown>);
+    if (found.length === 0) throw new Error(`no index scan of ${index} found a row in the hand-out's plan`);
     return Math.max(...found);
   } finally {
     client.release();

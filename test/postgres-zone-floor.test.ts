@@ -69,6 +69,19 @@ describe("PostgreSQL zone floors (S4, T2, migration 11)", () => {
     return rows.length;
   }
 
+  /**
+   * At Singapore's hours, a first batch and three more (the zone floors move past the first), then the
+   * first batch released (lowering rows): its ids.
+   */
+  async function releaseFirstBatchBelowTheFloors(campaignId: string): Promise<string[]> {
+    at(SINGAPORE_OPEN);
+    const first = await engine.requestConversations({ campaignId, texterId: "t0" });
+    for (let i = 0; i < 3; i++) await engine.requestConversations({ campaignId, texterId: `t${1 + i}` });
+    const ids = first.ok ? first.conversations.map((c) => c.id) : [];
+    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: ids });
+    return ids;
+  }
+
   it("S4, I1: no unassigned row of a zone is left below its floor while zones open and close and claims, releases, replies, moves and imports race", async () => {
     const campaignId = await campaign(3_000, 25);
     let kept = 0;
@@ -150,11 +163,7 @@ describe("PostgreSQL zone floors (S4, T2, migration 11)", () => {
 
   it("S4: a hand-out that reads no zone range (replies only, or no zone closed) leaves the zone floors out: rows released before it still come first", async () => {
     const campaignId = await campaign(900, 30, "n");
-    at(SINGAPORE_OPEN);
-    const first = await engine.requestConversations({ campaignId, texterId: "t0" });
-    for (let i = 0; i < 3; i++) await engine.requestConversations({ campaignId, texterId: `t${1 + i}` });
-    const ids = first.ok ? first.conversations.map((c) => c.id) : [];
-    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: ids });
+    const ids = await releaseFirstBatchBelowTheFloors(campaignId);
     // A hand-out of replies only (none to take) raises the floor and deletes the lowering rows.
     const q = handOutQuery(`"${f.schema}"`, { campaignId, limit: 30, ranks: [0], openZones: null, to: { texter: "t9" }, now: clock.now() });
     await f.pool.query(q.text, q.values);
@@ -165,11 +174,7 @@ describe("PostgreSQL zone floors (S4, T2, migration 11)", () => {
 
   it("S4: a raise by a process that predates the zone floors (it moves gen, deletes the lowering rows, keeps no zone) leaves them out until a raise keeps them", async () => {
     const campaignId = await campaign(900, 30, "o");
-    at(SINGAPORE_OPEN);
-    const first = await engine.requestConversations({ campaignId, texterId: "t0" });
-    for (let i = 0; i < 3; i++) await engine.requestConversations({ campaignId, texterId: `t${1 + i}` });
-    const ids = first.ok ? first.conversations.map((c) => c.id) : [];
-    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: ids });
+    const ids = await releaseFirstBatchBelowTheFloors(campaignId);
     // What migration 10's claim does when it raises (its floor is the start here, so it stays).
     await f.pool.query(`UPDATE "${f.schema}".pool_floors SET rank = -1, gen = gen + 1 WHERE campaign_id = $1`, [campaignId]);
     await f.pool.query(`DELETE FROM "${f.schema}".pool_floor_lowers WHERE campaign_id = $1`, [campaignId]);

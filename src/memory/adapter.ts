@@ -262,7 +262,7 @@ class MemoryAdapter implements MemoryStorage {
         // The facts are built, so nothing below can throw: remember the key for retries (S8).
         if (key !== null && conversations.length > 0) slot.keys.set(key, conversations);
         // The last fact names the taken slots in order (one holder): the log keeps them without parsing the ids.
-        this.log.append(facts, conversations.length > 0 ? taken : null);
+        this.append(facts, conversations.length > 0 ? taken : null);
         return { kind: "claimed", conversations, joined };
       });
     } catch (error) {
@@ -439,8 +439,9 @@ class MemoryAdapter implements MemoryStorage {
     for (const token of campaign.invite.revokedTokens) this.tokens.set(token, campaign.id);
   }
 
-  private append(facts: readonly Fact[]): void {
-    this.log.append(facts);
+  /** Record facts in the fact log (`lastSeqs`: see `FactLog.append`). */
+  private append(facts: readonly Fact[], lastSeqs: Int32Array | null = null): void {
+    this.log.append(facts, lastSeqs);
   }
 }
 

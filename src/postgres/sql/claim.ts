@@ -189,26 +189,21 @@ function floorCtes(schema: string): string[] {
   ];
 }
 
-/**
- * `lo`, the lowest lowering row that may stand for not-started rows (rank <= 1): a lower bound for
- * every zone range of a hand-out (migration 11).
- */
-function zoneStartCtes(schema: string): string[] {
-  return [`lo AS MATERIALIZED (SELECT sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND rank <= 1 ORDER BY sort_key, seq LIMIT 1)`];
-}
-
 /** Positions in a zone range: before every row, and past every row. */
 const FIRST = "-9223372036854775808";
 const PAST = "9223372036854775807";
 
 /**
- * The zone ranges of a hand-out (`zones`, an SQL `text[]` of zone keys): `zb`, where each range starts
- * (the zone's floor, or the lowest lowering row when lower; the start when the zone has no floor), and
- * `zm`, where each zone's floor moves: the first unassigned not-started row of the zone the snapshot
- * sees from there (none: past every row), one index probe per zone, read only when the floor moves.
+ * The zone ranges of a hand-out (`zones`, an SQL `text[]` of zone keys), migration 11: `lo`, the lowest
+ * lowering row that may stand for not-started rows (rank <= 1), a lower bound for every zone's range;
+ * `zb`, where each range starts (the zone's floor, or `lo` when lower; the start when the zone has no
+ * floor); and `zm`, where each zone's floor moves: the first unassigned not-started row of the zone
+ * the snapshot sees from there (none: past every row), one index probe per zone, read only when the
+ * floor moves.
  */
 function zoneRangeCtes(schema: string, zones: string): string[] {
   return [
+    `lo AS MATERIALIZED (SELECT sort_key, seq FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND rank <= 1 ORDER BY sort_key, seq LIMIT 1)`,
     `zb AS MATERIALIZED (SELECT z.tz, b.sort_key, b.seq FROM unnest(${zones}) AS z(tz)
        CROSS JOIN LATERAL (SELECT sort_key, seq FROM (
          SELECT coalesce(((SELECT zones FROM f0) -> z.tz ->> 0)::bigint, ${FIRST}) AS sort_key, coalesce(((SELECT zones FROM f0) -> z.tz ->> 1)::bigint, ${FIRST}) AS seq
@@ -232,15 +227,13 @@ function aboveZoneFloor(zone: string): string {
  * `zm`; every other zone's floor comes down to `lo` when that is lower, since the raise deletes
  * the lowering rows.
  */
-function zoneFloorsSql(): string {
-  return `(SELECT coalesce(jsonb_object_agg(tz, jsonb_build_array(sort_key, seq)), '{}'::jsonb) FROM (
+const ZONE_FLOORS_AFTER_RAISE = `(SELECT coalesce(jsonb_object_agg(tz, jsonb_build_array(sort_key, seq)), '{}'::jsonb) FROM (
        SELECT tz, sort_key, seq FROM zm
        UNION ALL
        SELECT e.key, k.sort_key, k.seq FROM jsonb_each((SELECT zones FROM f0)) e
        CROSS JOIN LATERAL (SELECT sort_key, seq FROM (SELECT (e.value ->> 0)::bigint AS sort_key, (e.value ->> 1)::bigint AS seq UNION ALL SELECT sort_key, seq FROM lo) u
                            ORDER BY sort_key, seq LIMIT 1) k
        WHERE e.key <> ALL (ARRAY(SELECT tz FROM zb))) z)`;
-}
 
 /**
  * Move the floor row to the first unassigned row of rank <= 2 the hand-out's snapshot sees at or above
@@ -262,7 +255,7 @@ function raiseFloorCtes(schema: string, guard: string | undefined, zoned: boolea
     `fl AS MATERIALIZED (SELECT ctid FROM ${schema}.pool_floors WHERE campaign_id = $1 AND gen = (SELECT gen FROM f0)${guard === undefined ? "" : ` AND ${guard}`} FOR UPDATE SKIP LOCKED)`,
     // A hand-out that read no zone range leaves the zone floors as they are: `gen` moves past `zone_gen`.
     `raised AS (UPDATE ${schema}.pool_floors p SET rank = m.rank, sort_key = m.sort_key, seq = m.seq, gen = p.gen + 1${zoned ? `,
-         zones = ${zoneFloorsSql()}, zone_gen = p.gen + 1` : ""} FROM m
+         zones = ${ZONE_FLOORS_AFTER_RAISE}, zone_gen = p.gen + 1` : ""} FROM m
        WHERE p.campaign_id = $1 AND EXISTS (SELECT FROM fl) RETURNING 1)`,
     `dropped AS (DELETE FROM ${schema}.pool_floor_lowers WHERE campaign_id = $1 AND EXISTS (SELECT FROM raised))`,
   ];
@@ -355,7 +348,7 @@ export function handOutCtes(schema: string, h: HandOut): { ctes: string[]; value
         // plan-time constant, so each scan reads its index range in order), merged in import order.
         // Each range starts at its zone's floor (migration 11), not at the dead entries of the zone's
         // rows claimed since the last VACUUM.
-        ctes.push(...zoneStartCtes(schema), ...zoneRangeCtes(schema, `array_prepend('', ${zones}::text[])`));
+        ctes.push(...zoneRangeCtes(schema, `array_prepend('', ${zones}::text[])`));
         zoned = true;
         const parts = ["''", ...h.openZones!.map((_, k) => `(${zones}::text[])[${k + 1}]`)].map((zone, k) => {
           ctes.push(`${name}_${k} AS MATERIALIZED (${lockScan({ where: `rank = 1 AND coalesce(contact_tz, '') = ${zone} AND ${aboveZoneFloor(zone)}`, order: "sort_key, seq" }, left, "zone")})`);

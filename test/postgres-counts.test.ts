@@ -85,6 +85,33 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
   });
 
+  it("A1, migration 12: one-round-trip claims count once, whether the update trigger predates migration 12 (a server that did not migrate) or not", async () => {
+    const schema = `${f.schema}_v11`;
+    const q = `"${schema}"`;
+    const storage = createPostgresStorage({ pool: f.pool, schema });
+    await storage.migrate();
+    // Back to the trigger body of version 10 and no version 12: this release's claims must not count
+    // their rows themselves, or every claim would count twice.
+    const v10 = MIGRATIONS.find((m) => m.version === 10)!.statements.find((s) => s.includes("count_conversations_updated()"))!;
+    await f.pool.query(v10.replaceAll("$schema", q));
+    await f.pool.query(`DELETE FROM ${q}.schema_migrations WHERE version = 12`);
+    const engine = createEngine({ storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
+    const texters = ["a", "b", "c", "d"];
+    const campaignId = await launched(engine, 400, texters);
+    const claimAll = async () => {
+      for (const texterId of texters) expect((await engine.requestConversations({ campaignId, texterId })).ok).toBe(true);
+      await engine.unassignAll({ actorId: "admin", campaignId });
+    };
+    await claimAll();
+    await claimAll(); // the campaign's zones are known now: each claim is one round trip
+    expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+    expect((await storage.migrate()).applied).toEqual([12]);
+    await claimAll();
+    for (const texterId of texters) await engine.requestConversations({ campaignId, texterId });
+    expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+    await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
+  });
+
   it("A1, I8: counts stay exact while 12 requesters claim, texters send, admins move and compactions run at once", async () => {
     const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) }); // inside texting hours at any hour (T1)
     const texters = Array.from({ length: 12 }, (_, i) => `r${i}`);

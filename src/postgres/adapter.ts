@@ -24,7 +24,7 @@ import { ClaimQueue } from "./sql/group-claim.js";
 import { FactReads } from "./sql/fact-reads.js";
 import { FactSignals } from "./sql/listen.js";
 import { importConversations } from "./sql/import-conversations.js";
-import { migrate } from "./sql/migrations.js";
+import { migrate } from "./sql/migrate.js";
 import { compactCounts, countConversations, listConversations } from "./sql/reads.js";
 import { readRoster } from "./sql/rosters.js";
 import { quoteSchema } from "./sql/schema-name.js";

@@ -17,6 +17,7 @@
  */
 import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
+import type { Conversation } from "../../types.js";
 import { claimRoom, compareHandOut, conversationId, statusCode } from "../../storage/rules.js";
 import type { PgPoolLike } from "../pg-like.js";
 import { inlineValues } from "./batch.js";
@@ -93,7 +94,24 @@ function stateCtes(schema: string, req: ClaimRequest, zones: readonly string[] |
   ];
 }
 
-/** The one-round-trip statement's rows: the state (`version` null: no campaign) and `ok` on each; a handed-out row on each, or one row without (`seq` null). */
+/** Tells the update trigger (migration 12) that this transaction's claim writes its own count rows ({@link CLAIM_COUNTS}). */
+const CLAIM_COUNTED = "SET LOCAL selfassign.claim_counted = on";
+
+/**
+ * The CTE `cnt`: the claim's count rows (migration 8's delta rows), as the update trigger would write
+ * them — the `upd` rows' statuses moved from nobody to the texter (`$2`) — when migration 12 is applied
+ * (before it, the trigger ignores {@link CLAIM_COUNTED} and counts them itself).
+ */
+const CLAIM_COUNTS = (schema: string) =>
+  `cnt AS (INSERT INTO ${schema}.conversation_counts (campaign_id, assignee, status, n)
+     SELECT $1, d.assignee, u.status, d.sign * count(*) FROM upd u, (VALUES (NULL::text, -1), ($2, 1)) AS d (assignee, sign)
+     WHERE EXISTS (SELECT FROM ${schema}.schema_migrations WHERE version = 12) GROUP BY d.assignee, d.sign, u.status)`;
+
+/**
+ * The one-round-trip statement's rows: one with the state (`version` null: no campaign) and `ok`, and
+ * `seq` null; then one per handed-out row, with only the row's columns (in no order: sorted in Node,
+ * cheaper than in the statement). The state is not repeated on every row: `pg` would parse it 300 times.
+ */
 interface FastRow {
   version: number | null;
   sender: boolean | null;
@@ -101,10 +119,10 @@ interface FastRow {
   held: string | null;
   ns: string | null;
   nr: string | null;
-  ok: boolean;
+  ok: boolean | null;
   seq: string | null;
-  contact_id: string;
-  status: number;
+  contact_id: string | null;
+  status: number | null;
   reply_at: string | null;
   contact_tz: string | null;
 }
@@ -146,19 +164,23 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
     ${ctes.join(",\n")},
     upd AS (UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
             RETURNING c.seq, c.contact_id, c.status, c.reply_at, c.contact_tz, c.rank, c.sort_key),
-    ins AS (${facts})
+    ins AS (${facts}),
+    ${CLAIM_COUNTS(schema)}
     SELECT st.version, st.sender, st.zones_known, st.held, st.ns, st.nr, EXISTS (SELECT FROM ok) AS ok,
-           u.seq, u.contact_id, u.status, u.reply_at, u.contact_tz
-    FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE LEFT JOIN upd u ON TRUE ORDER BY u.rank, u.sort_key, u.seq`;
+           NULL::bigint AS seq, NULL::text AS contact_id, NULL::smallint AS status, NULL::bigint AS reply_at, NULL::text AS contact_tz
+    FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE
+    UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, seq, contact_id, status, reply_at, contact_tz FROM upd`;
   const lock = campaignLockSql(req.campaignId, "shared", needsState(req) ? [req.texterId] : []);
-  const [, answer] = await oneQueryTransaction<FastRow>(pool, [lock, inlineValues(statement, values)], tx);
+  const [, , answer] = await oneQueryTransaction<FastRow>(pool, [lock, CLAIM_COUNTED, inlineValues(statement, values)], tx);
   const rows = answer!.rows;
-  if (rows[0]!.ok !== true) return decide(req, rows[0]!);
-  const conversations = rows
-    .filter((r) => r.seq !== null)
+  const read = rows.find((r) => r.seq === null)!;
+  if (read.ok !== true) return decide(req, read);
+  const conversations: Conversation[] = [];
+  for (const r of rows) {
     // Field by field: spreading `pg`'s row objects cost more than the rest of the claim's JavaScript.
-    .map((r) => toConversation({ campaign_id: req.campaignId, seq: r.seq!, contact_id: r.contact_id, status: r.status, assignee: req.texterId, assigned_at: req.now, reply_at: r.reply_at, contact_tz: r.contact_tz }))
-    .sort(compareHandOut);
+    if (r.seq !== null) conversations.push(toConversation({ campaign_id: req.campaignId, seq: r.seq, contact_id: r.contact_id!, status: r.status!, assignee: req.texterId, assigned_at: req.now, reply_at: r.reply_at, contact_tz: r.contact_tz }));
+  }
+  conversations.sort(compareHandOut);
   if (conversations.length > 0) tx.factsCommitted?.();
   return { kind: "claimed", conversations, joined: false };
 }

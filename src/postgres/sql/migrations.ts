@@ -1,11 +1,7 @@
 /**
- * Versioned, idempotent migrations. `migrate()` takes an advisory lock (so several app servers
- * starting at once do not race), creates the schema and a `schema_migrations` table, and applies each
- * missing version in its own transaction.
+ * The versioned migrations, oldest first (applied by `migrate.ts`).
  * @module
  */
-import type { PgPoolLike } from "../pg-like.js";
-import { transaction } from "./transaction.js";
 
 /** One migration: a version number and the statements that bring the schema to it. */
 export interface Migration {
@@ -413,27 +409,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE $schema.pool_floors ADD COLUMN zones jsonb NOT NULL DEFAULT '{}'::jsonb, ADD COLUMN zone_gen bigint NOT NULL DEFAULT -1`,
     ],
   },
+  {
+    version: 12,
+    description: "a one-round-trip claim writes its own count rows: the update trigger skips a statement that says it did",
+    statements: [
+      // The trigger's two passes over 300 old and 300 new rows cost a claim more than a count it can
+      // write itself: it moves k rows of one status from nobody to its texter. A transaction that set
+      // `selfassign.claim_counted` (`fast-claim.ts`: its one UPDATE is the claim, whose new rows are
+      // all assigned, so no floor lowers either) is skipped; the claim writes its rows only when this
+      // version is applied, so a process that sets it against an older trigger never counts twice.
+      // Writers wait until the new body is in place: a claim whose statement saw no version 12 but
+      // whose trigger ran the new body would count nothing.
+      `LOCK TABLE $schema.conversations IN SHARE ROW EXCLUSIVE MODE`,
+      `CREATE OR REPLACE FUNCTION $schema.count_conversations_updated() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        IF current_setting('selfassign.claim_counted', true) = 'on' THEN RETURN NULL; END IF;
+        ${COUNT_UPDATED}
+        ${LOWER_POOL_FLOORS}
+        RETURN NULL;
+      END
+      $body$`,
+    ],
+  },
 ];
-
-/** Apply every missing migration. Safe to call from several processes at once, and again later. */
-export async function migrate(pool: PgPoolLike, schema: string): Promise<{ applied: number[] }> {
-  return transaction(pool, async (client) => {
-    // One migrator at a time across all processes sharing the database.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`selfassign:migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = new Set(
-      (await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version),
-    );
-    const applied: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      for (const statement of m.statements) await client.query(statement.replaceAll("$schema", schema));
-      await client.query(`INSERT INTO ${schema}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
-      applied.push(m.version);
-    }
-    return { applied };
-  });
-}

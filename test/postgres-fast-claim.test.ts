@@ -156,6 +156,46 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect((await f.inspect(campaignId)).filter((r) => r.holder !== null)).toHaveLength(10);
   });
 
+  it("issue 12: a connection that lost its prepared claim (DEALLOCATE ALL, a proxy's other server connection) refuses it before anything changed; the claim runs the usual way, and the next one prepares it again", async () => {
+    // One connection, and a proxy per connection (not per checkout), so the adapter remembers what
+    // that connection prepared; round trips and prepared statements are counted on it.
+    const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
+    const proxies = new WeakMap<object, PgClientLike>();
+    let n = 0;
+    const pool: PgPoolLike = {
+      async connect() {
+        const client = await one.connect();
+        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => (n++, client.query(text, values)), release: (destroy) => client.release(destroy) };
+        proxies.set(client, proxy);
+        return proxy;
+      },
+      query: (text, values) => one.query(text, values),
+    };
+    const c = createEngine({ storage: createPostgresStorage({ pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });
+    const campaignId = await campaign(200, { batchSize: 10 });
+    const prepared = async () => (await one.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'selfassign%'")).rows[0]!.n;
+    const request = async (texterId: string) => {
+      n = 0;
+      const got = ids(await c.requestConversations({ campaignId, texterId }));
+      expect(got).toHaveLength(10);
+      return { got, trips: n };
+    };
+    await request("t1"); // reads the campaign's zones the usual way
+    expect((await request("t2")).trips).toBe(1); // prepares, in the same round trip
+    expect(await prepared()).toBe(1);
+    expect((await request("t3")).trips).toBe(1);
+    await one.query("DEALLOCATE ALL");
+    const refused = await request("t1");
+    expect(refused.trips).toBeGreaterThan(2); // the refused EXECUTE, its ROLLBACK, then the usual claim
+    expect((await request("t2")).trips).toBe(1);
+    expect(await prepared()).toBe(1);
+    const rows = await f.inspect(campaignId);
+    expect(rows.filter((r) => r.holder !== null)).toHaveLength(50);
+    expect(new Set(rows.filter((r) => r.holder !== null).map((r) => r.id)).size).toBe(50);
+    const overview = await c.getOverview({ actorId: "admin", campaignId });
+    expect(overview.unassigned).toBe(150); // the counts too: each claim counted once
+  });
+
   it("I1, I2: claims racing from two servers never share a row, and every row is handed out once", async () => {
     const campaignId = await campaign(3_000, { batchSize: 40 });
     const seen = new Map<string, string>();

@@ -19,10 +19,11 @@ import { claimFacts } from "../../storage/facts.js";
 import type { ClaimOutcome, ClaimRequest } from "../../storage/pool.js";
 import type { Conversation } from "../../types.js";
 import { claimRoom, compareHandOut, conversationId, statusCode } from "../../storage/rules.js";
-import type { PgPoolLike } from "../pg-like.js";
+import type { PgPoolLike, PgResultLike } from "../pg-like.js";
 import { inlineValues } from "./batch.js";
 import { CAMPAIGN, type ClaimState, claim, handOutCtes, needsState, openZonesOf, standing } from "./claim.js";
 import { insertFactSql } from "./facts.js";
+import type { PreparedStatements, PreparedUse } from "./prepared.js";
 import { campaignLockSql } from "./locks.js";
 import { byCtid, toConversation } from "./rows.js";
 import { SharedClient, type TxOptions, oneQueryTransaction } from "./transaction.js";
@@ -149,7 +150,7 @@ function decide(req: ClaimRequest, row: FastRow): ClaimOutcome | null {
  * Try the claim in one round trip (see the module). `null`: a check failed and nothing was written;
  * run the usual claim. Never used inside a host's transaction.
  */
-export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known: KnownZones): Promise<ClaimOutcome | null> {
+export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known: KnownZones, prepared?: PreparedStatements): Promise<ClaimOutcome | null> {
   const zones = req.contactZones === null ? undefined : known.get(req.campaignId);
   if (pool instanceof SharedClient || !fastEligible(req, zones)) return null;
   // The claim's facts, built for one placeholder conversation: the statement puts in the real ones.
@@ -171,8 +172,23 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
     FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE
     UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, seq, contact_id, status, reply_at, contact_tz FROM upd`;
   const lock = campaignLockSql(req.campaignId, "shared", needsState(req) ? [req.texterId] : []);
-  const [, , answer] = await oneQueryTransaction<FastRow>(pool, [lock, CLAIM_COUNTED, inlineValues(statement, values)], tx);
-  const rows = answer!.rows;
+  const sent: { use: PreparedUse | null } = { use: null };
+  let results: PgResultLike<FastRow>[];
+  try {
+    results = await oneQueryTransaction<FastRow>(
+      pool,
+      (client) => {
+        sent.use = prepared?.use(client, statement, values) ?? null;
+        return [lock, CLAIM_COUNTED, ...(sent.use?.sql ?? [inlineValues(statement, values)])];
+      },
+      tx,
+    );
+  } catch (error) {
+    if (sent.use !== null && prepared!.refused(sent.use, error)) return null; // nothing changed: the usual claim
+    throw error;
+  }
+  if (sent.use !== null) prepared!.ran(sent.use);
+  const rows = results[results.length - 1]!.rows;
   const read = rows.find((r) => r.seq === null)!;
   if (read.ok !== true) return decide(req, read);
   const conversations: Conversation[] = [];
@@ -186,6 +202,6 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
 }
 
 /** A claim outside a host's transaction: in one round trip when it can be ({@link fastClaim}), else the usual way. */
-export async function claimOne(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known: KnownZones): Promise<ClaimOutcome> {
-  return (await fastClaim(pool, schema, req, tx, known)) ?? claim(pool, schema, req, tx, known);
+export async function claimOne(pool: PgPoolLike, schema: string, req: ClaimRequest, tx: TxOptions, known: KnownZones, prepared?: PreparedStatements): Promise<ClaimOutcome> {
+  return (await fastClaim(pool, schema, req, tx, known, prepared)) ?? claim(pool, schema, req, tx, known);
 }

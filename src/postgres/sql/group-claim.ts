@@ -22,6 +22,7 @@ import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { claimOne, KnownZones } from "./fast-claim.js";
 import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
 import { insertFacts } from "./facts.js";
+import { PreparedStatements } from "./prepared.js";
 import { type ConversationRow, toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, type TxOptions, transaction } from "./transaction.js";
 
@@ -50,8 +51,15 @@ async function handOut(
  * Run claims of distinct texters on one campaign and version in one transaction. Each member is
  * settled on its own: a member retried alone after a group failure reports its own result or fault.
  */
-export async function groupClaim(pool: PgPoolLike, schema: string, reqs: readonly ClaimRequest[], tx: TxOptions, known: KnownZones): Promise<PromiseSettledResult<ClaimOutcome>[]> {
-  if (reqs.length === 1) return Promise.allSettled([claimOne(pool, schema, reqs[0]!, tx, known)]);
+export async function groupClaim(
+  pool: PgPoolLike,
+  schema: string,
+  reqs: readonly ClaimRequest[],
+  tx: TxOptions,
+  known: KnownZones,
+  prepared?: PreparedStatements,
+): Promise<PromiseSettledResult<ClaimOutcome>[]> {
+  if (reqs.length === 1) return Promise.allSettled([claimOne(pool, schema, reqs[0]!, tx, known, prepared)]);
   try {
     const outcomes = await transaction<ClaimOutcome[] | typeof ONE_BY_ONE>(
       pool,
@@ -139,6 +147,8 @@ export class ClaimQueue {
   private readonly schemaName: string;
   /** The contact zones of campaigns this queue's claims read (see `fast-claim.ts`). */
   private readonly known = new KnownZones();
+  /** The one-round-trip claim statements this queue's connections prepared (`prepared.ts`). */
+  private readonly prepared = new PreparedStatements();
 
   constructor(
     private readonly pool: PgPoolLike,
@@ -201,6 +211,7 @@ export class ClaimQueue {
         group.map((g) => g.req),
         this.tx,
         this.known,
+        this.prepared,
       )
         .then(
           (settled) =>

@@ -183,14 +183,20 @@ async function rollBack(raw: PgClientLike, fail: (error: unknown) => void, error
 }
 
 /**
- * A whole transaction in one round trip: BEGIN with the lock timeout, `statements` (no parameters:
- * values inlined), COMMIT, sent as one query; the results of `statements`. Failures as in
+ * A whole transaction in one round trip: BEGIN with the lock timeout, the statements (no parameters:
+ * values inlined; given as a function, made for the connection checked out), COMMIT, sent as one
+ * query; the results of the statements. Failures as in
  * {@link transaction}, except that the COMMIT travels with everything: a connection lost while the
  * query runs leaves the outcome unknown. Not for a host's transaction.
  */
-export async function oneQueryTransaction<R>(pool: PgPoolLike, statements: readonly string[], options: TxOptions): Promise<PgResultLike<R>[]> {
+export async function oneQueryTransaction<R>(
+  pool: PgPoolLike,
+  statementsFor: readonly string[] | ((client: PgClientLike) => readonly string[]),
+  options: TxOptions,
+): Promise<PgResultLike<R>[]> {
   return withClient(pool, async (raw, fail) => {
     try {
+      const statements = typeof statementsFor === "function" ? statementsFor(raw) : statementsFor;
       // One per line, so no statement's trailing comment can swallow the next.
       const results = await sendWithCommit(raw, [begin(options), ...statements, "COMMIT"].join(";\n"), fail, true);
       if (results.length < statements.length + 2) throw new CommitOutcomeUnknown(new Error("the client answered a query of several statements with fewer results"));

@@ -112,6 +112,33 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
   });
 
+  it("A1, migration 12: counts stay exact while one app server migrates to version 12 and another's requesters claim in one round trip", async () => {
+    const schema = `${f.schema}_to12`;
+    const q = `"${schema}"`;
+    await schemaAtVersion(f.pool, schema, 11);
+    const claimer = createPostgresStorage({ pool: f.pool, schema });
+    const engine = createEngine({ storage: claimer, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
+    const texters = Array.from({ length: 6 }, (_, i) => `m${i}`);
+    const campaignId = await launched(engine, 3_000, texters);
+    let stop = false;
+    let claims = 0;
+    const requesters = texters.map(async (texterId) => {
+      while (!stop) {
+        const r = await engine.requestConversations({ campaignId, texterId });
+        if (r.ok) claims++;
+      }
+    });
+    while (claims < 30) await new Promise((resolve) => setTimeout(resolve, 5));
+    const other = createPostgresStorage({ pool: f.server().pool, schema }); // another app server, upgrading
+    expect((await other.migrate()).applied).toEqual([12]);
+    const after = claims;
+    while (claims < after + 30) await new Promise((resolve) => setTimeout(resolve, 5));
+    stop = true;
+    await Promise.all(requesters);
+    expect(await reported(claimer, campaignId)).toEqual(await truth(f, schema, campaignId));
+    await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
+  });
+
   it("A1, I8: counts stay exact while 12 requesters claim, texters send, admins move and compactions run at once", async () => {
     const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) }); // inside texting hours at any hour (T1)
     const texters = Array.from({ length: 12 }, (_, i) => `r${i}`);

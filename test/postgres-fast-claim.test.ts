@@ -196,6 +196,23 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect(overview.unassigned).toBe(150); // the counts too: each claim counted once
   });
 
+  it("issue 12: a server connection keeps at most 32 prepared claims, whatever the clients (a new object per checkout: each one prepares); a deallocated one is prepared again", async () => {
+    const one = f.server({ poolSize: 1 }).pool;
+    const c = createEngine({ storage: createPostgresStorage({ pool: counted(one).pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });
+    const ours = async () => (await one.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE starts_with(name, 'selfassign_')")).rows[0]!.n;
+    // The batch size is part of a statement's shape: 34 campaigns, 34 statements.
+    const campaigns: string[] = [];
+    for (let size = 1; size <= 34; size++) campaigns.push(await campaign(40, { batchSize: size }));
+    for (const campaignId of campaigns) {
+      for (const texterId of ["t1", "t2"]) expect(ids(await c.requestConversations({ campaignId, texterId })).length).toBeGreaterThan(0); // the second one prepared
+    }
+    expect(await ours()).toBe(32);
+    const first = campaigns[0]!; // its statement was the oldest: deallocated
+    expect(ids(await c.requestConversations({ campaignId: first, texterId: "t3" }))).toHaveLength(1);
+    expect(await ours()).toBe(32);
+    expect((await f.inspect(first)).filter((r) => r.holder !== null)).toHaveLength(3);
+  });
+
   it("I1, I2: claims racing from two servers never share a row, and every row is handed out once", async () => {
     const campaignId = await campaign(3_000, { batchSize: 40 });
     const seen = new Map<string, string>();

@@ -16,6 +16,7 @@ import { createPostgresStorage, type PgClientLike, type PgPoolLike, type Postgre
 import { deferToCommit } from "../src/postgres/sql/batch.js";
 import { CommitOutcomeUnknown, transaction } from "../src/postgres/sql/transaction.js";
 import { KnownZones, fastClaim } from "../src/postgres/sql/fast-claim.js";
+import { PreparedStatements } from "../src/postgres/sql/prepared.js";
 import type { ClaimRequest } from "../src/storage/pool.js";
 import { manualClock, uniqueId } from "./helpers.js";
 
@@ -253,6 +254,22 @@ describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no er
 });
 
 /** A client as pg's: an EventEmitter with query() and release(). */
+/** A request the one-round-trip claim takes (no key, not a join), for the fakes below. */
+const FAST_REQUEST: ClaimRequest = {
+  campaignId: "c",
+  texterId: "t",
+  expectedVersion: 1,
+  join: null,
+  limit: 5,
+  maxHeld: null,
+  gate: { maxNotStarted: null, maxNeedsReply: null },
+  ranks: [0, 1, 2],
+  contactZones: null,
+  idempotencyKey: null,
+  now: 1,
+  context: { at: 1, orgId: "o", campaignId: "c", actorId: "t", actorType: "user" },
+};
+
 class FakeClient extends EventEmitter {
   broken: Error | null = null;
   released: (Error | boolean | undefined)[] = [];
@@ -356,20 +373,6 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
   });
 
   it("I8: a one-round-trip claim (BEGIN … COMMIT in one query): a lost connection or a proxy's error leaves the outcome unknown; a server's statement error rolls back", async () => {
-    const req: ClaimRequest = {
-      campaignId: "c",
-      texterId: "t",
-      expectedVersion: 1,
-      join: null,
-      limit: 5,
-      maxHeld: null,
-      gate: { maxNotStarted: null, maxNeedsReply: null },
-      ranks: [0, 1, 2],
-      contactZones: null,
-      idempotencyKey: null,
-      now: 1,
-      context: { at: 1, orgId: "o", campaignId: "c", actorId: "t", actorType: "user" },
-    };
     const cases = [
       { error: new Error("Connection terminated unexpectedly"), unknown: true },
       { error: Object.assign(new Error("server conn crashed?"), { severity: "ERROR", code: "08P01" }), unknown: true },
@@ -384,7 +387,7 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
         if (String(args[0]).startsWith("BEGIN")) throw error;
         return original();
       };
-      const attempt = fastClaim(new FakePool(client), '"s"', req, { lockTimeoutMs: 100 }, new KnownZones());
+      const attempt = fastClaim(new FakePool(client), '"s"', FAST_REQUEST, { lockTimeoutMs: 100 }, new KnownZones());
       if (unknown) await expect(attempt).rejects.toBeInstanceOf(CommitOutcomeUnknown);
       else await expect(attempt).rejects.toMatchObject({ code: "TIMEOUT" });
       // One query, ending with COMMIT; an unknown outcome destroys the connection, a known failure rolls back and returns it.
@@ -395,7 +398,37 @@ describe("error listeners on checked-out clients and on the pool (fakes)", () =>
     // A query answered with ROLLBACK for its COMMIT wrote nothing: a failure, not a success.
     const client = new FakeClient();
     client.query = async () => [{}, {}, {}, { rows: [{ ok: true, seq: null }], rowCount: 1 }, { rows: [], rowCount: 0, command: "ROLLBACK" }] as never;
-    await expect(fastClaim(new FakePool(client), '"s"', req, { lockTimeoutMs: 100 }, new KnownZones())).rejects.toThrow(/answered with ROLLBACK/);
+    await expect(fastClaim(new FakePool(client), '"s"', FAST_REQUEST, { lockTimeoutMs: 100 }, new KnownZones())).rejects.toThrow(/answered with ROLLBACK/);
+  });
+
+  it("I8: a prepared one-round-trip claim whose DO block fails, or whose result type changed, changes nothing, runs the usual way, and is sent as text after", async () => {
+    const serverError = (code: string, where?: string) => Object.assign(new Error("refused"), { severity: "ERROR", code, routine: "r", ...(where === undefined ? {} : { where }) });
+    const cases = [
+      { error: serverError("42601", "PL/pgSQL function inline_code_block line 5 at EXECUTE"), refused: true },
+      { error: serverError("42501"), refused: true }, // permission denied for language plpgsql
+      { error: serverError("0A000"), refused: true }, // cached plan must not change result type
+      { error: serverError("55P03"), refused: false }, // a lock wait that ran out: TIMEOUT, as unprepared
+    ];
+    for (const { error, refused } of cases) {
+      const client = new FakeClient();
+      const sent: string[] = [];
+      client.query = async (...args: unknown[]) => {
+        sent.push(String(args[0]));
+        if (String(args[0]).startsWith("BEGIN")) throw error;
+        return { rows: [], rowCount: 0 };
+      };
+      const prepared = new PreparedStatements();
+      const attempt = fastClaim(new FakePool(client), '"s"', FAST_REQUEST, { lockTimeoutMs: 100 }, new KnownZones(), prepared);
+      if (refused) expect(await attempt).toBeNull(); // the usual claim runs
+      else await expect(attempt).rejects.toMatchObject({ code: "TIMEOUT" });
+      expect(sent[0]).toMatch(/\nDO \$sa_[a-z0-9]+\$BEGIN[\s\S]*PREPARE selfassign_[0-9a-f]{40}\(text, text, bigint/);
+      expect(sent[0]).toMatch(/\nEXECUTE selfassign_[0-9a-f]{40}\(/);
+      expect(sent.slice(1)).toEqual(["ROLLBACK"]); // nothing changed; the connection is returned
+      expect(client.released).toEqual([undefined]);
+      await expect(fastClaim(new FakePool(client), '"s"', FAST_REQUEST, { lockTimeoutMs: 100 }, new KnownZones(), prepared)).rejects.toThrow();
+      if (refused) expect(sent[2]).not.toMatch(/EXECUTE selfassign_|\nDO /); // as text from then on
+      else expect(sent[2]).toMatch(/\nDO [\s\S]*\nEXECUTE selfassign_/); // not known prepared: prepared again
+    }
   });
 
   it("a COMMIT answered with ROLLBACK (the transaction was aborted) is a failure, not a success", async () => {

@@ -183,6 +183,9 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     const campaignId = await freshCampaign({ zones: true });
     const r = await within(400 + 1, () => engine.requestConversations({ campaignId, texterId: "p0" }));
     expect(r.ok && r.conversations.length === 100 && r.conversations.every((c) => c.contactTimeZone === "America/Chicago")).toBe(true);
+    // A repeated request: the prepared one-round-trip claim, explained with its generic plan.
+    const again = await within(400 + 1, () => engine.requestConversations({ campaignId, texterId: "p7" }));
+    expect(again.ok && again.conversations.length === 100 && again.conversations.every((c) => c.contactTimeZone === "America/Chicago")).toBe(true);
     const group = await within(5 * (400 + 1), () => Promise.all(texters.slice(1, 6).map((texterId) => engine.requestConversations({ campaignId, texterId }))));
     expect(group.every((g) => g.ok && g.conversations.length === 100)).toBe(true);
   });

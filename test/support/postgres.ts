@@ -30,9 +30,17 @@ export async function schemaAtVersion(pool: pg.Pool, schema: string, version: nu
   const q = `"${schema}"`;
   await pool.query(`CREATE SCHEMA ${q}`);
   await pool.query(`CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
-    for (const statement of m.statements) await pool.query(statement.replaceAll("$schema", q));
-    await pool.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+  const client = await pool.connect();
+  try {
+    // In a transaction, as `migrate` applies them (versions 10 and 12 begin with LOCK TABLE).
+    await client.query("BEGIN");
+    for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+      for (const statement of m.statements) await client.query(statement.replaceAll("$schema", q));
+      await client.query(`INSERT INTO ${q}.schema_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description]);
+    }
+    await client.query("COMMIT");
+  } finally {
+    client.release();
   }
 }
 

@@ -25,6 +25,13 @@ const COUNT_UPDATED = `INSERT INTO $schema.conversation_counts (campaign_id, ass
         ) x GROUP BY 1, 2, 3 HAVING sum(d) <> 0;`;
 
 /**
+ * The first statement of the update trigger's body from version 12 on: a transaction whose claim wrote
+ * its own count rows (`fast-claim.ts`, only when version 12 is applied) is not counted again. A later
+ * migration that replaces the body must keep it, or every one-round-trip claim counts twice.
+ */
+const SKIP_IF_CLAIM_COUNTED = `IF current_setting('selfassign.claim_counted', true) = 'on' THEN RETURN NULL; END IF;`;
+
+/**
  * In a statement trigger with the new rows as `new_rows`: a pool-floor lowering row per campaign at or
  * below its lowest new unassigned row of rank <= 2 (version 10): the least rank, sort key and seq of
  * those rows, each on its own — never above the lowest row in hand-out order, and one hashed pass with
@@ -413,8 +420,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     description: "a one-round-trip claim writes its own count rows: the update trigger skips a statement that says it did",
     statements: [
-      // The trigger's two passes over 300 old and 300 new rows cost a claim more than a count it can
-      // write itself: it moves k rows of one status from nobody to its texter. A transaction that set
+      // The trigger's two passes over 300 old and 300 new rows cost a claim more than the counts it
+      // can write itself: it moves its rows, by status, from nobody to its texter. A transaction that set
       // `selfassign.claim_counted` (`fast-claim.ts`: its one UPDATE is the claim, whose new rows are
       // all assigned, so no floor lowers either) is skipped; the claim writes its rows only when this
       // version is applied, so a process that sets it against an older trigger never counts twice.
@@ -423,7 +430,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `LOCK TABLE $schema.conversations IN SHARE ROW EXCLUSIVE MODE`,
       `CREATE OR REPLACE FUNCTION $schema.count_conversations_updated() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN
-        IF current_setting('selfassign.claim_counted', true) = 'on' THEN RETURN NULL; END IF;
+        ${SKIP_IF_CLAIM_COUNTED}
         ${COUNT_UPDATED}
         ${LOWER_POOL_FLOORS}
         RETURN NULL;

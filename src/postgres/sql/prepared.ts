@@ -14,20 +14,30 @@
  * PgBouncer, whose server connections each prepare it once). When the memory is wrong — the proxy gave
  * the client another server connection, the host's pool ran `DISCARD ALL` — the server refuses the
  * `EXECUTE` (`26000`) before anything changed, and the claim runs the usual way (`fast-claim.ts`).
+ * A statement whose `DO` block fails (a role without `USAGE` on `plpgsql`), or whose result type
+ * changed since it was prepared (`0A000`, after a schema change), is refused the same way once, and
+ * the adapter sends it as text from then on. A server connection keeps at most
+ * {@link MAX_PER_CONNECTION} of these statements: the `DO` block deallocates the oldest before it
+ * prepares one more.
  * @module
  */
 import { createHash } from "node:crypto";
 import { inlineValues, literal } from "./batch.js";
 
-/** Statements one client prepares at most (each statement shape is one: gate, cap, open zones, ranks); past that, claims are sent as text. */
-const MAX_PER_CLIENT = 32;
+/**
+ * Statements a connection keeps at most (one per shape of the statement: batch size, gate, cap, ranks,
+ * open contact zones). Past that, a client sends its claims as text, and a server connection that
+ * prepares one more (for other clients, behind a proxy) deallocates its oldest.
+ */
+const MAX_PER_CONNECTION = 32;
 
 /** Sent before `EXECUTE`: the statement's generic plan, for this transaction only. */
 const GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan";
 
-/** PostgreSQL's SQLSTATEs for an `EXECUTE` of a statement the connection does not have, and for a prepared statement whose result type changed since (a schema change). */
+/** PostgreSQL's SQLSTATEs for an `EXECUTE` of a statement the connection does not have, for a prepared statement whose result type changed since (a schema change), and for a role without `USAGE` on `plpgsql`. */
 const MISSING = "26000";
 const CHANGED = "0A000";
+const NO_PLPGSQL = "42501";
 
 /** The SQL type a value is prepared as (the adapter's values are text, whole numbers, text arrays and NULL). */
 function sqlType(value: unknown): string {
@@ -41,15 +51,17 @@ export interface PreparedUse {
   /** The statements to send, in place of the statement with its values inlined. */
   readonly sql: readonly string[];
   readonly name: string;
+  /** What the client is known to have prepared. */
   readonly names: Set<string>;
-  readonly sendsText: Set<string>;
+  /** Whether `sql` prepares the statement (the `DO` block). */
+  readonly prepares: boolean;
 }
 
 /** What each client (connection) of an adapter prepared; see the module. */
 export class PreparedStatements {
   private readonly prepared = new WeakMap<object, Set<string>>();
-  /** Statements a client sends as text: their prepared form was refused for a changed result type. */
-  private readonly asText = new WeakMap<object, Set<string>>();
+  /** Statements this adapter sends as text: preparing or running their prepared form failed. */
+  private readonly asText = new Set<string>();
 
   /**
    * The statements that run `text` (with `$1…` parameters) with `values` on `client`: `EXECUTE` with
@@ -59,13 +71,12 @@ export class PreparedStatements {
   use(client: object, text: string, values: readonly unknown[]): PreparedUse | null {
     const types = values.map(sqlType);
     const name = `selfassign_${createHash("sha256").update(types.join(",")).update("\0").update(text).digest("hex").slice(0, 40)}`;
-    const names = setOf(this.prepared, client);
-    const sendsText = setOf(this.asText, client);
-    if (sendsText.has(name) || (!names.has(name) && names.size >= MAX_PER_CLIENT)) return null;
+    let names = this.prepared.get(client);
+    if (names === undefined) this.prepared.set(client, (names = new Set()));
+    const known = names.has(name);
+    if (this.asText.has(name) || (!known && names.size >= MAX_PER_CONNECTION)) return null;
     const execute = values.length === 0 ? `EXECUTE ${name}` : inlineValues(`EXECUTE ${name}(${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
-    const prepare = `PREPARE ${name}(${types.join(", ")}) AS ${text}`;
-    const ensure = `DO ${literal(`BEGIN IF NOT EXISTS (SELECT FROM pg_prepared_statements WHERE name = '${name}') THEN EXECUTE ${literal(prepare)}; END IF; END`)}`;
-    return { sql: names.has(name) ? [GENERIC_PLAN, execute] : [ensure, GENERIC_PLAN, execute], name, names, sendsText };
+    return { sql: known ? [GENERIC_PLAN, execute] : [prepareIfMissing(name, `PREPARE ${name}(${types.join(", ")}) AS ${text}`), GENERIC_PLAN, execute], name, names, prepares: !known };
   }
 
   /** The statements ran: the client has the statement prepared. */
@@ -78,16 +89,32 @@ export class PreparedStatements {
    * was changed; send the claim another way), after correcting what the client is known to have.
    */
   refused(use: PreparedUse, error: unknown): boolean {
-    const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-    if (code === MISSING) use.names.delete(use.name);
-    else if (code === CHANGED) use.sendsText.add(use.name);
-    else return false;
+    const { code, where } = typeof error === "object" && error !== null ? (error as { code?: unknown; where?: unknown }) : {};
+    if (code === MISSING) {
+      use.names.delete(use.name);
+      return true;
+    }
+    // The DO block's own failures name it in their context; a role without USAGE on plpgsql cannot start it.
+    const doFailed = use.prepares && (code === NO_PLPGSQL || (typeof where === "string" && where.includes("inline_code_block")));
+    if (code !== CHANGED && !doFailed) return false;
+    this.asText.add(use.name);
+    use.names.delete(use.name);
     return true;
   }
 }
 
-function setOf(map: WeakMap<object, Set<string>>, key: object): Set<string> {
-  let set = map.get(key);
-  if (set === undefined) map.set(key, (set = new Set()));
-  return set;
+/**
+ * A `DO` block that runs `prepare` (the `PREPARE` of `name`) unless the connection has `name`,
+ * deallocating first the connection's oldest such statement when it has {@link MAX_PER_CONNECTION}.
+ */
+function prepareIfMissing(name: string, prepare: string): string {
+  const ours = "starts_with(name, 'selfassign_')";
+  // One line (the statements of a simple query are one per line: `transaction.ts`).
+  const body = [
+    `BEGIN IF NOT EXISTS (SELECT FROM pg_prepared_statements WHERE name = '${name}') THEN`,
+    `IF (SELECT count(*) FROM pg_prepared_statements WHERE ${ours}) >= ${MAX_PER_CONNECTION} THEN`,
+    `EXECUTE 'DEALLOCATE ' || (SELECT name FROM pg_prepared_statements WHERE ${ours} ORDER BY prepare_time LIMIT 1); END IF;`,
+    `EXECUTE ${literal(prepare)}; END IF; END`,
+  ];
+  return `DO ${literal(body.join(" "))}`;
 }

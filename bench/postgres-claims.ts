@@ -18,7 +18,7 @@ import type pg from "pg";
 import { createEngine } from "../src/index.js";
 import { handOutQuery } from "../src/postgres/sql/claim.js";
 import { BATCH, type Bench, CONTACTS, REQUESTS, ROUNDS, type Run, SCHEMA, campaign, engineClaim, logRun, medianRun, timedRun, unassign } from "./lib/pg.js";
-import { type Report, type Table, type Target, machine, target } from "./lib/report.js";
+import { type Report, type Table, type Target, machine, median, target } from "./lib/report.js";
 
 const COLUMNS = "campaign_id, seq, contact_id, status, assignee, assigned_at, reply_at, contact_tz";
 const RETURNING = COLUMNS.split(", ").map((c) => `c.${c}`).join(", ");
@@ -110,8 +110,8 @@ const FLOOR = "floor: minimal table without its key";
 const runRow = (r: Run) => [r.mode, r.requesters, Math.round(r.conversationsPerS), r.p50, r.p99, Math.round(r.meanBatch), Math.round(r.fullShare * 100)];
 const RUN_COLUMNS = ["mode", "requesters", "conversations/s", "p50 ms", "p99 ms", "mean batch", "full batches %"];
 
-/** Run every mode at every requester count, ROUNDS interleaved rounds; medians by (mode, requesters). */
-async function sideBySide(bench: Bench): Promise<Map<string, Run>> {
+/** Run every mode at every requester count, ROUNDS interleaved rounds; each (mode, requesters)'s runs, in round order. */
+async function sideBySide(bench: Bench): Promise<Map<string, Run[]>> {
   const { pool, campaignId, texters } = bench;
   const modes: [string, string, (t: string) => Promise<number>][] = [
     ["selfassign", "conversations", engineClaim(bench.engine, campaignId)],
@@ -134,7 +134,7 @@ async function sideBySide(bench: Bench): Promise<Map<string, Run>> {
     for (const requesters of [1, 8, 32]) {
       for (const [mode, table, claim] of modes) {
         await unassign(pool, table, campaignId);
-        const run = await timedRun(mode, claim, requesters, requesters === 1 ? Math.ceil(REQUESTS / 3) : REQUESTS, texters);
+        const run = await timedRun(mode, claim, requesters, REQUESTS, texters);
         logRun(round, run);
         const key = `${mode}/${requesters}`;
         samples.set(key, [...(samples.get(key) ?? []), run]);
@@ -142,7 +142,17 @@ async function sideBySide(bench: Bench): Promise<Map<string, Run>> {
     }
   }
   await unassign(pool, "conversations", campaignId);
-  return new Map([...samples].map(([k, runs]) => [k, medianRun(runs)]));
+  return samples;
+}
+
+/**
+ * The median over rounds of `a`'s figure over `b`'s in the same round. Each round runs the modes back
+ * to back, so a round's ratio compares them in the same phase of a shared machine, whose speed drifts
+ * by a third between rounds; a ratio of the two medians can pair one mode's fast round with the
+ * other's slow one. Both are reported.
+ */
+function pairedRatio(a: readonly Run[], b: readonly Run[], figure: (r: Run) => number = (r) => r.conversationsPerS): number {
+  return median(a.map((r, i) => figure(r) / figure(b[i]!)));
 }
 
 /** p50 with 90% of the pool drained vs fresh, 8 requesters (drained by one bulk UPDATE; warm-up scans mark the dead entries, as continuous claiming does). */
@@ -197,7 +207,7 @@ async function unanalyzed(bench: Bench): Promise<{ runs: Map<string, Run>; raw: 
 }
 
 /** T2: two campaigns, all contacts inside texting hours vs every other one outside (Singapore at midnight); then the open zone drained. */
-async function zones(bench: Bench): Promise<{ runs: Map<string, Run>; raw: Run[]; size: number }> {
+async function zones(bench: Bench): Promise<{ runs: Map<string, Run[]>; raw: Run[]; size: number }> {
   const { pool, storage, orgId, texters } = bench;
   const engine = createEngine({ storage, clock: () => Date.UTC(2026, 10, 3, 16, 0) }); // 10:00 Chicago, 00:00 Singapore
   const size = Math.min(200_000, CONTACTS);
@@ -229,10 +239,10 @@ async function zones(bench: Bench): Promise<{ runs: Map<string, Run>; raw: Run[]
     logRun(round, run);
     raw.push(run);
   }
-  const runs = new Map<string, Run>();
+  const runs = new Map<string, Run[]>();
   for (const r of raw) {
     const key = `${r.mode}/${r.requesters}`;
-    if (!runs.has(key)) runs.set(key, medianRun(raw.filter((x) => x.mode === r.mode && x.requesters === r.requesters)));
+    runs.set(key, [...(runs.get(key) ?? []), r]);
   }
   return { runs, raw, size };
 }
@@ -246,20 +256,34 @@ export async function runClaims(bench: Bench): Promise<Report> {
   const dr = await drained(bench);
   const un = await unanalyzed(bench);
   const z = await zones(bench);
-  const at = (mode: string, n: number) => main.get(`${mode}/${n}`)!;
+  const rounds = (mode: string, n: number) => main.get(`${mode}/${n}`)!;
+  const at = (mode: string, n: number) => medianRun(rounds(mode, n));
   const ours = (n: number) => at("selfassign", n).conversationsPerS;
   const ref = REFERENCE;
-  const zone = (mode: string, n: number) => z.runs.get(`zones: ${mode}/${n}`)!;
+  const zoneRounds = (mode: string, n: number) => z.runs.get(`zones: ${mode}/${n}`)!;
+  const zone = (mode: string, n: number) => medianRun(zoneRounds(mode, n));
+  // Ratios of two modes measured side by side: the median of the per-round ratios (see pairedRatio).
+  const paired: [string, Run[], Run[], string, string][] = [
+    ["selfassign / reference throughput, 32 requesters", rounds("selfassign", 32), rounds(ref, 32), ">= 0.9", "issue 12"],
+    ["selfassign / reference throughput, 1 requester", rounds("selfassign", 1), rounds(ref, 1), ">= 0.6", "issue 12"],
+    ["zones: throughput half outside / all inside, 8 requesters", zoneRounds("half outside hours", 8), zoneRounds("all contacts inside hours", 8), ">= 0.8", "issue 12"],
+    ["selfassign / its statement alone throughput, 32 requesters", rounds("selfassign", 32), rounds("selfassign statement alone", 32), ">= 0.8", "earlier target"],
+    ["selfassign / naive SELECT + guarded UPDATE throughput, 32 requesters", rounds("selfassign", 32), rounds("naive SELECT + guarded UPDATE", 32), ">= 4", "earlier target"],
+  ];
+  const pairedTarget = (name: string) => {
+    const [, a, b, bound, source] = paired.find((p) => p[0] === name)!;
+    return target(name, pairedRatio(a, b), bound, { source, unit: "x" });
+  };
   const targets: Target[] = [
-    target("selfassign / reference throughput, 32 requesters", ours(32) / at(ref, 32).conversationsPerS, ">= 0.9", { source: "issue 12", unit: "x" }),
-    target("selfassign / reference throughput, 1 requester", ours(1) / at(ref, 1).conversationsPerS, ">= 0.6", { source: "issue 12", unit: "x" }),
+    pairedTarget("selfassign / reference throughput, 32 requesters"),
+    pairedTarget("selfassign / reference throughput, 1 requester"),
     target("selfassign p99, 32 requesters", at("selfassign", 32).p99, "<= 150", { source: "issue 12", unit: "ms" }),
     target("fresh unanalyzed campaign p50 / after ANALYZE, 1 requester", un.runs.get("unanalyzed/1")!.p50 / un.runs.get("after ANALYZE/1")!.p50, "<= 1.5", { source: "issue 12", unit: "x" }),
     target("fresh unanalyzed campaign p50 / after ANALYZE, 8 requesters", un.runs.get("unanalyzed/8")!.p50 / un.runs.get("after ANALYZE/8")!.p50, "<= 1.5", { source: "issue 12", unit: "x" }),
     target("zones, half outside hours: mean batch / batch size, 8 requesters", zone("half outside hours", 8).meanBatch / BATCH, ">= 0.9", { source: "issue 12", unit: "x" }),
-    target("zones: throughput half outside / all inside, 8 requesters", zone("half outside hours", 8).conversationsPerS / zone("all contacts inside hours", 8).conversationsPerS, ">= 0.8", { source: "issue 12", unit: "x" }),
-    target("selfassign / its statement alone throughput, 32 requesters", ours(32) / at("selfassign statement alone", 32).conversationsPerS, ">= 0.8", { source: "earlier target", unit: "x" }),
-    target("selfassign / naive SELECT + guarded UPDATE throughput, 32 requesters", ours(32) / at("naive SELECT + guarded UPDATE", 32).conversationsPerS, ">= 4", { source: "earlier target", unit: "x" }),
+    pairedTarget("zones: throughput half outside / all inside, 8 requesters"),
+    pairedTarget("selfassign / its statement alone throughput, 32 requesters"),
+    pairedTarget("selfassign / naive SELECT + guarded UPDATE throughput, 32 requesters"),
     target("p50 with the pool 90% drained / fresh, 8 requesters", dr.drained.p50 / dr.fresh.p50, "<= 2", { source: "earlier target", unit: "x" }),
     target("zones: p50 with the open zone 80% drained / fresh, 8 requesters", zone("half outside hours, open zone 80% drained", 8).p50 / zone("half outside hours", 8).p50, "<= 2", { source: "issue 12", unit: "x" }),
   ];
@@ -267,7 +291,7 @@ export async function runClaims(bench: Bench): Promise<Report> {
     {
       title: `Claims on ${CONTACTS.toLocaleString("en-US")} conversations, batch ${BATCH}, pool of 8`,
       columns: RUN_COLUMNS,
-      rows: [1, 8, 32].flatMap((n) => [...main.values()].filter((r) => r.requesters === n).map(runRow)),
+      rows: [1, 8, 32].flatMap((n) => [...main.values()].map(medianRun).filter((r) => r.requesters === n).map(runRow)),
       note: `Reference: the campaign's rows with their key and the index of unassigned rows, claimed by the bare statement (updated by ctid): a claimed row writes one index entry. The floor drops the key (no entry written); selfassign's rows write two (key, holder). selfassign / floor: ${(ours(1) / at(FLOOR, 1).conversationsPerS).toFixed(2)} at 1 requester, ${(ours(32) / at(FLOOR, 32).conversationsPerS).toFixed(2)} at 32.`,
     },
     { title: "Drained pool (8 requesters)", columns: RUN_COLUMNS, rows: [dr.fresh, dr.drained].map(runRow) },
@@ -276,18 +300,24 @@ export async function runClaims(bench: Bench): Promise<Report> {
       columns: RUN_COLUMNS,
       rows: [...un.runs.values()].map(runRow),
     },
-    { title: `Contact zones (T2): ${z.size.toLocaleString("en-US")} conversations per campaign, 10:00 in Chicago, midnight in Singapore`, columns: RUN_COLUMNS, rows: [...z.runs.values()].map(runRow) },
+    { title: `Contact zones (T2): ${z.size.toLocaleString("en-US")} conversations per campaign, 10:00 in Chicago, midnight in Singapore`, columns: RUN_COLUMNS, rows: [...z.runs.values()].map(medianRun).map(runRow) },
+    {
+      title: "Ratios of modes measured side by side, round by round (throughput)",
+      columns: ["ratio", ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`), "median of rounds (the target's figure)", "ratio of the medians"],
+      rows: paired.map(([name, a, b]) => [name, ...a.map((r, i) => r.conversationsPerS / b[i]!.conversationsPerS), pairedRatio(a, b), medianRun(a).conversationsPerS / medianRun(b).conversationsPerS]),
+      note: "Each round runs the modes back to back, and the machine's speed drifts by a third between rounds (shared cores): a round's ratio compares two modes in the same phase. The ratio of the two medians can pair one mode's fast round with the other's slow one.",
+    },
   ];
   return {
     title: "PostgreSQL: claims (issue 12)",
     command: "npm run bench:postgres",
     date: new Date().toISOString(),
     machine: m,
-    load: `one campaign of ${CONTACTS.toLocaleString("en-US")} conversations (analyzed), batch ${BATCH}, gate none, one app process with a pool of 8 and the adapter's defaults; each mode warmed up (untimed) before the first round; each timed run starts from an unassigned, vacuumed pool; ${REQUESTS} requests per run (${Math.ceil(REQUESTS / 3)} at 1 requester); throwaway server with fsync off.`,
+    load: `one campaign of ${CONTACTS.toLocaleString("en-US")} conversations (analyzed), batch ${BATCH}, gate none, one app process with a pool of 8 and the adapter's defaults; each mode warmed up (untimed) before the first round; each timed run starts from an unassigned, vacuumed pool; ${REQUESTS} requests per run; a ratio of two modes is the median of their per-round ratios; throwaway server with fsync off.`,
     rounds: ROUNDS,
     seconds: (performance.now() - started) / 1000,
     tables,
     targets,
-    raw: { main: [...main.values()], drained: dr.raw, unanalyzed: un.raw, zones: z.raw },
+    raw: { main: [...main.values()].flat(), drained: dr.raw, unanalyzed: un.raw, zones: z.raw },
   };
 }

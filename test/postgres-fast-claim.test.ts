@@ -196,6 +196,37 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect(overview.unassigned).toBe(150); // the counts too: each claim counted once
   });
 
+  it("issue 12: a group's hand-out is prepared too; a connection that lost it fails the group before anything changed, and its members are handed out one by one", async () => {
+    const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
+    const proxies = new WeakMap<object, PgClientLike>();
+    const pool: PgPoolLike = {
+      async connect() {
+        const client = await one.connect();
+        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => client.query(text, values), release: (destroy) => client.release(destroy) };
+        proxies.set(client, proxy);
+        return proxy;
+      },
+      query: (text, values) => one.query(text, values),
+    };
+    const c = createEngine({ storage: createPostgresStorage({ pool, schema: f.schema, maxConcurrentClaims: 1 }), clock: () => now, generateId: (k) => uniqueId(k) });
+    const campaignId = await campaign(400, { batchSize: 10 });
+    const prepared = async () => (await one.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements WHERE starts_with(name, 'selfassign_')")).rows;
+    const rush = async () => {
+      const results = await Promise.all(texters.slice(0, 5).map((texterId) => c.requestConversations({ campaignId, texterId })));
+      for (const r of results) expect(ids(r)).toHaveLength(10);
+    };
+    await rush(); // one runs, four wait: a group
+    expect((await prepared()).some((p) => p.statement.includes("width_bucket"))).toBe(true); // the group's hand-out
+    await one.query("DEALLOCATE ALL");
+    await rush();
+    await rush();
+    expect((await prepared()).some((p) => p.statement.includes("width_bucket"))).toBe(true); // prepared again
+    const rows = (await f.inspect(campaignId)).filter((r) => r.holder !== null);
+    expect(rows).toHaveLength(150);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(150);
+    expect((await c.getOverview({ actorId: "admin", campaignId })).unassigned).toBe(250);
+  });
+
   it("issue 12: a server connection keeps at most 32 prepared claims, whatever the clients (a new object per checkout: each one prepares); a deallocated one is prepared again", async () => {
     const one = f.server({ poolSize: 1 }).pool;
     const c = createEngine({ storage: createPostgresStorage({ pool: counted(one).pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });

@@ -21,6 +21,7 @@ import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { claimOne, KnownZones } from "./fast-claim.js";
 import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
+import { BatchingClient, lastResult } from "./batch.js";
 import { insertFacts } from "./facts.js";
 import { PreparedStatements } from "./prepared.js";
 import { type ConversationRow, toConversation } from "./rows.js";
@@ -34,7 +35,12 @@ export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
   return a.campaignId === b.campaignId && a.expectedVersion === b.expectedVersion && a.join === null && b.join === null && a.ranks.join() === b.ranks.join();
 }
 
-/** Deal `total` rows, best first, to the members' ranges in queue order, in one statement ({@link handOutQuery}). */
+/**
+ * Deal `total` rows, best first, to the members' ranges in queue order, in one statement ({@link handOutQuery}):
+ * prepared once per connection (`prepared.ts`) when `client` is the adapter's own transaction — never
+ * in a host's, which must not get the generic-plan setting. A refused prepared statement fails the
+ * group, whose members then run one by one (nothing was changed).
+ */
 async function handOut(
   client: PgClientLike,
   schema: string,
@@ -42,9 +48,19 @@ async function handOut(
   openZones: readonly string[] | null,
   ranges: readonly { texter: string; first: number; last: number }[],
   total: number,
+  prepared: PreparedStatements | undefined,
 ): Promise<ConversationRow[]> {
   const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now });
-  return (await client.query<ConversationRow>(q.text, q.values)).rows;
+  const use = client instanceof BatchingClient && client.started ? (prepared?.use(client.raw, q.text, q.values) ?? null) : null;
+  if (use === null) return (await client.query<ConversationRow>(q.text, q.values)).rows;
+  try {
+    const rows = lastResult(await client.query<ConversationRow>(use.sql.join(";\n"))).rows;
+    prepared!.ran(use);
+    return rows;
+  } catch (error) {
+    prepared!.refused(use, error);
+    throw error;
+  }
 }
 
 /**
@@ -92,7 +108,7 @@ export async function groupClaim(
           total += o.room;
         });
         const byTexter = new Map<string, Conversation[]>(ranges.map((r) => [r.texter, []]));
-        if (total > 0) for (const row of await handOut(client, schema, first, openZones, ranges, total)) byTexter.get(row.assignee!)!.push(toConversation(row));
+        if (total > 0) for (const row of await handOut(client, schema, first, openZones, ranges, total, prepared)) byTexter.get(row.assignee!)!.push(toConversation(row));
         const facts: Fact[] = [];
         const keys: { texter: string; key: string; conversations: Conversation[] }[] = [];
         const final = decided.map((o, i): ClaimOutcome => {

@@ -1,12 +1,13 @@
 /**
- * Prepared one-round-trip claims. A statement sent as text is planned on every call, and planning the
- * one-round-trip claim's statement (state, floor, hand-out, facts, counts) took 0.5 ms — a tenth of a
- * claim at one requester, against 0.1 ms for a bare SKIP LOCKED claim. So each connection prepares the
- * statement once, with SQL `PREPARE` (the extended protocol's prepared statements would cost a round
- * trip of their own: the claim's BEGIN, locks and COMMIT travel with it), and then sends `EXECUTE` with
- * the values, run with a generic plan (`plan_cache_mode`, for the transaction only). Every range of
- * these statements compares the campaign as an init-plan value (`claim.ts`), so the generic plan is
- * the plan each call would have got.
+ * Prepared claims: the one-round-trip claim's statement, and a group's hand-out (`group-claim.ts`). A
+ * statement sent as text is planned on every call, and planning the one-round-trip claim's statement
+ * (state, floor, hand-out, facts, counts) took 0.5 ms — a tenth of a claim at one requester, against
+ * 0.1 ms for a bare SKIP LOCKED claim. So each connection prepares such a statement once, with SQL
+ * `PREPARE` (the extended protocol's prepared statements would cost a round trip of their own: the
+ * claim's BEGIN, locks and COMMIT travel with it), and then sends `EXECUTE` with the values, run with
+ * a generic plan (`plan_cache_mode`, for the transaction only: never in a host's transaction). Every
+ * range of these statements compares the campaign as an init-plan value (`claim.ts`), so no estimate
+ * depends on the campaign.
  *
  * What a connection prepared is remembered per client object, and a client that has not prepared a
  * statement sends, in the same round trip, a `DO` block that prepares it unless the server connection
@@ -39,10 +40,10 @@ const MISSING = "26000";
 const CHANGED = "0A000";
 const NO_PLPGSQL = "42501";
 
-/** The SQL type a value is prepared as (the adapter's values are text, whole numbers, text arrays and NULL). */
+/** The SQL type a value is prepared as (the adapter's values are text, whole numbers, arrays of either, and NULL). */
 function sqlType(value: unknown): string {
   if (typeof value === "number") return "bigint";
-  if (Array.isArray(value)) return "text[]";
+  if (Array.isArray(value)) return value.length > 0 && typeof value[0] === "number" ? "bigint[]" : "text[]";
   return "text";
 }
 

@@ -8,8 +8,7 @@
 import type * as A from "../adapter.js";
 import { acknowledgedFacts, bulkSendRunning, claimFacts, claimRoom, finishBulkSend, importedFacts, memberFacts, movedFacts, optOutFacts, senderFacts, statusCode, unassignedFacts, updateFacts, zoneOpen } from "../adapter.js";
 import type { Fact } from "../storage/facts.js";
-import type { Campaign, Conversation, ConversationStatus, Member, Organization, SelfAssignEvent, Sender } from "../types.js";
-import { CONVERSATION_STATUSES } from "../types.js";
+import { type Campaign, CONVERSATION_STATUSES, type Conversation, type ConversationStatus, type Member, type Organization, type SelfAssignEvent, type Sender } from "../types.js";
 import { CampaignTable } from "./campaign-table.js";
 import { listSlots } from "./listing.js";
 import { applyUpdate, runMove } from "./pool-steps.js";

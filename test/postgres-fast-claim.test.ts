@@ -156,7 +156,7 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect((await f.inspect(campaignId)).filter((r) => r.holder !== null)).toHaveLength(10);
   });
 
-  it("issue 12: a connection that lost its prepared claim (DEALLOCATE ALL, a proxy's other server connection) refuses it before anything changed; the claim runs the usual way, and the next one prepares it again", async () => {
+  it("I1, I8, issue 12: a connection that lost its prepared claim (DEALLOCATE ALL, a proxy's other server connection) refuses it before anything changed; the claim runs the usual way, and the next one prepares it again", async () => {
     // One connection, and a proxy per connection (not per checkout), so the adapter remembers what
     // that connection prepared; round trips and prepared statements are counted on it.
     const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
@@ -196,7 +196,7 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect(overview.unassigned).toBe(150); // the counts too: each claim counted once
   });
 
-  it("issue 12: a group's hand-out is prepared too; a connection that lost it fails the group before anything changed, and its members are handed out one by one", async () => {
+  it("I1, I8, issue 12: a group's hand-out is prepared too; a connection that lost it fails the group before anything changed, and its members are handed out one by one", async () => {
     const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
     const proxies = new WeakMap<object, PgClientLike>();
     const pool: PgPoolLike = {
@@ -227,7 +227,7 @@ describe("PostgreSQL one-round-trip claims", () => {
     expect((await c.getOverview({ actorId: "admin", campaignId })).unassigned).toBe(250);
   });
 
-  it("issue 12: a server connection keeps at most 32 prepared claims, whatever the clients (a new object per checkout: each one prepares); a deallocated one is prepared again", async () => {
+  it("I1, issue 12: a server connection keeps at most 32 prepared claims, whatever the clients (a new object per checkout: each one prepares); a deallocated one is prepared again", async () => {
     const one = f.server({ poolSize: 1 }).pool;
     const c = createEngine({ storage: createPostgresStorage({ pool: counted(one).pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });
     const ours = async () => (await one.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE starts_with(name, 'selfassign_')")).rows[0]!.n;

@@ -163,7 +163,7 @@ export class ClaimQueue {
   private readonly schemaName: string;
   /** The contact zones of campaigns this queue's claims read (see `fast-claim.ts`). */
   private readonly known = new KnownZones();
-  /** The one-round-trip claim statements this queue's connections prepared (`prepared.ts`). */
+  /** The claim statements (one-round-trip claims, group hand-outs) this queue's connections prepared (`prepared.ts`). */
   private readonly prepared = new PreparedStatements();
 
   constructor(

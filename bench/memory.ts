@@ -1,5 +1,7 @@
 /**
- * In-memory adapter benchmark (`npm run bench`). One run, side by side, in interleaved rounds (medians):
+ * In-memory adapter benchmark (`npm run bench`). One run, side by side, in interleaved rounds (medians);
+ * the two cases of each ratio alternate request by request (`sideBySide`), and a ratio is the median of
+ * the per-round ratios:
  * - request latency (p50, p99) for batch 300 at 10,000 and at 1,000,000 conversations, and where the
  *   p99 comes from: the young-generation GC pauses (`PerformanceObserver` "gc" entries) that overlap
  *   the slowest requests;
@@ -77,40 +79,75 @@ async function withGcLog<T>(run: () => Promise<T>): Promise<{ result: T; gcs: { 
 }
 
 type Built = Awaited<ReturnType<typeof buildCampaign>>;
+type Sample = { start: number; end: number };
+/** One case of a side-by-side measurement: makes request `i` and returns its timed interval (clean-up untimed). */
+type Step = (i: number) => Promise<Sample>;
 
 /**
- * Latency of REQUESTS requests (after 20 warm-up ones), each batch handed back untimed so every request
- * sees the full pool; also which requests a GC pause overlapped.
+ * Runs the cases request by request, alternating them (A B, then B A, ...), `warmUp` untimed requests each
+ * then `requests` measured ones, so that every case sees the same phases of this shared machine: a ratio of two
+ * cases compares requests made within milliseconds of each other, not runs a second apart.
  */
-async function measureEngine(built: Built) {
-  const { engine, campaignId, users } = built;
-  const samples: { start: number; end: number }[] = [];
-  const { gcs } = await withGcLog(async () => {
-    for (let i = -20; i < REQUESTS; i++) {
-      const texterId = users[(i + 20) % users.length]!;
-      const t0 = performance.now();
-      const r = await engine.requestConversations({ campaignId, texterId });
-      const t1 = performance.now();
-      if (i >= 0) samples.push({ start: t0, end: t1 });
-      if (!r.ok || r.conversations.length !== BATCH) throw new Error("benchmark request did not get a full batch");
-      // Hand the batch back (untimed) so the pool stays at `size` for every measured request.
-      await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+async function sideBySide(steps: readonly Step[], requests = REQUESTS, warmUp = 20): Promise<Sample[][]> {
+  const samples = steps.map(() => [] as Sample[]);
+  for (let i = -warmUp; i < requests; i++) {
+    const order = i % 2 === 0 ? steps.map((_, k) => k) : steps.map((_, k) => steps.length - 1 - k);
+    for (const k of order) {
+      const s = await steps[k]!(i);
+      if (i >= 0) samples[k]!.push(s);
     }
-  });
-  const overlaps = (s: { start: number; end: number }) => gcs.some((g) => g.start < s.end && g.start + g.duration > s.start);
+  }
+  return samples;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<Sample> {
+  const start = performance.now();
+  await run();
+  return { start, end: performance.now() };
+}
+
+function latency(samples: readonly Sample[]) {
   const times = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
-  const clean = samples.filter((s) => !overlaps(s)).map((s) => s.end - s.start).sort((a, b) => a - b);
-  const slowest = [...samples].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, Math.max(1, Math.ceil(samples.length / 100)));
-  const during = gcs.filter((g) => samples.length > 0 && g.start >= samples[0]!.start && g.start <= samples[samples.length - 1]!.end);
-  return {
-    p50: percentile(times, 50),
-    p99: percentile(times, 99),
-    p99WithoutGc: percentile(clean, 99),
-    slowestWithGc: slowest.filter(overlaps).length / slowest.length,
-    minorGcs: during.filter((g) => g.minor).length,
-    otherGcs: during.filter((g) => !g.minor).length,
-    meanMinorGcMs: during.filter((g) => g.minor).reduce((n, g) => n + g.duration, 0) / Math.max(1, during.filter((g) => g.minor).length),
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+/** A request on a built campaign; the batch is handed back (untimed) so the pool stays full for every request. */
+function engineStep({ engine, campaignId, users }: Built): Step {
+  return async (i) => {
+    const texterId = users[(i + 20) % users.length]!;
+    let r!: Awaited<ReturnType<typeof engine.requestConversations>>;
+    const s = await timed(async () => (r = await engine.requestConversations({ campaignId, texterId })));
+    if (!r.ok || r.conversations.length !== BATCH) throw new Error("benchmark request did not get a full batch");
+    await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+    return s;
   };
+}
+
+/**
+ * Latency of the 10k and the 1M pool, measured side by side, and for each which requests a GC pause
+ * overlapped. Collections are process-wide: both pools' requests allocate into the same young generation.
+ */
+async function measureEngines(small: Built, large: Built) {
+  const { result, gcs } = await withGcLog(() => sideBySide([engineStep(small), engineStep(large)]));
+  const overlaps = (s: Sample) => gcs.some((g) => g.start < s.end && g.start + g.duration > s.start);
+  const all = result.flat();
+  const first = Math.min(...all.map((s) => s.start));
+  const last = Math.max(...all.map((s) => s.end));
+  const during = gcs.filter((g) => g.start >= first && g.start <= last);
+  const minor = during.filter((g) => g.minor);
+  const stats = (samples: Sample[]) => {
+    const clean = samples.filter((s) => !overlaps(s));
+    const slowest = [...samples].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, Math.max(1, Math.ceil(samples.length / 100)));
+    return {
+      ...latency(samples),
+      p99WithoutGc: latency(clean).p99,
+      slowestWithGc: slowest.filter(overlaps).length / slowest.length,
+      minorGcs: minor.length,
+      otherGcs: during.length - minor.length,
+      meanMinorGcMs: minor.reduce((n, g) => n + g.duration, 0) / Math.max(1, minor.length),
+    };
+  };
+  return { small: stats(result[0]!), large: stats(result[1]!) };
 }
 
 async function prepareEngine(size: number): Promise<Built> {
@@ -173,19 +210,15 @@ async function prepareZones(size: number, halfOutside: boolean) {
   return { engine, campaignId: campaign.id };
 }
 
-async function measureZones({ engine, campaignId }: Awaited<ReturnType<typeof prepareZones>>) {
-  const times: number[] = [];
-  for (let i = -20; i < REQUESTS; i++) {
-    const t0 = performance.now();
-    const r = await engine.requestConversations({ campaignId, texterId: i % 2 === 0 ? "z1" : "z2" });
-    const elapsed = performance.now() - t0;
-    if (i >= 0) times.push(elapsed);
+function zoneStep({ engine, campaignId }: Awaited<ReturnType<typeof prepareZones>>): Step {
+  return async (i) => {
+    let r!: Awaited<ReturnType<typeof engine.requestConversations>>;
+    const s = await timed(async () => (r = await engine.requestConversations({ campaignId, texterId: i % 2 === 0 ? "z1" : "z2" })));
     if (!r.ok || r.conversations.length !== BATCH) throw new Error("zone benchmark request did not get a full batch");
     if (r.conversations.some((c) => c.contactTimeZone === "Asia/Singapore")) throw new Error("T2: a contact outside hours was handed out");
     await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
-  }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+    return s;
+  };
 }
 
 /** T4 baseline: the minute-by-minute walk `idleCutoff` replaced (one `Intl` look-up per minute). */
@@ -243,34 +276,31 @@ async function prepareRoster(members: number) {
   return { engine, campaignId: campaign.id, users };
 }
 
-/** Request p50 on a roster organization's campaign. */
-async function measureRoster({ engine, campaignId, users }: Awaited<ReturnType<typeof prepareRoster>>) {
-  const times: number[] = [];
-  for (let i = -20; i < REQUESTS; i++) {
+/** A request on a roster organization's campaign (its batch handed back untimed). */
+function rosterStep({ engine, campaignId, users }: Awaited<ReturnType<typeof prepareRoster>>): Step {
+  return async (i) => {
     const texterId = users[(i + 20) % users.length]!;
-    const t0 = performance.now();
-    const r = await engine.requestConversations({ campaignId, texterId });
-    if (i >= 0) times.push(performance.now() - t0);
+    let r!: Awaited<ReturnType<typeof engine.requestConversations>>;
+    const s = await timed(async () => (r = await engine.requestConversations({ campaignId, texterId })));
     if (!r.ok) throw new Error("roster benchmark request was refused");
     await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
-  }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+    return s;
+  };
 }
 
-/** Mean time of one `addMember` call into an organization that already has `existing` members. */
-async function measureAddMember(existing: number) {
+/** One `addMember` call into a new organization that starts with `existing` members. */
+async function addMemberStep(existing: number): Promise<Step> {
   const engine = createEngine({ storage: createMemoryStorage({ maxEvents: 1000 }) });
   const org = await engine.createOrganization({ name: "Adds", ownerId: "admin" });
   await engine.addMembers({ actorId: "admin", orgId: org.id, members: Array.from({ length: existing }, (_, i) => ({ userId: `old-${i}`, role: "texter" as const })) });
-  const times: number[] = [];
-  for (let i = -50; i < 500; i++) {
-    const t0 = performance.now();
-    await engine.addMember({ actorId: "admin", orgId: org.id, userId: `new-${i}`, role: "texter" });
-    if (i >= 0) times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  return (i) => timed(() => engine.addMember({ actorId: "admin", orgId: org.id, userId: `new-${i}`, role: "texter" }));
+}
+
+type Engines = Awaited<ReturnType<typeof measureEngines>>;
+
+/** The median over rounds of a/b, each round's two cases measured side by side. */
+function pairedRatio(a: readonly { p50: number }[], b: readonly { p50: number }[]): number {
+  return median(a.map((r, i) => r.p50 / b[i]!.p50));
 }
 
 async function main() {
@@ -285,8 +315,8 @@ async function main() {
   const roster10k = await prepareRoster(10_000);
   type Lat = { p50: number; p99: number };
   const rounds = {
-    small: [] as Awaited<ReturnType<typeof measureEngine>>[],
-    large: [] as Awaited<ReturnType<typeof measureEngine>>[],
+    small: [] as Engines["small"][],
+    large: [] as Engines["large"][],
     inside: [] as Lat[],
     half: [] as Lat[],
     roster10: [] as Lat[],
@@ -295,14 +325,18 @@ async function main() {
     add10k: [] as Lat[],
   };
   for (let round = 1; round <= ROUNDS; round++) {
-    rounds.small.push(await measureEngine(small));
-    rounds.large.push(await measureEngine(large));
-    rounds.inside.push(await measureZones(inside));
-    rounds.half.push(await measureZones(half));
-    rounds.roster10.push(await measureRoster(roster10));
-    rounds.roster10k.push(await measureRoster(roster10k));
-    rounds.add100.push(await measureAddMember(100));
-    rounds.add10k.push(await measureAddMember(10_000));
+    const engines = await measureEngines(small, large);
+    rounds.small.push(engines.small);
+    rounds.large.push(engines.large);
+    const [insideRun, halfRun] = await sideBySide([zoneStep(inside), zoneStep(half)]);
+    rounds.inside.push(latency(insideRun!));
+    rounds.half.push(latency(halfRun!));
+    const [r10, r10k] = await sideBySide([rosterStep(roster10), rosterStep(roster10k)]);
+    rounds.roster10.push(latency(r10!));
+    rounds.roster10k.push(latency(r10k!));
+    const [a100, a10k] = await sideBySide([await addMemberStep(100), await addMemberStep(10_000)], 500, 50);
+    rounds.add100.push(latency(a100!));
+    rounds.add10k.push(latency(a10k!));
     const l = rounds.large.at(-1)!;
     console.log(`round ${round}: 1M p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (without GC overlap ${l.p99WithoutGc.toFixed(3)} ms), ${l.minorGcs} young-generation GCs of ${l.meanMinorGcMs.toFixed(2)} ms`);
   }
@@ -328,16 +362,16 @@ async function main() {
   ];
   const large1 = rounds.large;
   const targets = [
-    target("p50 at 1M / p50 at 10k", med(large1, "p50") / med(rounds.small, "p50"), "<= 1.5", { unit: "x" }),
+    target("p50 at 1M / p50 at 10k", pairedRatio(large1, rounds.small), "<= 1.5", { unit: "x" }),
     target("p99 at 1M, default Node flags", med(large1, "p99"), "<= 0.5", { source: "issue 12", unit: "ms" }),
     target("naive p50 / selfassign p50 at 1M", naiveLarge.p50 / med(large1, "p50"), ">= 100", { unit: "x" }),
     target("bytes per conversation at 1M (heap + buffers)", large.bytesPerConversation, "< 200", { unit: "B" }),
-    target("T2: p50 half outside hours / all inside (1M)", med(rounds.half, "p50") / med(rounds.inside, "p50"), "<= 1.5", { unit: "x" }),
+    target("T2: p50 half outside hours / all inside (1M)", pairedRatio(rounds.half, rounds.inside), "<= 1.5", { unit: "x" }),
     target("T4: minute walk / idleCutoff p50 (30 days)", cutoff.walk.p50 / cutoff.ours.p50, ">= 100", { unit: "x" }),
-    target("request p50 with 10,000 members all senders / with 10", med(rounds.roster10k, "p50") / med(rounds.roster10, "p50"), "<= 1.2", { source: "issue 9", unit: "x" }),
-    target("addMember p50 at 10,000 members / at 100", med(rounds.add10k, "p50") / med(rounds.add100, "p50"), "<= 1.5", { source: "issue 9", unit: "x" }),
+    target("request p50 with 10,000 members all senders / with 10", pairedRatio(rounds.roster10k, rounds.roster10), "<= 1.2", { source: "issue 9", unit: "x" }),
+    target("addMember p50 at 10,000 members / at 100", pairedRatio(rounds.add10k, rounds.add100), "<= 1.5", { source: "issue 9", unit: "x" }),
   ];
-  const gcRow = (name: string, list: Awaited<ReturnType<typeof measureEngine>>[]) => [
+  const gcRow = (name: string, list: Engines["small"][]) => [
     name,
     med(list, "p99"),
     med(list, "p99WithoutGc"),
@@ -353,7 +387,7 @@ async function main() {
       columns: ["pool", "p99 ms", "p99 of requests no GC overlapped", "slowest 1% overlapping a GC %", "young-generation GCs", "mean young GC ms", "other GCs"],
       rows: [gcRow("10k", rounds.small), gcRow("1M", rounds.large)],
       note:
-        "A request is counted as overlapped when a garbage collection (PerformanceObserver \"gc\" entry) ran during it. A young-generation collection starts when an allocation finds the young generation full, so the chance that one starts inside a given request is about that request's own allocation (mostly the batch's conversation objects) over the young generation's size (16 MB by default), however much the untimed release allocates.",
+        "The two pools' requests alternate, so a round's collections (counted once for both rows) come from both. A request is counted as overlapped when a garbage collection (PerformanceObserver \"gc\" entry) ran during it. A young-generation collection starts when an allocation finds the young generation full, so the chance that one starts inside a given request is about that request's own allocation (mostly the batch's conversation objects) over the young generation's size (16 MB by default), however much the untimed release allocates.",
     },
   ];
   printTargets(targets);
@@ -362,7 +396,7 @@ async function main() {
     command: "npm run bench",
     date: new Date().toISOString(),
     machine: m,
-    load: `batch ${BATCH}, ${REQUESTS} measured requests per case and round after 20 warm-up ones, each batch handed back untimed so every request sees the full pool; memory is the growth of heap plus ArrayBuffers across importing 1,000,000 contacts; the naive baseline filters and sorts an array of objects per request (single run).`,
+    load: `batch ${BATCH}, ${REQUESTS} measured requests per case and round after 20 warm-up ones, each batch handed back untimed so every request sees the full pool; the cases compared by a target run request by request, alternating (10k and 1M pools, all inside and half outside, 10 and 10,000 members, addMember at 100 and 10,000: 500 calls after 50 warm-up), and a target's ratio is the median of its per-round ratios; memory is the growth of heap plus ArrayBuffers across importing 1,000,000 contacts; the naive baseline filters and sorts an array of objects per request (single run).`,
     rounds: ROUNDS,
     seconds: (performance.now() - started) / 1000,
     tables,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createEngine, type Engine } from "../src/index.js";
-import { MIGRATIONS, createPostgresStorage } from "../src/postgres.js";
+import { MIGRATIONS, type PgClientLike, type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
 import { COMPACT_AFTER, compactCounts } from "../src/postgres/sql/reads.js";
 import { statusCode } from "../src/storage/rules.js";
 import { manualClock, uniqueId } from "./helpers.js";
@@ -54,6 +54,21 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     await f.close();
   });
 
+  /**
+   * A schema migrated, then with the update trigger's body of version 10 and no version 12 (a server
+   * that did not migrate): this release's claims must not count their rows themselves there, or every
+   * claim would count twice.
+   */
+  async function before12(schema: string) {
+    const q = `"${schema}"`;
+    const storage = createPostgresStorage({ pool: f.pool, schema });
+    await storage.migrate();
+    const v10 = MIGRATIONS.find((m) => m.version === 10)!.statements.find((s) => s.includes("count_conversations_updated()"))!;
+    await f.pool.query(v10.replaceAll("$schema", q));
+    await f.pool.query(`DELETE FROM ${q}.schema_migrations WHERE version = 12`);
+    return { schema, q, storage };
+  }
+
   it("A1: a database at version 7 with conversations gets counts equal to its rows, and keeps them through later writes", async () => {
     const schema = `${f.schema}_v7`;
     const q = `"${schema}"`;
@@ -86,15 +101,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
   });
 
   it("A1, migration 12: one-round-trip claims count once, whether the update trigger predates migration 12 (a server that did not migrate) or not", async () => {
-    const schema = `${f.schema}_v11`;
-    const q = `"${schema}"`;
-    const storage = createPostgresStorage({ pool: f.pool, schema });
-    await storage.migrate();
-    // Back to the trigger body of version 10 and no version 12: this release's claims must not count
-    // their rows themselves, or every claim would count twice.
-    const v10 = MIGRATIONS.find((m) => m.version === 10)!.statements.find((s) => s.includes("count_conversations_updated()"))!;
-    await f.pool.query(v10.replaceAll("$schema", q));
-    await f.pool.query(`DELETE FROM ${q}.schema_migrations WHERE version = 12`);
+    const { schema, q, storage } = await before12(`${f.schema}_v11`);
     const engine = createEngine({ storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) });
     const texters = ["a", "b", "c", "d"];
     const campaignId = await launched(engine, 400, texters);
@@ -108,6 +115,57 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     expect((await storage.migrate()).applied).toEqual([12]);
     await claimAll();
     for (const texterId of texters) await engine.requestConversations({ campaignId, texterId });
+    expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+    await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
+  });
+
+  it("A1, migration 12: grouped claims count once, on an update trigger that predates migration 12 and after it, dealing rows of two statuses", async () => {
+    const { schema, q, storage } = await before12(`${f.schema}_g11`);
+    const clock = manualClock();
+    const engine = createEngine({ storage, clock: clock.now, generateId: (kind) => uniqueId(kind) });
+    const texters = ["a", "b", "c", "d", "e"];
+    const campaignId = await launched(engine, 600, texters);
+    // One claim at a time on this server, so requests that arrive together wait and run as a group;
+    // its statements are recorded to see the group's hand-out (`width_bucket` deals the ranges), sent
+    // as text or prepared (then the `EXECUTE` of a name whose `PREPARE` dealt ranges).
+    const sent: string[] = [];
+    const groupStatements = new Set<string>();
+    const grouping = (text: string) => {
+      if (text.includes("width_bucket")) for (const m of text.matchAll(/PREPARE (selfassign_\w+)/g)) groupStatements.add(m[1]!);
+      return text.includes("width_bucket") || [...groupStatements].some((name) => text.includes(`EXECUTE ${name}`));
+    };
+    const proxies = new WeakMap<object, PgClientLike>(); // one object per connection: what it prepared is remembered
+    const base: PgPoolLike = f.pool;
+    const recording: PgPoolLike = {
+      async connect() {
+        const client = await base.connect();
+        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => (sent.push(text), client.query(text, values)), release: (destroy) => client.release(destroy) };
+        proxies.set(client, proxy);
+        return proxy;
+      },
+      query: (text, values) => base.query(text, values),
+    };
+    const grouped = createEngine({ storage: createPostgresStorage({ pool: recording, schema, maxConcurrentClaims: 1 }), clock: clock.now, generateId: (kind) => uniqueId(kind) });
+    const rush = async () => {
+      // Some replies first: the group deals needs-reply rows and not-started ones.
+      const r = await engine.requestConversations({ campaignId, texterId: "a" });
+      const some = r.ok ? r.conversations.slice(0, 6) : [];
+      await engine.recordMessages({ actorId: "a", campaignId, messages: some.map((c) => ({ conversationId: c.id, event: "initial_sent" as const })) });
+      for (const c of some) await engine.recordContactReply({ conversationId: c.id });
+      await engine.unassignAll({ actorId: "admin", campaignId });
+      const before = sent.length;
+      const results = await Promise.all(texters.map((texterId) => grouped.requestConversations({ campaignId, texterId })));
+      expect(results.every((x) => x.ok && x.conversations.length === 20)).toBe(true);
+      expect(sent.slice(before).filter(grouping).length).toBeGreaterThan(0);
+      expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
+      expect((await truth(f, schema, campaignId)).filter((row) => !row.startsWith("-/")).length).toBeGreaterThan(texters.length); // two statuses held
+      await engine.unassignAll({ actorId: "admin", campaignId });
+    };
+    await rush();
+    await rush(); // prepared now
+    expect((await storage.migrate()).applied).toEqual([12]);
+    await rush();
+    await rush();
     expect(await reported(storage, campaignId)).toEqual(await truth(f, schema, campaignId));
     await f.pool.query(`DROP SCHEMA ${q} CASCADE`);
   });

@@ -167,6 +167,8 @@ export interface HandOut {
    * hand-out takes rows. Absent: always true, and the floor moves on every hand-out.
    */
   readonly guard?: string;
+  /** A CTE over the updated rows (`upd`, with `RETURNING`'s columns) written with them: a claim's own count rows (`claim-counts.ts`). */
+  readonly counts?: string;
 }
 
 /** A hand-out range's condition: at or above the campaign's pool floor (the CTE `f` of {@link floorCtes}), an index condition. */
@@ -286,13 +288,10 @@ interface Range {
  */
 export function handOutQuery(schema: string, h: HandOut): { text: string; values: unknown[] } {
   const { ctes, values, param } = handOutCtes(schema, h);
+  // The UPDATE as the statement, or as the CTE `upd` that `counts` reads.
+  const statement = (update: string) => (h.counts === undefined ? `WITH ${ctes.join(",\n")}\n${update}` : `WITH ${ctes.join(",\n")},\nupd AS (${update}),\n${h.counts}\nSELECT * FROM upd`);
   if ("texter" in h.to) {
-    return {
-      text: `WITH ${ctes.join(",\n")}
-        UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
-        RETURNING ${columnsOf("c")}`,
-      values,
-    };
+    return { text: statement(`UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")} RETURNING ${columnsOf("c")}`), values };
   }
   // Texter k gets the rows numbered first[k] up to first[k + 1] - 1: `width_bucket` finds k (no join).
   const ranges = h.to.ranges;
@@ -302,13 +301,9 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
   });
   const first = param(firsts);
   ctes.push(`numbered AS (SELECT ctid, row_number() OVER (ORDER BY rank, sort_key, seq) AS n FROM picked)`);
-  return {
-    text: `WITH ${ctes.join(",\n")}
-      UPDATE ${schema}.conversations c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
-      FROM numbered WHERE ${byCtid("numbered")}
-      RETURNING ${columnsOf("c")}`,
-    values,
-  };
+  const update = `UPDATE ${schema}.conversations c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
+      FROM numbered WHERE ${byCtid("numbered")} RETURNING ${columnsOf("c")}`;
+  return { text: statement(update), values };
 }
 
 /**

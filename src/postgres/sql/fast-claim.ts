@@ -21,6 +21,7 @@ import type { Conversation } from "../../types.js";
 import { claimRoom, compareHandOut, conversationId, statusCode } from "../../storage/rules.js";
 import type { PgPoolLike, PgResultLike } from "../pg-like.js";
 import { inlineValues } from "./batch.js";
+import { CLAIM_COUNTED, claimCounts } from "./claim-counts.js";
 import { CAMPAIGN, type ClaimState, claim, handOutCtes, needsState, openZonesOf, standing } from "./claim.js";
 import { insertFactSql } from "./facts.js";
 import type { PreparedStatements, PreparedUse } from "./prepared.js";
@@ -95,19 +96,6 @@ function stateCtes(schema: string, req: ClaimRequest, zones: readonly string[] |
   ];
 }
 
-/** Tells the update trigger (migration 12) that this transaction's claim writes its own count rows ({@link CLAIM_COUNTS}). */
-const CLAIM_COUNTED = "SET LOCAL selfassign.claim_counted = on";
-
-/**
- * The CTE `cnt`: the claim's count rows (migration 8's delta rows), as the update trigger would write
- * them — the `upd` rows' statuses moved from nobody to the texter (`$2`) — when migration 12 is applied
- * (before it, the trigger ignores {@link CLAIM_COUNTED} and counts them itself).
- */
-const CLAIM_COUNTS = (schema: string) =>
-  `cnt AS (INSERT INTO ${schema}.conversation_counts (campaign_id, assignee, status, n)
-     SELECT $1, d.assignee, u.status, d.sign * count(*) FROM upd u, (VALUES (NULL::text, -1), ($2, 1)) AS d (assignee, sign)
-     WHERE EXISTS (SELECT FROM ${schema}.schema_migrations WHERE version = 12) GROUP BY d.assignee, d.sign, u.status)`;
-
 /**
  * The one-round-trip statement's rows: one with the state (`version` null: no campaign) and `ok`, and
  * `seq` null; then one per handed-out row, with only the row's columns (in no order: sorted in Node,
@@ -166,7 +154,7 @@ export async function fastClaim(pool: PgPoolLike, schema: string, req: ClaimRequ
     upd AS (UPDATE ${schema}.conversations c SET assignee = $2, assigned_at = $3 FROM picked WHERE ${byCtid("picked")}
             RETURNING c.seq, c.contact_id, c.status, c.reply_at, c.contact_tz, c.rank, c.sort_key),
     ins AS (${facts}),
-    ${CLAIM_COUNTS(schema)}
+    ${claimCounts(schema, "$2")}
     SELECT st.version, st.sender, st.zones_known, st.held, st.ns, st.nr, EXISTS (SELECT FROM ok) AS ok,
            NULL::bigint AS seq, NULL::text AS contact_id, NULL::smallint AS status, NULL::bigint AS reply_at, NULL::text AS contact_tz
     FROM (VALUES (1)) AS one (x) LEFT JOIN st ON TRUE

@@ -21,7 +21,8 @@ import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { claimOne, KnownZones } from "./fast-claim.js";
 import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
-import { BatchingClient, lastResult } from "./batch.js";
+import { BatchingClient, inlineValues, lastResult } from "./batch.js";
+import { CLAIM_COUNTED, claimCounts } from "./claim-counts.js";
 import { insertFacts } from "./facts.js";
 import { PreparedStatements } from "./prepared.js";
 import { type ConversationRow, toConversation } from "./rows.js";
@@ -36,10 +37,10 @@ export function groupable(a: ClaimRequest, b: ClaimRequest): boolean {
 }
 
 /**
- * Deal `total` rows, best first, to the members' ranges in queue order, in one statement ({@link handOutQuery}):
- * prepared once per connection (`prepared.ts`) when `client` is the adapter's own transaction — never
- * in a host's, which must not get the generic-plan setting. A refused prepared statement fails the
- * group, whose members then run one by one (nothing was changed).
+ * Deal `total` rows, best first, to the members' ranges in queue order, in one statement ({@link handOutQuery}).
+ * In the adapter's own transaction (never a host's, which must get neither setting) the statement
+ * writes its own count rows (`claim-counts.ts`) and is prepared once per connection (`prepared.ts`).
+ * A refused prepared statement fails the group, whose members then run one by one (nothing was changed).
  */
 async function handOut(
   client: PgClientLike,
@@ -50,15 +51,16 @@ async function handOut(
   total: number,
   prepared: PreparedStatements | undefined,
 ): Promise<ConversationRow[]> {
-  const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now });
-  const use = client instanceof BatchingClient && client.started ? (prepared?.use(client.raw, q.text, q.values) ?? null) : null;
-  if (use === null) return (await client.query<ConversationRow>(q.text, q.values)).rows;
+  const own = client instanceof BatchingClient && client.started;
+  const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now, counts: own ? claimCounts(schema, "u.assignee") : undefined });
+  if (!own) return (await client.query<ConversationRow>(q.text, q.values)).rows;
+  const use = prepared?.use(client.raw, q.text, q.values) ?? null;
   try {
-    const rows = lastResult(await client.query<ConversationRow>(use.sql.join(";\n"))).rows;
-    prepared!.ran(use);
+    const rows = lastResult(await client.query<ConversationRow>([CLAIM_COUNTED, ...(use?.sql ?? [inlineValues(q.text, q.values)])].join(";\n"))).rows;
+    if (use !== null) prepared!.ran(use);
     return rows;
   } catch (error) {
-    prepared!.refused(use, error);
+    if (use !== null) prepared!.refused(use, error);
     throw error;
   }
 }

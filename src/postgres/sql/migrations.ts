@@ -26,8 +26,8 @@ const COUNT_UPDATED = `INSERT INTO $schema.conversation_counts (campaign_id, ass
 
 /**
  * The first statement of the update trigger's body from version 12 on: a transaction whose claim wrote
- * its own count rows (`fast-claim.ts`, only when version 12 is applied) is not counted again. A later
- * migration that replaces the body must keep it, or every one-round-trip claim counts twice.
+ * its own count rows (`claim-counts.ts`, only when version 12 is applied) is not counted again. A later
+ * migration that replaces the body must keep it, or every claim that writes them counts twice.
  */
 const SKIP_IF_CLAIM_COUNTED = `IF current_setting('selfassign.claim_counted', true) = 'on' THEN RETURN NULL; END IF;`;
 
@@ -422,7 +422,7 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [
       // The trigger's two passes over 300 old and 300 new rows cost a claim more than the counts it
       // can write itself: it moves its rows, by status, from nobody to its texter. A transaction that set
-      // `selfassign.claim_counted` (`fast-claim.ts`: its one UPDATE is the claim, whose new rows are
+      // `selfassign.claim_counted` (`claim-counts.ts`: its one UPDATE is a hand-out, whose new rows are
       // all assigned, so no floor lowers either) is skipped; the claim writes its rows only when this
       // version is applied, so a process that sets it against an older trigger never counts twice.
       // Writers wait until the new body is in place: a claim whose statement saw no version 12 but

@@ -232,4 +232,36 @@ describe("core: stale release clock by day and time-zone change (T4)", () => {
     expect(expectSame(now, 1, schedule("UTC", "00:00", "24:00"))).toBe(start - MINUTE);
     expect(expectSame(now, MINUTE + 1, schedule("UTC", "00:00", "24:00"))).toBe(start - 2 * MINUTE);
   });
+
+  it("T1, T4: localMinutes answers as Intl does at every instant, also when asked again within a second, across offset changes and offsets with seconds", () => {
+    // localMinutes remembers its last answer per zone for the UTC second it holds for: checked here
+    // against a fresh Intl reading, for runs of instants a few hundred ms apart (many in one second).
+    const fresh = (now: number, zone: string) => {
+      const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
+      const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+      return (get("hour") % 24) * 60 + get("minute");
+    };
+    const bases = [
+      Date.UTC(1883, 10, 18, 16, 56, 1), // New York: local mean time (-04:56:02) until noon local, 16:56:02 UTC
+      Date.UTC(2026, 2, 8, 6, 59, 59), // New York: clocks forward at 07:00 UTC
+      Date.UTC(2026, 10, 1, 5, 59, 59), // New York: clocks back at 06:00 UTC
+      Date.UTC(2026, 3, 4, 15, 29, 59), // Lord Howe: 30 minutes back at 15:00 UTC
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...bases),
+        fc.constantFrom("America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"),
+        fc.array(fc.integer({ min: 0, max: 1500 }), { minLength: 1, maxLength: 20 }),
+        (base, zone, steps) => {
+          let t = base;
+          for (const step of steps) {
+            t += step;
+            expect(localMinutes(t, zone), `${zone} at ${new Date(t).toISOString()}`).toBe(fresh(t, zone));
+          }
+        },
+      ),
+      { numRuns: numRuns(200) },
+    );
+  });
 });
+

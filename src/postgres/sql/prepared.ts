@@ -32,6 +32,9 @@ import { inlineValues, literal } from "./batch.js";
  */
 const MAX_PER_CONNECTION = 32;
 
+/** Statement names an adapter remembers by their text (shapes: a few per campaign setting). */
+const MAX_NAMES = 256;
+
 /** Sent before `EXECUTE`: the statement's generic plan, for this transaction only. */
 const GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan";
 
@@ -61,6 +64,8 @@ export interface PreparedUse {
 /** What each client (connection) of an adapter prepared; see the module. */
 export class PreparedStatements {
   private readonly prepared = new WeakMap<object, Set<string>>();
+  /** Statement names by parameter types and text ({@link PreparedStatements.nameOf}). */
+  private readonly names = new Map<string, string>();
   /** Statements this adapter sends as text: preparing or running their prepared form failed. */
   private readonly asText = new Set<string>();
 
@@ -71,13 +76,28 @@ export class PreparedStatements {
    */
   use(client: object, text: string, values: readonly unknown[]): PreparedUse | null {
     const types = values.map(sqlType);
-    const name = `selfassign_${createHash("sha256").update(types.join(",")).update("\0").update(text).digest("hex").slice(0, 40)}`;
+    const name = this.nameOf(types, text);
     let names = this.prepared.get(client);
     if (names === undefined) this.prepared.set(client, (names = new Set()));
     const known = names.has(name);
     if (this.asText.has(name) || (!known && names.size >= MAX_PER_CONNECTION)) return null;
     const execute = values.length === 0 ? `EXECUTE ${name}` : inlineValues(`EXECUTE ${name}(${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
     return { sql: known ? [GENERIC_PLAN, execute] : [prepareIfMissing(name, `PREPARE ${name}(${types.join(", ")}) AS ${text}`), GENERIC_PLAN, execute], name, names, prepares: !known };
+  }
+
+  /**
+   * The statement's name: a hash of its parameter types and text, remembered by them (hashing the 5 kB
+   * text on every claim cost tens of µs). At most {@link MAX_NAMES} are remembered.
+   */
+  private nameOf(types: readonly string[], text: string): string {
+    const key = `${types.join(",")}\0${text}`;
+    let name = this.names.get(key);
+    if (name === undefined) {
+      name = `selfassign_${createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
+      if (this.names.size >= MAX_NAMES) this.names.clear();
+      this.names.set(key, name);
+    }
+    return name;
   }
 
   /** The statements ran: the client has the statement prepared. */

@@ -33,7 +33,8 @@ function rankOf(statuses: StatusSet, status: ConversationStatus | undefined): st
  * {@link ConversationQuery}. Index-driven, whatever the campaign's size: unassigned rows read a range
  * of the unassigned index, a holder's a range of the holder index, each from the cursor on (a row
  * comparison on the index's order columns); with neither (and no ids), the unassigned range merged
- * with the campaign's held rows (those are sorted: the holder index orders by holder first).
+ * with each holder's range (at most a page each, read from the holder index; the holders read from
+ * the count rows), so an "any holder" page reads about a page per holder.
  */
 export async function listConversations(db: Queryable, schema: string, q: ConversationQuery): Promise<ConversationPage> {
   const limit = Number(sqlLimit(q.limit));
@@ -66,7 +67,17 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
     const part = (holder: string) =>
       `SELECT ${CONVERSATION_COLUMNS}, rank, sort_key FROM ${schema}.conversations
        WHERE campaign_id = ${CAMPAIGN} AND ${holder} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
-    text = holders.length === 1 ? part(holders[0]!) : `SELECT * FROM (${holders.map((h) => `(${part(h)})`).join(" UNION ALL ")}) u ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+    // Any holder: the unassigned range merged with each holder's first page (a range of the holder
+    // index each). The holders come from the campaign's count rows (A1: written with every change,
+    // folded now and then, so about one per holder and status), not from the table: a query over
+    // "assignee IS NOT NULL" of a campaign is estimated at the table's held share, and with many held
+    // rows in other campaigns it was planned as a sequential scan of every campaign's rows.
+    const holdersOf = `SELECT assignee FROM ${schema}.conversation_counts WHERE campaign_id = $1 AND assignee IS NOT NULL GROUP BY assignee HAVING sum(n) > 0`;
+    text =
+      holders.length === 1
+        ? part(holders[0]!)
+        : `SELECT * FROM ((${part(holders[0]!)}) UNION ALL (SELECT x.* FROM (${holdersOf}) h CROSS JOIN LATERAL (${part("assignee = h.assignee")}) x)) u
+           ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
   }
   const { rows } = await db.query<ConversationRow>(text, values);
   const page = rows.slice(0, limit).map(toConversation);

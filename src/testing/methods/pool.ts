@@ -254,7 +254,7 @@ export const poolChecks: readonly MethodCheck[] = [
   {
     name: "listConversations: pages by cursor in hand-out order; filters by holder, status, ids and contacts (S4, S6)",
     async run({ storage }) {
-      const s = await seed(storage, { members: [["t1", "texter"]], senders: ["t1"], contacts: ["a", "b", "c", "d", "e", "f", "g"] });
+      const s = await seed(storage, { members: [["t1", "texter"], ["t2", "texter"]], senders: ["t1", "t2"], contacts: ["a", "b", "c", "d", "e", "f", "g"] });
       await setStatus(s, "b", "needs_reply", T0 + 2);
       await setStatus(s, "e", "needs_reply", T0 + 1);
       await setStatus(s, "c", "initial_sent");
@@ -275,6 +275,10 @@ export const poolChecks: readonly MethodCheck[] = [
       same(await only({ contactIds: ["g", "b"] }), ["b", "g"], "listConversations: contact ids");
       same(await only({ holder: null, statuses: "open", limit: 1 } as Partial<ConversationQuery>), ["e"], "listConversations: filters combine with the limit");
       same((await list({ campaignId: freshId("none"), statuses: "all", limit: 5 })).rows, [], "listConversations: an unknown campaign has none");
+      // A second holder: pages without a holder merge both holders' rows and the unassigned ones.
+      await storage.claim(claimOf(s, "t2", { ranks: [0], limit: 1 }));
+      same(await only({ holder: "t2" }), ["e"], "listConversations: a second holder");
+      same((await pages(list, { ...base, limit: 2 })).map(contacts), [["e", "b"], ["a", "d"], ["c", "f"], ["g"]], "listConversations: pages of 2 across two holders and the unassigned, in hand-out order");
     },
   },
   {

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createEngine, type Engine } from "../src/index.js";
-import { MIGRATIONS, type PgClientLike, type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
+import { MIGRATIONS, createPostgresStorage } from "../src/postgres.js";
 import { COMPACT_AFTER, compactCounts } from "../src/postgres/sql/reads.js";
 import { statusCode } from "../src/storage/rules.js";
 import { manualClock, uniqueId } from "./helpers.js";
-import { postgresFixture, schemaAtVersion } from "./support/postgres.js";
+import { observedPool, postgresFixture, schemaAtVersion } from "./support/postgres.js";
 
 type Fixture = Awaited<ReturnType<typeof postgresFixture>>;
 
@@ -134,17 +134,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
       if (text.includes("width_bucket")) for (const m of text.matchAll(/PREPARE (selfassign_\w+)/g)) groupStatements.add(m[1]!);
       return text.includes("width_bucket") || [...groupStatements].some((name) => text.includes(`EXECUTE ${name}`));
     };
-    const proxies = new WeakMap<object, PgClientLike>(); // one object per connection: what it prepared is remembered
-    const base: PgPoolLike = f.pool;
-    const recording: PgPoolLike = {
-      async connect() {
-        const client = await base.connect();
-        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => (sent.push(text), client.query(text, values)), release: (destroy) => client.release(destroy) };
-        proxies.set(client, proxy);
-        return proxy;
-      },
-      query: (text, values) => base.query(text, values),
-    };
+    const recording = observedPool(f.pool, (text) => sent.push(text));
     const grouped = createEngine({ storage: createPostgresStorage({ pool: recording, schema, maxConcurrentClaims: 1 }), clock: clock.now, generateId: (kind) => uniqueId(kind) });
     const rush = async () => {
       // Some replies first: the group deals needs-reply rows and not-started ones.

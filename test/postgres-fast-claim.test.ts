@@ -7,28 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine, type Engine } from "../src/index.js";
-import { type PgClientLike, type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
+import { type PgPoolLike, createPostgresStorage } from "../src/postgres.js";
 import { uniqueId } from "./helpers.js";
-import { postgresFixture } from "./support/postgres.js";
+import { observedPool, postgresFixture } from "./support/postgres.js";
 
-/** A pool whose round trips on checked-out clients are counted. */
+/** A pool whose round trips on checked-out clients are counted (a new client object per checkout). */
 function counted(pool: PgPoolLike): { pool: PgPoolLike; trips: () => number } {
   let n = 0;
   return {
-    pool: {
-      async connect() {
-        const client = await pool.connect();
-        const proxy: PgClientLike = {
-          query: (text, values) => (n++, client.query(text, values)),
-          release: (destroy) => client.release(destroy),
-          ...(client.on === undefined ? {} : { on: (e, l) => client.on!(e, l) }),
-          ...(client.removeListener === undefined ? {} : { removeListener: (e, l) => client.removeListener!(e, l) }),
-        };
-        return proxy;
-      },
-      query: (text, values) => pool.query(text, values),
-      on: (e, l) => pool.on?.(e, l),
-    },
+    pool: observedPool(pool, () => n++, { perCheckout: true }),
     trips() {
       const t = n;
       n = 0;
@@ -160,17 +147,8 @@ describe("PostgreSQL one-round-trip claims", () => {
     // One connection, and a proxy per connection (not per checkout), so the adapter remembers what
     // that connection prepared; round trips and prepared statements are counted on it.
     const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
-    const proxies = new WeakMap<object, PgClientLike>();
     let n = 0;
-    const pool: PgPoolLike = {
-      async connect() {
-        const client = await one.connect();
-        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => (n++, client.query(text, values)), release: (destroy) => client.release(destroy) };
-        proxies.set(client, proxy);
-        return proxy;
-      },
-      query: (text, values) => one.query(text, values),
-    };
+    const pool = observedPool(one, () => n++);
     const c = createEngine({ storage: createPostgresStorage({ pool, schema: f.schema }), clock: () => now, generateId: (k) => uniqueId(k) });
     const campaignId = await campaign(200, { batchSize: 10 });
     const prepared = async () => (await one.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'selfassign%'")).rows[0]!.n;
@@ -198,16 +176,7 @@ describe("PostgreSQL one-round-trip claims", () => {
 
   it("I1, I8, issue 12: a group's hand-out is prepared too; a connection that lost it fails the group before anything changed, and its members are handed out one by one", async () => {
     const one: PgPoolLike = f.server({ poolSize: 1 }).pool;
-    const proxies = new WeakMap<object, PgClientLike>();
-    const pool: PgPoolLike = {
-      async connect() {
-        const client = await one.connect();
-        const proxy: PgClientLike = proxies.get(client) ?? { query: (text, values) => client.query(text, values), release: (destroy) => client.release(destroy) };
-        proxies.set(client, proxy);
-        return proxy;
-      },
-      query: (text, values) => one.query(text, values),
-    };
+    const pool = observedPool(one, () => undefined);
     const c = createEngine({ storage: createPostgresStorage({ pool, schema: f.schema, maxConcurrentClaims: 1 }), clock: () => now, generateId: (k) => uniqueId(k) });
     const campaignId = await campaign(400, { batchSize: 10 });
     const prepared = async () => (await one.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements WHERE starts_with(name, 'selfassign_')")).rows;

@@ -253,7 +253,6 @@ describe("a PostgreSQL backend that dies under the adapter (plain pg.Pool, no er
   });
 });
 
-/** A client as pg's: an EventEmitter with query() and release(). */
 /** A request the one-round-trip claim takes (no key, not a join), for the fakes below. */
 const FAST_REQUEST: ClaimRequest = {
   campaignId: "c",
@@ -270,6 +269,7 @@ const FAST_REQUEST: ClaimRequest = {
   context: { at: 1, orgId: "o", campaignId: "c", actorId: "t", actorType: "user" },
 };
 
+/** A client as pg's: an EventEmitter with query() and release(). */
 class FakeClient extends EventEmitter {
   broken: Error | null = null;
   released: (Error | boolean | undefined)[] = [];

@@ -335,7 +335,7 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     expect(rec.roundTrips()).toBe(1);
   });
 
-  it("S6: an \"any holder\" page reads about a page per holder, even when other campaigns' texters hold most of the table (never a scan of the table)", async () => {
+  it("A1, S4: an admin's \"any holder\" page reads about a page per holder, even when other campaigns' texters hold most of the table (never a scan of the table)", async () => {
     // A campaign held whole, then analyzed: a query over "assignee IS NOT NULL" of a campaign is
     // estimated at the table's held share and was planned as a sequential scan of every campaign.
     const held = (await engine.createCampaign({ actorId: "admin", orgId, title: "held" })).id;

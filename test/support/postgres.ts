@@ -1,11 +1,35 @@
 import pg from "pg";
 import { inject } from "vitest";
-import { MIGRATIONS, createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
+import { MIGRATIONS, type PgClientLike, type PgPoolLike, createPostgresStorage, type PostgresStorage, type PostgresStorageOptions } from "../../src/postgres.js";
 import { type HandOut, handOutQuery } from "../../src/postgres/sql/claim.js";
 import type { InspectedConversation } from "../../src/testing/world.js";
 import { CONVERSATION_STATUSES } from "../../src/types.js";
 
 let counter = 0;
+
+/**
+ * A pool over `pool` whose checked-out clients pass each query's text to `onQuery`. One client object
+ * per connection, as `pg.Pool` gives (the adapter remembers what a client prepared), or with
+ * `perCheckout` a new one on every checkout, as a host's pool that wraps each checkout would.
+ */
+export function observedPool(pool: PgPoolLike, onQuery: (text: string) => void, options: { perCheckout?: boolean } = {}): PgPoolLike {
+  const proxies = new WeakMap<object, PgClientLike>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      const proxy: PgClientLike = (options.perCheckout ? undefined : proxies.get(client)) ?? {
+        query: (text, values) => (onQuery(text), client.query(text, values)),
+        release: (destroy) => client.release(destroy),
+        ...(client.on === undefined ? {} : { on: (e, l) => client.on!(e, l) }),
+        ...(client.removeListener === undefined ? {} : { removeListener: (e, l) => client.removeListener!(e, l) }),
+      };
+      proxies.set(client, proxy);
+      return proxy;
+    },
+    query: (text, values) => pool.query(text, values),
+    on: (e, l) => pool.on?.(e, l),
+  };
+}
 
 /** Adapter options a fixture passes through (the pool and schema are the fixture's). */
 type StorageOptions = Omit<PostgresStorageOptions, "pool" | "schema">;

@@ -42,8 +42,8 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
   const param = (value: unknown) => `$${values.push(value)}`;
   const where = [statusSql(q.statuses), rankOf(q.statuses, q.status)];
   if (q.status !== undefined) where.push(`status = ${statusCode(q.status)}`);
-  // Unassigned, one holder's, or both parts (any holder).
-  const holders = q.holder === null ? ["assignee IS NULL"] : q.holder !== undefined ? [`assignee = ${param(q.holder)}`] : ["assignee IS NULL", "assignee IS NOT NULL"];
+  // Unassigned, one holder's, or (null) any holder's.
+  const holder = q.holder === null ? "assignee IS NULL" : q.holder !== undefined ? `assignee = ${param(q.holder)}` : null;
   const seqs = q.ids?.map(parseConversationId).flatMap((k) => (k !== null && k.campaignId === q.campaignId ? [k.seq] : []));
   if (q.after !== undefined && q.after !== null) {
     const cursor = parseCursor(q.after);
@@ -61,12 +61,11 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
            CROSS JOIN LATERAL (SELECT seq FROM ${schema}.campaign_contacts WHERE campaign_id = $1 AND contact_id = x.contact_id OFFSET 0) k
            CROSS JOIN LATERAL (${bySeqSql(schema, "ARRAY[k.seq]")}) c`;
     if (seqs !== undefined && q.contactIds !== undefined) where.push(`seq = ANY(${param(seqs)}::bigint[])`);
-    const holder = holders.length === 1 ? holders[0]! : "TRUE";
-    text = `SELECT ${CONVERSATION_COLUMNS} FROM (${named}) n WHERE ${holder} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+    text = `SELECT ${CONVERSATION_COLUMNS} FROM (${named}) n WHERE ${holder ?? "TRUE"} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
   } else {
-    const part = (holder: string) =>
+    const part = (which: string) =>
       `SELECT ${CONVERSATION_COLUMNS}, rank, sort_key FROM ${schema}.conversations
-       WHERE campaign_id = ${CAMPAIGN} AND ${holder} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
+       WHERE campaign_id = ${CAMPAIGN} AND ${which} AND ${where.join(" AND ")} ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
     // Any holder: the unassigned range merged with each holder's first page (a range of the holder
     // index each). The holders come from the campaign's count rows (A1: written with every change,
     // folded now and then, so about one per holder and status), not from the table: a query over
@@ -74,9 +73,9 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
     // rows in other campaigns it was planned as a sequential scan of every campaign's rows.
     const holdersOf = `SELECT assignee FROM ${schema}.conversation_counts WHERE campaign_id = $1 AND assignee IS NOT NULL GROUP BY assignee HAVING sum(n) > 0`;
     text =
-      holders.length === 1
-        ? part(holders[0]!)
-        : `SELECT * FROM ((${part(holders[0]!)}) UNION ALL (SELECT x.* FROM (${holdersOf}) h CROSS JOIN LATERAL (${part("assignee = h.assignee")}) x)) u
+      holder !== null
+        ? part(holder)
+        : `SELECT * FROM ((${part("assignee IS NULL")}) UNION ALL (SELECT x.* FROM (${holdersOf}) h CROSS JOIN LATERAL (${part("assignee = h.assignee")}) x)) u
            ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
   }
   const { rows } = await db.query<ConversationRow>(text, values);

@@ -196,7 +196,7 @@ export async function runHost(bench: Bench): Promise<Report> {
       title: "Admin listing, page of 100 (p50 ms; \"lister\" holds 1,000 in each campaign)",
       columns: ["listing", `${CONTACTS.toLocaleString("en-US")} conversations`, "10,000 conversations", "ratio"],
       rows: LISTINGS.map((name) => [name, list("big", name), list("small", name), list("big", name) / list("small", name)]),
-      note: "Unassigned and by holder read one index range from the cursor on; \"any holder\" merges the unassigned range with the campaign's held rows, which it sorts (1,000 here).",
+      note: "Unassigned and by holder read one index range from the cursor on; \"any holder\" merges the unassigned range with one range per holder (a page at most each; the holders read from the count rows).",
     },
     {
       title: "Event pollers (another adapter with its own pool of 4, in the same Node process) while 8 requesters claim",

@@ -167,7 +167,10 @@ export interface HandOut {
    * hand-out takes rows. Absent: always true, and the floor moves on every hand-out.
    */
   readonly guard?: string;
-  /** A CTE over the updated rows (`upd`, with `RETURNING`'s columns) written with them: a claim's own count rows (`claim-counts.ts`). */
+  /**
+   * A CTE over the updated rows (`upd`, with `RETURNING`'s columns: for several texters, those of
+   * {@link DealtRow}) written with them: a claim's own count rows (`claim-counts.ts`).
+   */
   readonly counts?: string;
 }
 
@@ -300,10 +303,27 @@ export function handOutQuery(schema: string, h: HandOut): { text: string; values
     return r.first;
   });
   const first = param(firsts);
-  ctes.push(`numbered AS (SELECT ctid, row_number() OVER (ORDER BY rank, sort_key, seq) AS n FROM picked)`);
-  const update = `UPDATE ${schema}.conversations c SET assignee = ($2::text[])[width_bucket(numbered.n::int, ${first}::int[])], assigned_at = $3
-      FROM numbered WHERE ${byCtid("numbered")} RETURNING ${columnsOf("c")}`;
+  ctes.push(`numbered AS (SELECT ctid, width_bucket((row_number() OVER (ORDER BY rank, sort_key, seq))::int, ${first}::int[]) AS member FROM picked)`);
+  const update = `UPDATE ${schema}.conversations c SET assignee = ($2::text[])[numbered.member], assigned_at = $3
+      FROM numbered WHERE ${byCtid("numbered")} RETURNING ${DEALT_COLUMNS}`;
   return { text: statement(update), values };
+}
+
+/**
+ * What a hand-out to several texters returns per row ({@link DealtRow}): only what differs from row to
+ * row. The campaign, the time and the texter's id are the same for thousands of rows; `pg` would parse
+ * each of them once per row.
+ */
+const DEALT_COLUMNS = "c.seq, c.contact_id, c.status, c.reply_at, c.contact_tz, numbered.member";
+
+/** A row dealt by a hand-out to several texters: `member` is the texter's place in `ranges`, from 1. */
+export interface DealtRow {
+  seq: string;
+  contact_id: string;
+  status: number;
+  reply_at: string | null;
+  contact_tz: string | null;
+  member: number;
 }
 
 /**

@@ -20,12 +20,12 @@ import type { Fact } from "../../storage/facts.js";
 import type { Conversation } from "../../types.js";
 import type { PgClientLike, PgPoolLike } from "../pg-like.js";
 import { claimOne, KnownZones } from "./fast-claim.js";
-import { claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
+import { type DealtRow, claim, handOutQuery, lockAndReadClaimState, needsState, openZonesOf, standing, storeKeys } from "./claim.js";
 import { BatchingClient, inlineValues, lastResult } from "./batch.js";
 import { CLAIM_COUNTED, claimCounts } from "./claim-counts.js";
 import { insertFacts } from "./facts.js";
 import { PreparedStatements } from "./prepared.js";
-import { type ConversationRow, toConversation } from "./rows.js";
+import { toConversation } from "./rows.js";
 import { CommitOutcomeUnknown, Rollback, type TxOptions, transaction } from "./transaction.js";
 
 /** The group cannot be served together (its members see different contact zones closed, T2): they run one by one. */
@@ -50,13 +50,13 @@ async function handOut(
   ranges: readonly { texter: string; first: number; last: number }[],
   total: number,
   prepared: PreparedStatements | undefined,
-): Promise<ConversationRow[]> {
+): Promise<DealtRow[]> {
   const own = client instanceof BatchingClient && client.started;
-  const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now, counts: own ? claimCounts(schema, "u.assignee") : undefined });
-  if (!own) return (await client.query<ConversationRow>(q.text, q.values)).rows;
+  const q = handOutQuery(schema, { campaignId: first.campaignId, limit: total, ranks: first.ranks, openZones, to: { ranges }, now: first.now, counts: own ? claimCounts(schema, "($2::text[])[u.member]") : undefined });
+  if (!own) return (await client.query<DealtRow>(q.text, q.values)).rows;
   const use = prepared?.use(client.raw, q.text, q.values) ?? null;
   try {
-    const rows = lastResult(await client.query<ConversationRow>([CLAIM_COUNTED, ...(use?.sql ?? [inlineValues(q.text, q.values)])].join(";\n"))).rows;
+    const rows = lastResult(await client.query<DealtRow>([CLAIM_COUNTED, ...(use?.sql ?? [inlineValues(q.text, q.values)])].join(";\n"))).rows;
     if (use !== null) prepared!.ran(use);
     return rows;
   } catch (error) {
@@ -110,7 +110,14 @@ export async function groupClaim(
           total += o.room;
         });
         const byTexter = new Map<string, Conversation[]>(ranges.map((r) => [r.texter, []]));
-        if (total > 0) for (const row of await handOut(client, schema, first, openZones, ranges, total, prepared)) byTexter.get(row.assignee!)!.push(toConversation(row));
+        if (total > 0) {
+          const dealt = ranges.map((r) => byTexter.get(r.texter)!);
+          for (const row of await handOut(client, schema, first, openZones, ranges, total, prepared)) {
+            // Field by field, with the campaign, texter and time the statement did not repeat per row.
+            const assignee = ranges[row.member - 1]!.texter;
+            dealt[row.member - 1]!.push(toConversation({ campaign_id: first.campaignId, seq: row.seq, contact_id: row.contact_id, status: row.status, assignee, assigned_at: first.now, reply_at: row.reply_at, contact_tz: row.contact_tz }));
+          }
+        }
         const facts: Fact[] = [];
         const keys: { texter: string; key: string; conversations: Conversation[] }[] = [];
         const final = decided.map((o, i): ClaimOutcome => {

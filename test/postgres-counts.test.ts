@@ -224,7 +224,7 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     expect(await deltaRows(f, f.schema, campaignId)).toBe((await truth(f, f.schema, campaignId)).length);
   });
 
-  it("A1: a count read folds the delta rows once they outgrow the groups (after answering); stale release does too", async () => {
+  it("A1: a count read folds the delta rows once they outgrow the groups (after answering); an 'any holder' listing and stale release do too", async () => {
     const engine = createEngine({ storage: f.storage, clock: manualClock().now, generateId: (kind) => uniqueId(kind) }); // inside texting hours at any hour (T1)
     const texters = ["x", "y"];
     const campaignId = await launched(engine, 2_000, texters);
@@ -237,6 +237,21 @@ describe("PostgreSQL conversation counts (A1, migration 8)", () => {
     const before = await truth(f, f.schema, campaignId);
     expect(await reported(f.storage, campaignId)).toEqual(before); // this read starts a fold, in the background
     await vi.waitFor(async () => expect(await deltaRows(f, f.schema, campaignId)).toBe(before.length), { timeout: 10_000, interval: 20 });
+    // An admin's "any holder" listing reads the holders' delta rows: it folds them too, after answering.
+    const claimAndRelease = async () => {
+      for (let i = 0; i < COMPACT_AFTER / 2 + 10; i++) {
+        const r = await engine.requestConversations({ campaignId, texterId: texters[i % 2]! });
+        if (r.ok) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });
+      }
+    };
+    await claimAndRelease();
+    await engine.requestConversations({ campaignId, texterId: "x" }); // a holder, so the listing has held rows to merge
+    expect(await deltaRows(f, f.schema, campaignId)).toBeGreaterThan(COMPACT_AFTER);
+    const listed = await engine.listConversations({ actorId: "admin", campaignId, limit: 5 });
+    expect(listed.items.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4]);
+    const held = await truth(f, f.schema, campaignId);
+    await vi.waitFor(async () => expect(await deltaRows(f, f.schema, campaignId)).toBe(held.length), { timeout: 10_000, interval: 20 });
+    expect(await reported(f.storage, campaignId)).toEqual(held);
     for (let i = 0; i < COMPACT_AFTER / 2 + 10; i++) {
       const r = await engine.requestConversations({ campaignId, texterId: texters[i % 2]! });
       if (r.ok) await engine.releaseConversations({ actorId: "admin", campaignId, conversationIds: r.conversations.map((c) => c.id) });

@@ -8,7 +8,6 @@ import type { StatusSet } from "../../core/moves.js";
 import { cursorOf, orderRank, parseConversationId, parseCursor, statusCode } from "../../storage/rules.js";
 import { CONVERSATION_STATUSES, type ConversationStatus } from "../../types.js";
 import type { PgPoolLike } from "../pg-like.js";
-import type { Queryable } from "./aggregates.js";
 import { CAMPAIGN } from "./claim.js";
 import { bySeqSql } from "./conversation-writes.js";
 import { CONVERSATION_COLUMNS, type ConversationRow, sqlLimit, statusSql, toConversation } from "./rows.js";
@@ -34,9 +33,10 @@ function rankOf(statuses: StatusSet, status: ConversationStatus | undefined): st
  * of the unassigned index, a holder's a range of the holder index, each from the cursor on (a row
  * comparison on the index's order columns); with neither (and no ids), the unassigned range merged
  * with each holder's range (at most a page each, read from the holder index; the holders read from
- * the count rows), so an "any holder" page reads about a page per holder.
+ * the count rows, folded after the answer when they outgrow the holders as a count read folds them),
+ * so an "any holder" page reads about a page per holder.
  */
-export async function listConversations(db: Queryable, schema: string, q: ConversationQuery): Promise<ConversationPage> {
+export async function listConversations(db: PgPoolLike, schema: string, q: ConversationQuery): Promise<ConversationPage> {
   const limit = Number(sqlLimit(q.limit));
   const values: unknown[] = [q.campaignId];
   const param = (value: unknown) => `$${values.push(value)}`;
@@ -71,14 +71,19 @@ export async function listConversations(db: Queryable, schema: string, q: Conver
     // folded now and then, so about one per holder and status), not from the table: a query over
     // "assignee IS NOT NULL" of a campaign is estimated at the table's held share, and with many held
     // rows in other campaigns it was planned as a sequential scan of every campaign's rows.
-    const holdersOf = `SELECT assignee FROM ${schema}.conversation_counts WHERE campaign_id = $1 AND assignee IS NOT NULL GROUP BY assignee HAVING sum(n) > 0`;
+    // The read also says how many of those rows are deltas beyond one per holder (`folds`): a campaign
+    // whose overview nobody reads is folded by its listings (else a page would sum two rows per claim
+    // ever made).
     text =
       holder !== null
         ? part(holder)
-        : `SELECT * FROM ((${part("assignee IS NULL")}) UNION ALL (SELECT x.* FROM (${holdersOf}) h CROSS JOIN LATERAL (${part("assignee = h.assignee")}) x)) u
+        : `WITH h AS MATERIALIZED (SELECT assignee, sum(n) AS n, count(*) AS d FROM ${schema}.conversation_counts WHERE campaign_id = $1 AND assignee IS NOT NULL GROUP BY assignee)
+           SELECT u.*, (SELECT sum(d) - count(*) FROM h) AS folds FROM ((${part("assignee IS NULL")}) UNION ALL (SELECT x.* FROM h CROSS JOIN LATERAL (${part("assignee = h.assignee")}) x WHERE h.n > 0)) u
            ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
   }
-  const { rows } = await db.query<ConversationRow>(text, values);
+  const { rows } = await db.query<ConversationRow & { folds?: string | null }>(text, values);
+  // Maintenance after the answer, as a count read does (`countConversations`).
+  if (Number(rows[0]?.folds ?? 0) > COMPACT_AFTER) void compactCounts(db, schema, q.campaignId).catch(() => undefined);
   const page = rows.slice(0, limit).map(toConversation);
   return { rows: page, cursor: rows.length > limit ? cursorOf(page[page.length - 1]!) : null };
 }

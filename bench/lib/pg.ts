@@ -173,6 +173,40 @@ export async function timedRun(mode: string, claim: (texter: string) => Promise<
   };
 }
 
+/**
+ * One requester's runs of several modes side by side: request `i` of every mode, one after another,
+ * in the modes' order for even `i` and the reverse for odd `i`, so a drift of the machine's speed
+ * falls on every mode alike. Each mode must claim from its own table. A mode's throughput is what it
+ * claimed over the time its own requests took.
+ */
+export async function alternatingRuns(modes: readonly (readonly [string, (texter: string) => Promise<number>])[], requests: number, texter: string, batch = BATCH): Promise<Run[]> {
+  const times = modes.map((): number[] => []);
+  const sizes = modes.map((): number[] => []);
+  for (let i = 0; i < requests; i++) {
+    for (let j = 0; j < modes.length; j++) {
+      const k = i % 2 === 0 ? j : modes.length - 1 - j;
+      const s = performance.now();
+      const n = await modes[k]![1](texter);
+      times[k]!.push(performance.now() - s);
+      sizes[k]!.push(n);
+    }
+  }
+  return modes.map(([mode], k) => {
+    const t = [...times[k]!].sort((a, b) => a - b);
+    const claimed = sizes[k]!.reduce((a, b) => a + b, 0);
+    return {
+      mode,
+      requesters: 1,
+      requests: t.length,
+      conversationsPerS: claimed / (t.reduce((a, b) => a + b, 0) / 1000),
+      p50: pct(t, 50),
+      p99: pct(t, 99),
+      meanBatch: claimed / Math.max(1, t.length),
+      fullShare: sizes[k]!.filter((n) => n >= batch).length / Math.max(1, t.length),
+    };
+  });
+}
+
 /** Log one run. */
 export function logRun(round: number, r: Run): void {
   console.log(

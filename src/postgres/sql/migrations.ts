@@ -440,11 +440,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
-    description: "numbering reads the index of unnumbered facts, not a bitmap of every fact numbered since the last VACUUM",
+    description: "numbering reads the index of unnumbered facts, not a bitmap of every fact numbered since the last VACUUM, and is never JIT-compiled",
     // Each numbered fact leaves an old version whose `seq` is NULL until VACUUM. Estimating many rows
     // (an events table never analyzed), the planner read "seq IS NULL" as a bitmap of the UNIQUE index
     // on seq — every such version, 7,000 heap pages per numbering at 50,000 — not an ordered scan of
-    // `events_unsequenced`, whose dead entries it steps over without the heap.
-    statements: [`ALTER FUNCTION $schema.number_events() SET enable_bitmapscan = off`],
+    // `events_unsequenced`, whose dead entries it steps over. The same estimate crossed jit_above_cost.
+    statements: [`ALTER FUNCTION $schema.number_events() SET enable_bitmapscan = off`, `ALTER FUNCTION $schema.number_events() SET jit = off`],
   },
 ];

@@ -21,6 +21,9 @@ import { createEngine } from "../src/index.js";
 import { handOutQuery } from "../src/postgres/sql/claim.js";
 import { BATCH, type Bench, CONTACTS, REQUESTS, ROUNDS, type Run, SCHEMA, alternatingRuns, campaign, engineClaim, logRun, medianRun, timedRun, unassign } from "./lib/pg.js";
 import { type Report, type Table, type Target, machine, median, target } from "./lib/report.js";
+import { pairedRatio, roundRatios } from "./lib/side-by-side.js";
+
+const throughput = (r: Run) => r.conversationsPerS;
 
 const COLUMNS = "campaign_id, seq, contact_id, status, assignee, assigned_at, reply_at, contact_tz";
 const RETURNING = COLUMNS.split(", ").map((c) => `c.${c}`).join(", ");
@@ -167,15 +170,6 @@ async function sideBySide(bench: Bench): Promise<Map<string, Run[]>> {
   return samples;
 }
 
-/**
- * The median over rounds of `a`'s figure over `b`'s in the same round. Each round runs the modes back
- * to back, so a round's ratio compares them in the same phase of a shared machine, whose speed drifts
- * by a third between rounds; a ratio of the two medians can pair one mode's fast round with the
- * other's slow one. Both are reported.
- */
-function pairedRatio(a: readonly Run[], b: readonly Run[], figure: (r: Run) => number = (r) => r.conversationsPerS): number {
-  return median(a.map((r, i) => figure(r) / figure(b[i]!)));
-}
 
 /** p50 with 90% of the pool drained vs fresh, 8 requesters (drained by one bulk UPDATE; warm-up scans mark the dead entries, as continuous claiming does). */
 async function drained(bench: Bench): Promise<{ fresh: Run; drained: Run; raw: Run[] }> {
@@ -321,7 +315,7 @@ export async function runClaims(bench: Bench): Promise<Report> {
   ];
   const pairedTarget = (name: string) => {
     const [, a, b, bound, source] = paired.find((p) => p[0] === name)!;
-    return target(name, pairedRatio(a, b), bound, { source, unit: "x" });
+    return target(name, pairedRatio(a, b, throughput), bound, { source, unit: "x" });
   };
   const targets: Target[] = [
     pairedTarget("selfassign / reference throughput, 32 requesters"),
@@ -354,7 +348,7 @@ export async function runClaims(bench: Bench): Promise<Report> {
     {
       title: "Ratios of modes measured side by side, round by round (throughput)",
       columns: ["ratio", ...Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`), "median of rounds (the target's figure)", "ratio of the medians"],
-      rows: paired.map(([name, a, b]) => [name, ...a.map((r, i) => r.conversationsPerS / b[i]!.conversationsPerS), pairedRatio(a, b), medianRun(a).conversationsPerS / medianRun(b).conversationsPerS]),
+      rows: paired.map(([name, a, b]) => [name, ...roundRatios(a, b, throughput), pairedRatio(a, b, throughput), medianRun(a).conversationsPerS / medianRun(b).conversationsPerS]),
       note: "Each round runs the modes back to back, and the machine's speed drifts by a third between rounds (shared cores): a round's ratio compares two modes in the same phase. The ratio of the two medians can pair one mode's fast round with the other's slow one.",
     },
   ];

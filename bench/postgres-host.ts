@@ -11,7 +11,8 @@
 import { subscribe, tracingChannel, unsubscribe } from "node:diagnostics_channel";
 import { createEngine, type Engine } from "../src/index.js";
 import { createMemoryStorage } from "../src/memory.js";
-import { BATCH, type Bench, CONTACTS, REQUESTS, ROUNDS, SCHEMA, campaign, engineClaim, logRun, medianRun, otherServer, unassign, type Run } from "./lib/pg.js";
+import { BATCH, type Bench, CONTACTS, REQUESTS, ROUNDS, SCHEMA, campaign, engineClaim, logRun, medianRun, otherServer, runOf, unassign, type Run } from "./lib/pg.js";
+import { roundRatios } from "./lib/side-by-side.js";
 import { type Report, type Table, type Target, machine, median, pct, target } from "./lib/report.js";
 
 /** Requests of a pollers round: at most what 60% of the campaign holds, at most 2,400. */
@@ -112,15 +113,19 @@ function pollers(engine: Engine, count: number, head: number) {
 /** Requests per segment of {@link polledRound}: about half a second of claims at 8 requesters. */
 const SEGMENT = 150;
 
+/** The segments' length in a round of `requests`: {@link SEGMENT}, or shorter so a small run (BENCH_CONTACTS) still has four. */
+const segmentSize = (requests: number) => Math.max(1, Math.floor(requests / Math.max(4, Math.floor(requests / SEGMENT))));
+
 /**
  * One round of 8 requesters claiming without a break while the pollers are switched off and on every
- * {@link SEGMENT} requests (off, on, on, off, off, on, …: a drift of the machine's speed falls on both
+ * {@link SEGMENT} requests or fewer (off, on, on, off, off, on, …: a drift of the machine's speed falls on both
  * alike). A request counts for the segment in which it ends; a segment's throughput is what its
  * requests claimed over its length. Runs of each mode one after another (4 s each) gave ratios from
  * 0.80 to 0.97 in one benchmark; the pollers' own cost, measured by CPU time, is a few percent.
  */
 async function polledRound(claim: (texter: string) => Promise<number>, p: ReturnType<typeof pollers>, texters: readonly string[], requests: number): Promise<[Run, Run]> {
   const segments = Math.max(4, Math.floor(requests / SEGMENT));
+  const size = segmentSize(requests);
   const withPollers = (k: number) => k % 4 === 1 || k % 4 === 2;
   const took = { alone: { times: [] as number[], sizes: [] as number[], ms: 0 }, polled: { times: [] as number[], sizes: [] as number[], ms: 0 } };
   let segment = 0;
@@ -138,33 +143,20 @@ async function polledRound(claim: (texter: string) => Promise<number>, p: Return
   p.off();
   await Promise.all(
     texters.slice(0, 8).map(async (t) => {
-      while (issued < segments * SEGMENT) {
+      while (issued < segments * size) {
         issued++;
         const s = performance.now();
         const n = await claim(t);
         const into = current();
         into.times.push(performance.now() - s);
         into.sizes.push(n);
-        if (issued >= (segment + 1) * SEGMENT && segment < segments - 1) next();
+        if (issued >= (segment + 1) * size && segment < segments - 1) next();
       }
     }),
   );
   current().ms += performance.now() - segmentStart;
   p.off();
-  const run = (mode: string, x: typeof took.alone): Run => {
-    const times = [...x.times].sort((a, b) => a - b);
-    const claimed = x.sizes.reduce((a, b) => a + b, 0);
-    return {
-      mode,
-      requesters: 8,
-      requests: times.length,
-      conversationsPerS: claimed / (x.ms / 1000),
-      p50: pct(times, 50),
-      p99: pct(times, 99),
-      meanBatch: claimed / Math.max(1, times.length),
-      fullShare: x.sizes.filter((n) => n >= BATCH).length / Math.max(1, times.length),
-    };
-  };
+  const run = (mode: string, x: typeof took.alone): Run => runOf(mode, 8, x.times, x.sizes, x.ms / 1000);
   return [run("8 requesters, no pollers", took.alone), run("8 requesters, 10 event pollers", took.polled)];
 }
 
@@ -263,7 +255,7 @@ export async function runHost(bench: Bench): Promise<Report> {
   const polledRuns = raw.filter((r) => r.mode.endsWith("event pollers"));
   const alone = medianRun(aloneRuns);
   const polled = medianRun(polledRuns);
-  const pollerRatios = polledRuns.map((r, i) => r.conversationsPerS / aloneRuns[i]!.conversationsPerS);
+  const pollerRatios = roundRatios(polledRuns, aloneRuns, (r) => r.conversationsPerS);
 
   const t = await tracing();
   console.log(`tracing p50 (ms): none ${t.none.map((x) => x.toFixed(3))}, elsewhere ${t.elsewhere.map((x) => x.toFixed(3))}, own ${t.own.map((x) => x.toFixed(3))}`);
@@ -286,7 +278,7 @@ export async function runHost(bench: Bench): Promise<Report> {
       title: "Event pollers (another adapter with its own pool of 4, in the same Node process) while 8 requesters claim",
       columns: ["mode", "requesters", "conversations/s", "p50 ms", "p99 ms", "mean batch", "full batches %"],
       rows: [alone, polled].map((r) => [r.mode, r.requesters, Math.round(r.conversationsPerS), r.p50, r.p99, Math.round(r.meanBatch), Math.round(r.fullShare * 100)]),
-      note: `Each round is one run of ${POLLED_REQUESTS.toLocaleString("en-US")} requests, the pollers switched off and on every ${SEGMENT} (off, on, on, off, …); a request counts for the segment it ends in. ${reads.toLocaleString("en-US")} reads by the pollers in all. Throughput with pollers / without, round by round: ${pollerRatios.map((x) => x.toFixed(3)).join(", ")}; the target's figure is their median.`,
+      note: `Each round is one run of ${POLLED_REQUESTS.toLocaleString("en-US")} requests, the pollers switched off and on every ${segmentSize(POLLED_REQUESTS)} (off, on, on, off, …); a request counts for the segment it ends in. ${reads.toLocaleString("en-US")} reads by the pollers in all. Throughput with pollers / without, round by round: ${pollerRatios.map((x) => x.toFixed(3)).join(", ")}; the target's figure is their median.`,
     },
     {
       title: "Tracing (diagnostics_channel), in-memory requests on a 100,000 pool, p50 µs",

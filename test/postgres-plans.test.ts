@@ -355,4 +355,3 @@ describe("PostgreSQL plans on a fresh, unanalyzed campaign beside a big analyzed
     expect(second.items).toHaveLength(100);
   });
 });
-

@@ -7,6 +7,7 @@ import { createEngine, type Engine } from "../../src/index.js";
 import { createPostgresStorage, type PostgresStorage } from "../../src/postgres.js";
 import { startThrowawayPostgres } from "../../tools/throwaway-postgres.js";
 import { knob, pct } from "./report.js";
+import { sideBySide, timed } from "./side-by-side.js";
 
 /** Batch size of every claim in the benchmark. */
 export const BATCH = 300;
@@ -143,7 +144,6 @@ export interface Run {
 /** `requesters` loops issuing `requests` claims in all; `claim(texter)` returns how many it got. */
 export async function timedRun(mode: string, claim: (texter: string) => Promise<number>, requesters: number, requests: number, texters: readonly string[], batch = BATCH): Promise<Run> {
   let issued = 0;
-  let claimed = 0;
   const times: number[] = [];
   const sizes: number[] = [];
   const start = performance.now();
@@ -152,58 +152,44 @@ export async function timedRun(mode: string, claim: (texter: string) => Promise<
       while (issued < requests) {
         issued++;
         const s = performance.now();
-        const n = await claim(t); // not `claimed += await …`: that reads `claimed` before the await
-        claimed += n;
+        const n = await claim(t);
         times.push(performance.now() - s);
         sizes.push(n);
       }
     }),
   );
-  const seconds = (performance.now() - start) / 1000;
-  times.sort((a, b) => a - b);
+  return runOf(mode, requesters, times, sizes, (performance.now() - start) / 1000, batch);
+}
+
+/** A run's figures from each request's time (ms) and size, over the run's `seconds`. */
+export function runOf(mode: string, requesters: number, times: readonly number[], sizes: readonly number[], seconds: number, batch = BATCH): Run {
+  const sorted = [...times].sort((a, b) => a - b);
+  const claimed = sizes.reduce((a, b) => a + b, 0);
   return {
     mode,
     requesters,
-    requests: times.length,
+    requests: sorted.length,
     conversationsPerS: claimed / seconds,
-    p50: pct(times, 50),
-    p99: pct(times, 99),
-    meanBatch: sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length),
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    meanBatch: claimed / Math.max(1, sizes.length),
     fullShare: sizes.filter((n) => n >= batch).length / Math.max(1, sizes.length),
   };
 }
 
 /**
- * One requester's runs of several modes side by side: request `i` of every mode, one after another,
- * in the modes' order for even `i` and the reverse for odd `i`, so a drift of the machine's speed
- * falls on every mode alike. Each mode must claim from its own table. A mode's throughput is what it
- * claimed over the time its own requests took.
+ * One requester's runs of several modes side by side (`sideBySide`: request `i` of every mode, in the
+ * modes' order, then the reverse), so a drift of the machine's speed falls on every mode alike. Each
+ * mode must claim from its own table. A mode's throughput is what it claimed over the time its own
+ * requests took.
  */
 export async function alternatingRuns(modes: readonly (readonly [string, (texter: string) => Promise<number>])[], requests: number, texter: string, batch = BATCH): Promise<Run[]> {
-  const times = modes.map((): number[] => []);
   const sizes = modes.map((): number[] => []);
-  for (let i = 0; i < requests; i++) {
-    for (let j = 0; j < modes.length; j++) {
-      const k = i % 2 === 0 ? j : modes.length - 1 - j;
-      const s = performance.now();
-      const n = await modes[k]![1](texter);
-      times[k]!.push(performance.now() - s);
-      sizes[k]!.push(n);
-    }
-  }
+  const steps = modes.map(([, claim], k) => () => timed(async () => sizes[k]!.push(await claim(texter))));
+  const samples = await sideBySide(steps, requests, 0);
   return modes.map(([mode], k) => {
-    const t = [...times[k]!].sort((a, b) => a - b);
-    const claimed = sizes[k]!.reduce((a, b) => a + b, 0);
-    return {
-      mode,
-      requesters: 1,
-      requests: t.length,
-      conversationsPerS: claimed / (t.reduce((a, b) => a + b, 0) / 1000),
-      p50: pct(t, 50),
-      p99: pct(t, 99),
-      meanBatch: claimed / Math.max(1, t.length),
-      fullShare: sizes[k]!.filter((n) => n >= batch).length / Math.max(1, t.length),
-    };
+    const times = samples[k]!.map((s) => s.end - s.start);
+    return runOf(mode, 1, times, sizes[k]!, times.reduce((a, b) => a + b, 0) / 1000, batch);
   });
 }
 

@@ -82,8 +82,7 @@ export async function listConversations(db: PgPoolLike, schema: string, q: Conve
            ORDER BY rank, sort_key, seq LIMIT ${limit + 1}`;
   }
   const { rows } = await db.query<ConversationRow & { folds?: string | null }>(text, values);
-  // Maintenance after the answer, as a count read does (`countConversations`).
-  if (Number(rows[0]?.folds ?? 0) > COMPACT_AFTER) void compactCounts(db, schema, q.campaignId).catch(() => undefined);
+  if (rows[0]?.folds != null) foldIfOutgrown(db, schema, q.campaignId, Number(rows[0].folds));
   const page = rows.slice(0, limit).map(toConversation);
   return { rows: page, cursor: rows.length > limit ? cursorOf(page[page.length - 1]!) : null };
 }
@@ -100,15 +99,21 @@ export async function countConversations(pool: PgPoolLike, schema: string, campa
     `SELECT assignee, status, sum(n) AS n, count(*) AS deltas FROM ${schema}.conversation_counts WHERE campaign_id = $1 GROUP BY assignee, status`,
     [campaignId],
   );
-  const deltas = rows.reduce((sum, r) => sum + Number(r.deltas), 0);
-  // Maintenance, after the answer: the reader does not wait for the fold (thousands of delta rows
-  // deleted and summed at peak), and a failure leaves the rows for the next read.
-  if (deltas - rows.length > COMPACT_AFTER) void compactCounts(pool, schema, campaignId).catch(() => undefined);
+  foldIfOutgrown(pool, schema, campaignId, rows.reduce((sum, r) => sum + Number(r.deltas), 0) - rows.length);
   return { rows: rows.filter((r) => r.n !== "0").map((r) => ({ holder: r.assignee, status: CONVERSATION_STATUSES[r.status]!, count: Number(r.n) })) };
 }
 
 /** Delta rows beyond one per group that a count read leaves before it compacts the campaign's counts. */
 export const COMPACT_AFTER = 1000;
+
+/**
+ * Maintenance after a read of a campaign's count rows that found `beyond` of them past one per group:
+ * past {@link COMPACT_AFTER}, fold them in the background. The reader does not wait for the fold
+ * (thousands of delta rows deleted and summed at peak), and a failure leaves the rows for the next read.
+ */
+function foldIfOutgrown(pool: PgPoolLike, schema: string, campaignId: string, beyond: number): void {
+  if (beyond > COMPACT_AFTER) void compactCounts(pool, schema, campaignId).catch(() => undefined);
+}
 
 /**
  * Fold a campaign's count deltas into one row per (holder, status), unless another process is doing
